@@ -1,0 +1,65 @@
+"""Settings read from environment variables, so the app, CLI and tests agree on them."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import platformdirs
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# (variable, what it holds) — the README and the sidebar list these.
+ENV_VARS: dict[str, str] = {
+    "CXRVIZ_IMAGES": "folder of NIH images (flat, images_0NN/images/, or Kaggle sample/images)",
+    "CXRVIZ_METADATA": "your Data_Entry_2017.csv (default: the copy inside torchxrayvision)",
+    "CXRVIZ_BBOX": "your BBox_List_2017.csv (default: the copy inside torchxrayvision)",
+    "CXRVIZ_CACHE": "folder for thumbnails and the image index (default: user cache folder)",
+    "CXRVIZ_MODEL": "model shown by default (default: the bundled model)",
+    "CXRVIZ_WEIGHTS": "a DenseNet-121 checkpoint (CheXNet-style state dict) to register",
+    "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
+    "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
+}
+
+
+def _path(name: str) -> Path | None:
+    value = os.environ.get(name, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the configuration; build one with `Settings.from_env()`."""
+
+    images: Path | None
+    metadata: Path | None
+    bbox: Path | None
+    cache: Path
+    model: str | None
+    weights: Path | None
+    device: str | None
+    db: str
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        data_dir = Path(platformdirs.user_data_dir("cxrviz"))
+        cache = _path("CXRVIZ_CACHE") or Path(platformdirs.user_cache_dir("cxrviz"))
+        return cls(
+            images=_path("CXRVIZ_IMAGES"),
+            metadata=_path("CXRVIZ_METADATA"),
+            bbox=_path("CXRVIZ_BBOX"),
+            cache=cache,
+            model=os.environ.get("CXRVIZ_MODEL") or None,
+            weights=_path("CXRVIZ_WEIGHTS"),
+            device=os.environ.get("CXRVIZ_DEVICE") or None,
+            db=os.environ.get("CXRVIZ_DB") or str(data_dir / "reviews.sqlite"),
+        )
+
+    def as_rows(self) -> list[tuple[str, str]]:
+        """(variable, value) pairs for the read-only sidebar display."""
+        rows = []
+        for field in fields(self):
+            value = getattr(self, field.name)
+            rows.append((f"CXRVIZ_{field.name.upper()}", "(default)" if value is None else str(value)))
+        return rows

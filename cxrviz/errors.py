@@ -1,0 +1,31 @@
+"""Errors a user can cause, each with a message written for the page that shows it."""
+
+from __future__ import annotations
+
+
+class CxrvizError(Exception):
+    """Base for errors whose message is meant for the user, not a traceback."""
+
+
+class MetadataError(CxrvizError):
+    """A metadata or box CSV is missing, unreadable or wrongly shaped."""
+
+
+class ImageLoadError(CxrvizError):
+    """An image file could not be decoded."""
+
+
+class UploadError(CxrvizError):
+    """An uploaded file was rejected (not an image, corrupt, too large, no pixels)."""
+
+
+class WeightsError(CxrvizError):
+    """A weight file is missing, truncated, tampered with or of the wrong shape."""
+
+
+class ModelUnavailableError(CxrvizError):
+    """A registered model cannot be loaded here (weights absent and no network)."""
+
+
+class StoreError(CxrvizError):
+    """The review database is locked, read-only, corrupt or unreachable."""

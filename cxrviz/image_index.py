@@ -1,0 +1,93 @@
+"""Which NIH images are present locally, and where, in the folder layouts people really have.
+
+Layouts: a flat folder; the full download's `images_001/images/ … images_012/images/`; Kaggle's
+5% sample (`sample/images` beside `sample_labels.csv`). The scan lists directories only (no
+per-file stat) and its result is keyed by the folders' mtimes, so reruns reuse it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NIH_NAME = re.compile(r"^\d{8}_\d{3}\.png$", re.IGNORECASE)
+MAX_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class ImageIndex:
+    """File name -> path for every NIH image found under `root`."""
+
+    root: Path | None
+    paths: dict[str, Path] = field(default_factory=dict)
+    layout: str = "none"
+    sample_labels: Path | None = None
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.paths
+
+    def path_of(self, name: str) -> Path | None:
+        return self.paths.get(name)
+
+
+def _image_dirs(root: Path) -> list[Path]:
+    """Folders under root (to MAX_DEPTH) that may hold images, root first."""
+    found = [root]
+    frontier = [root]
+    for _ in range(MAX_DEPTH):
+        nxt = []
+        for folder in frontier:
+            try:
+                with os.scandir(folder) as entries:
+                    nxt.extend(Path(e.path) for e in entries if e.is_dir(follow_symlinks=True))
+            except OSError:
+                continue
+        found.extend(sorted(nxt))
+        frontier = nxt
+    return found
+
+
+def folder_signature(root: Path) -> tuple[tuple[str, int], ...]:
+    """The folders' paths and mtimes: changes whenever a file is added or removed in them."""
+    signature = []
+    for folder in _image_dirs(root):
+        try:
+            signature.append((str(folder), os.stat(folder).st_mtime_ns))
+        except OSError:
+            continue
+    return tuple(signature)
+
+
+def _layout_of(root: Path, dirs_with_images: set[Path]) -> str:
+    names = {d.relative_to(root).as_posix() for d in dirs_with_images}
+    if any(re.fullmatch(r"images_\d{3}/images", n) for n in names):
+        return "nih-full"
+    if any(n.endswith("images") and (root / n).parent.joinpath("sample_labels.csv").exists() for n in names):
+        return "kaggle-sample"
+    if (root / "sample_labels.csv").exists() or (root.parent / "sample_labels.csv").exists():
+        return "kaggle-sample"
+    return "flat" if names <= {"."} else "nested"
+
+
+def scan_images(root: Path | None) -> ImageIndex:
+    """Index every `NNNNNNNN_NNN.png` under root; an absent root gives an empty index."""
+    if root is None or not root.is_dir():
+        return ImageIndex(root=root)
+    paths: dict[str, Path] = {}
+    with_images: set[Path] = set()
+    for folder in _image_dirs(root):
+        try:
+            with os.scandir(folder) as entries:
+                for entry in entries:
+                    if NIH_NAME.match(entry.name) and entry.name not in paths:
+                        paths[entry.name] = Path(entry.path)
+                        with_images.add(folder)
+        except OSError:
+            continue
+    sample = next((p for p in (root / "sample_labels.csv", root.parent / "sample_labels.csv") if p.exists()), None)
+    return ImageIndex(root=root, paths=paths, layout=_layout_of(root, with_images), sample_labels=sample)

@@ -1,0 +1,90 @@
+"""Browse: filter the NIH metadata, see its plots, pick an image from the thumbnail grid."""
+
+import numpy as np
+import streamlit as st
+
+from cxrviz import gallery, plots, stats, ui
+from cxrviz.errors import CxrvizError
+from cxrviz.filters import MATCH_MODES, Filter, apply_filter
+from cxrviz.findings import FINDINGS
+
+config = ui.settings()
+st.title("Browse NIH ChestX-ray14")
+try:
+    metadata = ui.metadata_for(config)
+    present, boxed = ui.row_masks(config)
+except CxrvizError as error:
+    ui.show_error(error)
+    st.stop()
+index = ui.image_index(config)
+
+if len(index) == 0:
+    if config.images is None:
+        st.info("No image folder is configured: browsing the metadata only. Set `CXRVIZ_IMAGES` to your NIH image folder and restart to see the images.", icon="ℹ️")
+    else:
+        st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found under `{config.images}`: browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon="⚠️")
+
+with st.container(border=True):
+    c1, c2, c3 = st.columns([3, 1, 1])
+    findings = c1.multiselect("Findings", FINDINGS, key="f_findings")
+    match = c2.radio("Match", MATCH_MODES, key="f_match", horizontal=False)
+    no_finding = c3.checkbox("No Finding only", key="f_nofinding")
+    c4, c5, c6, c7 = st.columns([2, 1, 1, 2])
+    age_range = c4.slider("Age", 0, 120, (0, 120), key="f_age")
+    genders = c5.multiselect("Gender", ["M", "F"], key="f_gender")
+    views = c6.multiselect("View", ["PA", "AP"], key="f_view")
+    patients_text = c7.text_input("Patient ids (comma-separated)", key="f_patients")
+    c8, c9 = st.columns(2)
+    has_image = c8.checkbox("Has a local image", key="f_hasimage", value=len(index) > 0)
+    has_box = c9.checkbox("Has a ground-truth box", key="f_hasbox")
+
+patient_ids = tuple(int(p) for p in patients_text.replace(" ", "").split(",") if p.isdigit())
+if patients_text.strip() and not patient_ids:
+    st.warning("Patient ids must be whole numbers, e.g. `1, 30805`.")
+spec = Filter(
+    findings=tuple(findings), match=match, no_finding=no_finding,
+    age_min=None if age_range == (0, 120) else age_range[0],
+    age_max=None if age_range == (0, 120) else age_range[1],
+    include_unknown_age=age_range == (0, 120),
+    genders=tuple(genders), views=tuple(views), patient_ids=patient_ids,
+    has_image=has_image, has_box=has_box,
+)
+mask = apply_filter(metadata, spec, present, boxed)
+rows = np.flatnonzero(mask)
+n_patients = metadata.table["patient_id"].to_numpy()[mask]
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("Images", f"{len(rows):,}")
+m2.metric("Patients", f"{len(np.unique(n_patients)):,}")
+m3.metric("Present locally", f"{int((mask & present).sum()):,}")
+m4.metric("With boxes", f"{int((mask & boxed).sum()):,}")
+st.session_state["browse_rows"] = rows
+
+grid_tab, plot_tab, table_tab = st.tabs(["Images", "Plots", "Table"])
+with grid_tab:
+    local_rows = rows[present[rows]]
+    if len(local_rows) == 0:
+        st.write("No image of this selection is present locally.")
+    else:
+        pages = gallery.page_count(len(local_rows))
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="grid_page")
+        tiles = gallery.page_tiles(metadata, local_rows, index, config.cache, int(page))
+        columns = st.columns(6)
+        for i, tile in enumerate(tiles):
+            with columns[i % 6]:
+                if tile.thumbnail is not None:
+                    st.image(str(tile.thumbnail), caption=tile.caption, width="stretch")
+                else:
+                    st.error(f"{tile.image}: {tile.problem}")
+                if st.button("Open", key=f"open_{tile.image}"):
+                    ui.set_current_image(tile.image)
+                    st.switch_page("pages/image.py")
+with plot_tab:
+    p1, p2 = st.columns(2)
+    p1.plotly_chart(plots.prevalence_bar(stats.prevalence(metadata, mask)), key="plot_prev")
+    p2.plotly_chart(plots.age_histogram(stats.ages(metadata, mask)), key="plot_age")
+    p2.plotly_chart(plots.view_bar(stats.by_view(metadata, mask)), key="plot_view")
+    st.plotly_chart(plots.cooccurrence_heatmap(stats.cooccurrence(metadata, mask)), key="plot_cooc")
+with table_tab:
+    st.dataframe(metadata.table.iloc[rows[:5000]], hide_index=True)
+    if len(rows) > 5000:
+        st.caption(f"First 5,000 of {len(rows):,} rows.")

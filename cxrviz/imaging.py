@@ -67,7 +67,10 @@ def open_checked(source: Path | io.BytesIO, name: str) -> Image.Image:
         raise ImageLoadError(f"{name} is not an image file PIL can read.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageLoadError(f"{name} is corrupt or truncated: {exc}") from exc
-    return ImageOps.exif_transpose(image) if image.format == "JPEG" else image
+    if image.format == "JPEG":
+        fmt, image = image.format, ImageOps.exif_transpose(image)
+        image.format = fmt  # exif_transpose returns a copy without it
+    return image
 
 
 def load_gray(path: Path) -> np.ndarray:

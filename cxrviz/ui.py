@@ -101,3 +101,98 @@ def current_image() -> str | None:
 def set_current_image(name: str) -> None:
     st.session_state[CURRENT_IMAGE] = name
     st.query_params[CURRENT_IMAGE] = name
+
+
+# ---- models -------------------------------------------------------------------------------
+
+MODEL_KEY = "model_name"
+USER_WEIGHTS_KEY = "user_weights"
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=3)
+def _loaded_model(spec, device: str, mtime: int):
+    from cxrviz.registry import load_model
+
+    return load_model(spec, device)
+
+
+def model_picker(config: Settings):
+    """Sidebar choice of model; returns a `LoadedModel`, or None with the reason shown."""
+    from cxrviz.devices import pick_device
+    from cxrviz.registry import availability, registered_specs
+
+    with st.sidebar:
+        typed = st.text_input("DenseNet-121 checkpoint (optional path)", key=USER_WEIGHTS_KEY, help="A CheXNet-style state dict with 14 outputs; `module.` prefixes are fine.")
+        user_weights = Path(typed).expanduser() if typed.strip() else config.weights
+        try:
+            specs = registered_specs(user_weights)
+        except CxrvizError as error:
+            show_error(error)
+            return None
+        names = [s.name for s in specs]
+        default = config.model if config.model in names else names[0]
+        if st.session_state.get(MODEL_KEY) not in names:
+            st.session_state[MODEL_KEY] = default
+        name = st.selectbox("Model", names, key=MODEL_KEY)
+        spec = specs[names.index(name)]
+        problem = availability(spec)
+        device = pick_device(config.device)
+        if problem:
+            st.warning(problem, icon="⚠️")
+            return None
+        try:
+            model = _loaded_model(spec, device, _mtime(spec.weights))
+        except CxrvizError as error:
+            show_error(error)
+            return None
+        st.caption(f"{spec.description} · on {device}")
+        return model
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def cached_gray(path: str, mtime: int):
+    from cxrviz.imaging import load_gray
+
+    return load_gray(Path(path))
+
+
+def gray_of(path: Path):
+    return cached_gray(str(path), _mtime(path))
+
+
+# ---- review store and queue -----------------------------------------------------------------
+
+QUEUE_KEY = "review_queue"
+QUEUE_SOURCE_KEY = "review_queue_source"
+
+
+@st.cache_resource(show_spinner=False)
+def _store(target: str):
+    from cxrviz.store import Store
+
+    return Store(target)
+
+
+def store_for(config: Settings):
+    """The shared review store; raises `StoreError` with a message for the page."""
+    return _store(config.db)
+
+
+def set_queue(names: list[str], source: str) -> None:
+    st.session_state[QUEUE_KEY] = list(names)
+    st.session_state[QUEUE_SOURCE_KEY] = source
+
+
+def keep_widget_state(*keys: str) -> None:
+    """Carry widget values across page switches (Streamlit drops the state of widgets that a
+    page switch leaves unrendered): restore from a shadow copy, then refresh the copy."""
+    for key in keys:
+        shadow = f"_kept_{key}"
+        if key not in st.session_state and shadow in st.session_state:
+            st.session_state[key] = st.session_state[shadow]
+
+
+def remember_widget_state(*keys: str) -> None:
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cxrviz import gallery, plots, stats, ui
+from cxrviz import gallery, plots, stats, triage, ui
 from cxrviz.errors import CxrvizError
 from cxrviz.filters import MATCH_MODES, Filter, apply_filter
 from cxrviz.findings import FINDINGS
@@ -24,6 +24,9 @@ if len(index) == 0:
     else:
         st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found under `{config.images}`: browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon="⚠️")
 
+FILTER_KEYS = ("f_findings", "f_match", "f_nofinding", "f_age", "f_gender", "f_view", "f_patients", "f_hasimage", "f_hasbox", "grid_page")
+ui.keep_widget_state(*FILTER_KEYS)
+st.session_state.setdefault("f_hasimage", len(index) > 0)
 with st.container(border=True):
     c1, c2, c3 = st.columns([3, 1, 1])
     findings = c1.multiselect("Findings", FINDINGS, key="f_findings")
@@ -35,7 +38,7 @@ with st.container(border=True):
     views = c6.multiselect("View", ["PA", "AP"], key="f_view")
     patients_text = c7.text_input("Patient ids (comma-separated)", key="f_patients")
     c8, c9 = st.columns(2)
-    has_image = c8.checkbox("Has a local image", key="f_hasimage", value=len(index) > 0)
+    has_image = c8.checkbox("Has a local image", key="f_hasimage")
     has_box = c9.checkbox("Has a ground-truth box", key="f_hasbox")
 
 patient_ids = tuple(int(p) for p in patients_text.replace(" ", "").split(",") if p.isdigit())
@@ -58,8 +61,9 @@ m2.metric("Patients", f"{len(np.unique(n_patients)):,}")
 m3.metric("Present locally", f"{int((mask & present).sum()):,}")
 m4.metric("With boxes", f"{int((mask & boxed).sum()):,}")
 st.session_state["browse_rows"] = rows
+ui.remember_widget_state(*FILTER_KEYS)
 
-grid_tab, plot_tab, table_tab = st.tabs(["Images", "Plots", "Table"])
+grid_tab, plot_tab, table_tab, triage_tab = st.tabs(["Images", "Plots", "Table", "Model triage"])
 with grid_tab:
     local_rows = rows[present[rows]]
     if len(local_rows) == 0:
@@ -88,3 +92,35 @@ with table_tab:
     st.dataframe(metadata.table.iloc[rows[:5000]], hide_index=True)
     if len(rows) > 5000:
         st.caption(f"First 5,000 of {len(rows):,} rows.")
+with triage_tab:
+    local_names = metadata.table["image"].to_numpy()[rows[present[rows]]].tolist()
+    st.write(f"Predict the {len(local_names):,} local images of this filter, then order them by a finding's "
+             "probability or by disagreement with the NIH label: the first queue for finding wrong labels.")
+    if st.toggle("Use model predictions", key="triage_on"):
+        model = ui.model_picker(config)
+        try:
+            store = ui.store_for(config)
+        except CxrvizError as error:
+            ui.show_error(error)
+            st.stop()
+        if model is not None and local_names:
+            b1, b2 = st.columns([1, 3])
+            if b1.button(f"Predict {len(local_names):,} images", type="primary", key="triage_run"):
+                bar = st.progress(0.0, text="Predicting…")
+                st.button("Stop", key="triage_stop", help="Stops after the current batch; finished ones are kept.")
+                triage.predict_missing(store, model, local_names, [index.paths[n] for n in local_names],
+                                       lambda d, t: bar.progress(d / max(t, 1), text=f"{d:,} of {t:,} predicted"))
+                bar.progress(1.0, text="Done.")
+            probs = triage.prediction_frame(store, model, local_names)
+            b2.caption(f"{len(probs):,} of {len(local_names):,} have cached predictions for {model.spec.name}.")
+            if not probs.empty:
+                t1, t2 = st.columns(2)
+                order_by = t1.selectbox("Order by", ["disagreement", *FINDINGS], key="triage_by")
+                minimum = t2.slider("Minimum score", 0.0, 1.0, 0.0, 0.05, key="triage_min")
+                ordered = triage.ranked(metadata, probs, order_by, minimum)
+                shown = probs.loc[ordered].assign(disagreement=triage.disagreement(metadata, probs).loc[ordered])
+                st.dataframe(shown.round(3), height=320)
+                if st.button(f"Review these {len(ordered):,} in this order", key="triage_review", disabled=not ordered):
+                    ui.set_queue(ordered, f"{order_by} order")
+                    ui.set_current_image(ordered[0])
+                    st.switch_page("pages/review.py")

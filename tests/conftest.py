@@ -1,0 +1,47 @@
+"""Shared fixtures: the real NIH images in ../shared/nih, the real metadata, isolated settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+NIH_IMAGES = (REPO.parent / "shared" / "nih" / "images").resolve()
+BOXED_1024 = "00009745_000.png"  # boxed Cardiomegaly, a 1024-px original in ../shared/nih
+RGBA_1024 = "00001369_000.png"  # boxed too, and one of the RGBA originals
+SMALL_512 = "00000282_000.png"
+
+
+@pytest.fixture(scope="session")
+def nih_images() -> Path:
+    if not NIH_IMAGES.is_dir():
+        pytest.fail(f"the real NIH images are expected in {NIH_IMAGES} (see ../shared/nih/README.md)")
+    return NIH_IMAGES
+
+
+@pytest.fixture(scope="session")
+def metadata():
+    from cxrviz.metadata import load_metadata
+
+    return load_metadata()
+
+
+@pytest.fixture(scope="session")
+def boxes():
+    from cxrviz.boxes import load_boxes
+
+    return load_boxes()
+
+
+@pytest.fixture()
+def app_env(tmp_path, monkeypatch, nih_images):
+    """Settings for an app run that touches nothing outside tmp_path."""
+    monkeypatch.setenv("CXRVIZ_IMAGES", str(nih_images))
+    monkeypatch.setenv("CXRVIZ_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("CXRVIZ_DB", str(tmp_path / "reviews.sqlite"))
+    for name in ("CXRVIZ_METADATA", "CXRVIZ_BBOX", "CXRVIZ_WEIGHTS", "CXRVIZ_MODEL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CXRVIZ_DEVICE", "cpu")
+    return tmp_path

@@ -116,7 +116,9 @@ class Store:
         url = engine_url(target)
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
-            Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+            local = url.removeprefix("sqlite:///")
+            if local and not local.startswith("file:"):
+                Path(local).parent.mkdir(parents=True, exist_ok=True)
             self.engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             event.listen(self.engine, "connect", _sqlite_pragmas)
             # pysqlite's own BEGIN is deferred: take the write lock up front instead (serialises writers).

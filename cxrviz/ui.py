@@ -95,12 +95,21 @@ def current_image() -> str | None:
     from_url = st.query_params.get(CURRENT_IMAGE)
     if from_url and st.session_state.get(CURRENT_IMAGE) != from_url:
         st.session_state[CURRENT_IMAGE] = from_url
-    return st.session_state.get(CURRENT_IMAGE)
+    chosen = st.session_state.get(CURRENT_IMAGE)
+    if chosen and not from_url:
+        st.query_params[CURRENT_IMAGE] = chosen  # so the address bar is a link to this image
+    return chosen
 
 
 def set_current_image(name: str) -> None:
     st.session_state[CURRENT_IMAGE] = name
     st.query_params[CURRENT_IMAGE] = name
+
+
+def open_page(page: str, image: str) -> None:
+    """Switch page with the image in the URL (a page switch clears other query parameters)."""
+    set_current_image(image)
+    st.switch_page(page, query_params={CURRENT_IMAGE: image})
 
 
 # ---- models -------------------------------------------------------------------------------

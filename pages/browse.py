@@ -80,8 +80,7 @@ with grid_tab:
                 else:
                     st.error(f"{tile.image}: {tile.problem}")
                 if st.button("Open", key=f"open_{tile.image}"):
-                    ui.set_current_image(tile.image)
-                    st.switch_page("pages/image.py")
+                    ui.open_page("pages/image.py", tile.image)
 with plot_tab:
     p1, p2 = st.columns(2)
     p1.plotly_chart(plots.prevalence_bar(stats.prevalence(metadata, mask)), key="plot_prev")
@@ -122,5 +121,4 @@ with triage_tab:
                 st.dataframe(shown.round(3), height=320)
                 if st.button(f"Review these {len(ordered):,} in this order", key="triage_review", disabled=not ordered):
                     ui.set_queue(ordered, f"{order_by} order")
-                    ui.set_current_image(ordered[0])
-                    st.switch_page("pages/review.py")
+                    ui.open_page("pages/review.py", ordered[0])

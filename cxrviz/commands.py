@@ -138,3 +138,18 @@ def run_import(args: argparse.Namespace) -> int:
     count = import_corrections(Store(args.db), args.csv)
     print(f"imported {count} reviews into {args.db}")
     return 0
+
+
+def run_localize(args: argparse.Namespace) -> int:
+    from cxrviz.boxes import load_boxes
+    from cxrviz.localization import accuracy_table, box_scores
+
+    model = _model(args)
+    index = scan_images(args.images)
+    boxes = load_boxes(args.bbox)
+    count = int(boxes["image"].isin(list(index.paths)).sum())
+    print(f"{count} ground-truth boxes on images present under {args.images}; model {model.spec.name}, {args.method}")
+    with tqdm(total=count, desc="localising") as bar:
+        scores = box_scores(model, boxes, index, args.method, args.fraction, lambda n, _: bar.update(n - bar.n))
+    print(accuracy_table(scores).to_string(float_format=lambda v: f"{v:.2f}"))
+    return 0

@@ -39,7 +39,7 @@ def read_checkpoint(path: Path, expected_sha256: str | None = None) -> dict:
         raise WeightsError(f"Weight file {path} cannot be read as a PyTorch checkpoint: {exc}") from exc
 
 
-_OLD_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$")
+_OLD_DENSENET_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
 
 
 def chexnet_state_dict(raw: dict) -> dict[str, torch.Tensor]:

@@ -4,14 +4,14 @@ import streamlit as st
 
 from cxrviz import ui
 
-st.set_page_config(page_title="cxrviz", page_icon="🫁", layout="wide")
+st.set_page_config(page_title="cxrviz", page_icon=":material/pulmonology:", layout="wide")
 navigation = st.navigation(
     [
-        st.Page("pages/browse.py", title="Browse", icon="🔎", default=True),
-        st.Page("pages/image.py", title="Image", icon="🩻"),
-        st.Page("pages/upload.py", title="Upload", icon="📤"),
-        st.Page("pages/review.py", title="Review", icon="✅"),
-        st.Page("pages/agreement.py", title="Agreement", icon="🤝"),
+        st.Page("pages/browse.py", title="Browse", icon=":material/search:", default=True),
+        st.Page("pages/image.py", title="Image", icon=":material/radiology:"),
+        st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+        st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
+        st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
     ]
 )
 ui.sidebar(ui.settings())

@@ -53,7 +53,7 @@ def probability_bar(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Model probability (red: NIH label positive; | = threshold)", xaxis={"range": [0, 1]},
+        title="Probability (red: NIH-positive)", xaxis={"range": [0, 1]},
         height=480, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.12},
     )
     return fig

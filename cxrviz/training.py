@@ -41,6 +41,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     val_fraction: float = 0.25
     freeze_blocks: int = 0
+    ema_decay: float | None = 0.97  # evaluate and keep an exponential moving average of the weights
     max_images: int | None = None
     device: str = "cpu"
     history: list[dict] = field(default_factory=list)
@@ -101,6 +102,13 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
     optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
+    averaged = (
+        torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
+        )
+        if config.ema_decay else None
+    )
+    evaluated = averaged.module if averaged is not None else model
 
     best_auc, best_state, best_epoch, stale = -1.0, None, -1, 0
     for epoch in range(config.epochs):
@@ -114,14 +122,16 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             losses.append(float(loss.detach()))
         schedule.step()
-        val_scores = predict_pixels(model, val_pixels, config.device)
+        val_scores = predict_pixels(evaluated, val_pixels, config.device)
         val_auc = mean_auroc(val_set.targets, val_scores)
         config.history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_mean_auroc": val_auc, "seconds": time.time() - started})
         tqdm.write(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}  val mean AUROC {val_auc:.4f}  ({time.time() - started:.0f} s)")
         if val_auc > best_auc:
-            best_auc, best_state, best_epoch, stale = val_auc, copy.deepcopy(model.state_dict()), epoch + 1, 0
+            best_auc, best_state, best_epoch, stale = val_auc, copy.deepcopy(evaluated.state_dict()), epoch + 1, 0
         else:
             stale += 1
             if stale >= config.patience:
@@ -129,7 +139,7 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
                 break
 
     model.load_state_dict(best_state)
-    val_scores = predict_pixels(model, val_pixels, config.device)
+    val_scores = predict_pixels(model, val_pixels, config.device)  # thresholds from the kept weights
     checkpoint = {
         "format": CHECKPOINT_FORMAT,
         "arch": "efficientnet_lite0",

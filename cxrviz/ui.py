@@ -76,7 +76,7 @@ def row_masks(config: Settings) -> tuple[np.ndarray, np.ndarray]:
 
 
 def show_error(error: CxrvizError) -> None:
-    st.error(str(error), icon="⚠️")
+    st.error(str(error), icon=":material/warning:")
 
 
 def sidebar(config: Settings) -> None:
@@ -147,7 +147,7 @@ def model_picker(config: Settings):
         problem = availability(spec)
         device = pick_device(config.device)
         if problem:
-            st.warning(problem, icon="⚠️")
+            st.warning(problem, icon=":material/warning:")
             return None
         try:
             model = _loaded_model(spec, device, _mtime(spec.weights))
@@ -205,3 +205,18 @@ def remember_widget_state(*keys: str) -> None:
     for key in keys:
         if key in st.session_state:
             st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def run_through_app() -> None:
+    """Make sure this page runs inside app.py's `st.navigation`.
+
+    With a `pages/` folder beside app.py, Streamlit starts in its legacy pages-directory mode;
+    if a fresh server's first visitor opens a page URL directly (a shared `/image?image=…` link),
+    that page runs alone, without app.py, and the legacy mode sticks for every later visitor.
+    Switching the flag off and rerunning hands the request to app.py, which routes it.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()

@@ -135,6 +135,6 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
     png = rendered(gray, cam_map, (key, finding, method, fraction), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
     st.image(png, width="stretch", caption="Green: ground-truth boxes (NIH). Yellow: box from the heatmap.")
     if metrics:
-        st.dataframe(pd.DataFrame(metrics), hide_index=True)
+        st.table(pd.DataFrame(metrics).set_index("finding").round(3))
     elif truths and cam_map is not None:
         st.caption(f"No ground-truth box for {finding} on this image; boxes here: {', '.join(sorted({l for l, _ in truths}))}.")

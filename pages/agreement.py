@@ -7,6 +7,8 @@ from cxrviz import ui
 from cxrviz.agreement import agreement_table, conflicts
 from cxrviz.errors import CxrvizError
 
+ui.run_through_app()
+
 config = ui.settings()
 st.title("Reviewer agreement")
 try:

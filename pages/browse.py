@@ -8,6 +8,8 @@ from cxrviz.errors import CxrvizError
 from cxrviz.filters import MATCH_MODES, Filter, apply_filter
 from cxrviz.findings import FINDINGS
 
+ui.run_through_app()
+
 config = ui.settings()
 st.title("Browse NIH ChestX-ray14")
 try:
@@ -20,9 +22,9 @@ index = ui.image_index(config)
 
 if len(index) == 0:
     if config.images is None:
-        st.info("No image folder is configured: browsing the metadata only. Set `CXRVIZ_IMAGES` to your NIH image folder and restart to see the images.", icon="ℹ️")
+        st.info("No image folder is configured: browsing the metadata only. Set `CXRVIZ_IMAGES` to your NIH image folder and restart to see the images.", icon=":material/info:")
     else:
-        st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found under `{config.images}`: browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon="⚠️")
+        st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found under `{config.images}`: browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon=":material/warning:")
 
 FILTER_KEYS = ("f_findings", "f_match", "f_nofinding", "f_age", "f_gender", "f_view", "f_patients", "f_hasimage", "f_hasbox", "grid_page")
 ui.keep_widget_state(*FILTER_KEYS)

@@ -6,6 +6,8 @@ from cxrviz import ui, viewer
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import ALL_LABELS
 
+ui.run_through_app()
+
 config = ui.settings()
 model = ui.model_picker(config)
 name = ui.current_image()

@@ -8,6 +8,8 @@ from cxrviz.export import corrections_csv, data_entry_csv
 from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
 from cxrviz.store import STATUSES
 
+ui.run_through_app()
+
 config = ui.settings()
 model = ui.model_picker(config)
 st.title("Review labels")
@@ -57,7 +59,7 @@ nav3.markdown(f"**{name}** ({position + 1} / {len(queue)})")
 
 flash = st.session_state.pop("review_flash", None)
 if flash:
-    st.success(flash, icon="✅")
+    st.success(flash, icon=":material/check_circle:")
 
 row = metadata.row_of(name)
 nih = {l for l, on in zip(ALL_LABELS, metadata.labels[row]) if on and l != NO_FINDING} if row is not None else set()

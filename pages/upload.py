@@ -6,6 +6,8 @@ from cxrviz import ui, viewer
 from cxrviz.errors import CxrvizError
 from cxrviz.uploads import MAX_UPLOAD_BYTES, decode_upload
 
+ui.run_through_app()
+
 config = ui.settings()
 model = ui.model_picker(config)
 st.title("Upload an image")

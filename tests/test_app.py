@@ -81,8 +81,8 @@ def test_image_page_shows_probabilities_heatmap_and_box(app_env):
     assert not _problems(at) and not at.error
     assert len(at.get("plotly_chart")) == 1
     assert len(at.get("image")) == 1
-    metrics = at.dataframe[0].value
-    assert list(metrics["finding"]) == ["Cardiomegaly"]
+    metrics = at.table[0].value
+    assert list(metrics.index) == ["Cardiomegaly"]
     assert 0.0 <= metrics["IoU"].iloc[0] <= 1.0 and 0.0 <= metrics["IoBB"].iloc[0] <= 1.0
     at.selectbox(key="image_method").set_value("EigenCAM").run()
     assert not _problems(at)

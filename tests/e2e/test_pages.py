@@ -1,0 +1,93 @@
+"""One path per page, the way a person uses it, in a real browser."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+from playwright.sync_api import expect
+
+from tests.conftest import BOXED_1024, NIH_IMAGES, SMALL_512
+from tests.e2e.conftest import screenshot
+
+
+def _metric(page, label: str):
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label).locator('[data-testid="stMetricValue"]')
+
+
+def _wait_idle(page) -> None:
+    """Until the app has finished its run (the "Running…" indicator is gone)."""
+    page.wait_for_timeout(500)
+    expect(page.get_by_role("img", name="Running...")).to_have_count(0)
+
+
+def test_image_page_shows_probabilities_overlay_and_box(page, app_url):
+    """Also the first visit of a fresh server, straight to a page URL: it must still run inside app.py."""
+    page.goto(f"{app_url}/image?image={BOXED_1024}")
+    expect(page.get_by_text("Not for clinical use")).to_be_visible()  # app.py's sidebar, not a bare page
+    expect(page.get_by_text(f"Image {BOXED_1024}")).to_be_visible()
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.get_by_text("Probability (red: NIH-positive)")).to_be_visible()
+    image = page.locator('[data-testid="stImage"] img').first
+    expect(image).to_be_visible()
+    expect(page.get_by_text("IoBB")).to_be_visible()  # the CAM box against the ground-truth box
+    _wait_idle(page)
+    assert page.evaluate("(img) => img.naturalWidth", image.element_handle()) == 1024
+    screenshot(page, "image")
+
+
+def test_browse_filter_changes_count_and_shows_thumbnails(page, app_url):
+    page.goto(app_url)
+    expect(_metric(page, "Images")).to_have_text("452")
+    thumb = page.locator('[data-testid="stImage"] img').first
+    expect(thumb).to_be_visible()
+    assert page.evaluate("(img) => img.naturalWidth", thumb.element_handle()) > 0
+    page.get_by_text("Has a ground-truth box").click()
+    expect(_metric(page, "Images")).to_have_text("8")
+    _wait_idle(page)
+    expect(page.locator('[data-testid="stImage"] img')).to_have_count(8)
+    screenshot(page, "browse")
+
+
+def test_upload_page_predicts_an_uploaded_png(page, app_url):
+    page.goto(f"{app_url}/upload")
+    page.locator('input[type="file"]').set_input_files(str(NIH_IMAGES / SMALL_512))
+    expect(page.locator(".js-plotly-plot").first).to_be_visible()
+    expect(page.get_by_text("PNG · size: 512×512")).to_be_visible()
+    _wait_idle(page)
+    screenshot(page, "upload")
+    page.locator('input[type="file"]').set_input_files(files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not an image"}])
+    expect(page.get_by_text("notes.png is not an image file")).to_be_visible()
+    screenshot(page, "upload-error")
+
+
+def test_review_change_a_label_export_and_find_the_row(page, app_url):
+    page.goto(f"{app_url}/review")
+    page.get_by_label("Your name (required)").fill("Dr E2E")
+    page.get_by_label("Your name (required)").press("Enter")
+    form = page.locator('[data-testid="stForm"]')
+    expect(form).to_be_visible()
+    current = re.search(r"\d{8}_\d{3}\.png", page.url).group(0)
+    form.get_by_text("Hernia", exact=True).click()
+    if form.get_by_role("checkbox", name="No Finding").is_checked():
+        form.get_by_text("No Finding", exact=True).click()
+    form.get_by_label("Note").fill("=cmd|' /C calc'!A0 checked by e2e")
+    form.get_by_role("button", name="Save and next").click()
+    expect(page.get_by_text(f"Saved {current}")).to_be_visible()
+    expect(page.locator('[data-testid="stForm"]')).to_be_visible()  # the next image's form
+    expect(page.locator('[data-testid="stImage"] img').first).to_be_visible()
+    screenshot(page, "review")
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Corrections CSV").click()
+    rows = list(csv.DictReader(io.StringIO(open(download_info.value.path(), encoding="utf-8").read())))
+    row = next(r for r in rows if r["Image Index"] == current)
+    assert row["Reviewer"] == "Dr E2E" and "Hernia" in row["Corrected Labels"].split("|")
+    assert row["Note"].startswith("'=")  # neutralised for spreadsheets
+
+
+def test_agreement_page_opens(page, app_url):
+    page.goto(f"{app_url}/agreement")
+    expect(page.get_by_text("Reviewer agreement")).to_be_visible()
+    expect(page.get_by_text(re.compile(r"\d+ reviews by \d+ reviewers"))).to_be_visible()
+    screenshot(page, "agreement")

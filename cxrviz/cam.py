@@ -42,7 +42,7 @@ def heatmap(model: LoadedModel, gray: np.ndarray, finding_index: int, method: st
     spec = model.spec
     inputs = model_input(gray, spec.input_size, spec.normalisation).to(model.device)
     wrapped = OneFinding(model.module, finding_index).eval()
-    with _LOCK, METHODS[method](model=wrapped, target_layers=[model.cam_layer()]) as explainer:
+    with _LOCK, METHODS[method](model=wrapped, target_layers=[model.cam_layer(method)]) as explainer:
         if method == "ScoreCAM":
             explainer.batch_size = 64
         maps = explainer(input_tensor=inputs, targets=[BinaryClassifierOutputTarget(1)])

@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--input-size", type=int, default=256)
-    train.add_argument("--freeze-blocks", type=int, default=4)
+    train.add_argument("--freeze-blocks", type=int, default=4, help="EfficientNet blocks kept at their ImageNet weights")
+    train.add_argument("--lr", type=float, default=5e-4)
+    train.add_argument("--ema-decay", type=float, default=None, help="keep an exponential moving average of the weights (e.g. 0.97)")
     train.add_argument("--max-images", type=int, default=None, help="train on a random subset (smoke tests)")
     train.add_argument("--device", default=None)
 

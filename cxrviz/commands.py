@@ -31,6 +31,7 @@ def run_train(args: argparse.Namespace) -> int:
     config = TrainConfig(
         output=args.out, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
         freeze_blocks=args.freeze_blocks, max_images=args.max_images, device=pick_device(args.device),
+        lr=args.lr, ema_decay=args.ema_decay,
     )
     checkpoint = train(_data(args), config)
     print(f"best epoch {checkpoint['best_epoch']}: validation mean AUROC {checkpoint['val_mean_auroc']:.4f}; wrote {args.out}")

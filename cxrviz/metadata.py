@@ -75,6 +75,9 @@ class Metadata:
 
 def parse_age(raw: pd.Series) -> pd.Series:
     """Ages in years as floats; `058Y`, `6M`, `20D` understood; impossible ages become NaN."""
+    plain = pd.to_numeric(raw, errors="coerce")
+    if plain.notna().all():  # the common case (both NIH files): plain numbers, no string work
+        return plain.astype(float).where((plain >= 0) & (plain <= MAX_PLAUSIBLE_AGE))
     text = raw.astype("string").str.strip().str.upper()
     number = pd.to_numeric(text.str.extract(r"^(\d+(?:\.\d+)?)", expand=False), errors="coerce")
     unit = text.str.extract(r"([YMWD])$", expand=False).fillna("Y")

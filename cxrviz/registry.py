@@ -41,6 +41,9 @@ class ModelSpec:
     xrv_id: str | None = None
     labels: tuple[str, ...] = FINDINGS
     thresholds: tuple[float, ...] = field(default_factory=lambda: (0.5,) * len(FINDINGS))
+    # ScoreCAM runs one forward pass per channel of its layer: a narrower layer of the same
+    # resolution makes it affordable on a CPU (Lite0: 320 channels instead of the head's 1280).
+    score_cam_layer: str | None = None
 
 
 @dataclass
@@ -54,11 +57,9 @@ class LoadedModel:
     def thresholds(self) -> np.ndarray:
         return np.asarray(self.spec.thresholds, dtype=float)
 
-    def cam_layer(self) -> nn.Module:
-        layer: nn.Module = self.module
-        for part in self.spec.cam_layer.split("."):
-            layer = getattr(layer, part)
-        return layer
+    def cam_layer(self, method: str = "GradCAM") -> nn.Module:
+        path = self.spec.score_cam_layer if method == "ScoreCAM" and self.spec.score_cam_layer else self.spec.cam_layer
+        return self.module.get_submodule(path)
 
 
 def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
@@ -75,6 +76,7 @@ def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
         input_size=int(info["input_size"]),
         normalisation=info["normalisation"],
         cam_layer="features",
+        score_cam_layer="backbone._blocks.15",
         source="bundled",
         weights=models_dir / info["weights"],
         sha256=info["sha256"],

@@ -41,7 +41,7 @@ class TrainConfig:
     weight_decay: float = 1e-4
     val_fraction: float = 0.25
     freeze_blocks: int = 0
-    ema_decay: float | None = 0.97  # evaluate and keep an exponential moving average of the weights
+    ema_decay: float | None = None  # e.g. 0.97: evaluate and keep an exponential moving average of the weights
     max_images: int | None = None
     device: str = "cpu"
     history: list[dict] = field(default_factory=list)

@@ -5,6 +5,7 @@ import streamlit as st
 from cxrviz import ui
 
 st.set_page_config(page_title="cxrviz", page_icon=":material/pulmonology:", layout="wide")
+ui.mark_app_run()
 navigation = st.navigation(
     [
         st.Page("pages/browse.py", title="Browse", icon=":material/search:", default=True),

@@ -217,6 +217,14 @@ def run_through_app() -> None:
     """
     from streamlit.runtime.pages_manager import PagesManager
 
-    if PagesManager.uses_pages_directory:
+    if not st.session_state.get(VIA_APP):
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+VIA_APP = "_cxrviz_via_app"
+
+
+def mark_app_run() -> None:
+    """Called by app.py: this session's pages run inside its navigation."""
+    st.session_state[VIA_APP] = True

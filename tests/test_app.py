@@ -184,3 +184,18 @@ def test_agreement_page(app_env):
     assert len(at.get("plotly_chart")) == 1
     conflicts = at.dataframe[1].value
     assert list(conflicts["image"]) == ["00000282_000.png"]
+
+
+def test_browse_batch_prediction_and_disagreement_queue(app_env):
+    at = _app()
+    at.checkbox(key="f_hasbox").check().run()
+    at.toggle(key="triage_on").set_value(True).run()
+    assert not _problems(at)
+    at.button(key="triage_run").click().run()
+    assert not _problems(at)
+    assert any("8 of 8 have cached predictions" in c.value for c in at.caption)
+    table = at.dataframe[-1].value
+    assert len(table) == 8 and "disagreement" in table.columns
+    assert list(table["disagreement"]) == sorted(table["disagreement"], reverse=True)
+    at.button(key="triage_review").click().run()
+    assert at.session_state["review_queue"] == list(table.index)

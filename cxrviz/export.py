@@ -133,8 +133,3 @@ def _restore_created_at(store: Store, rows: list[dict]) -> None:
                 conn.execute(reviews.update().where(reviews.c.image == row["Image Index"], reviews.c.reviewer_id == ids)
                              .values(created_at=row["Created At"]))
 
-
-def probabilities_dict(probs) -> dict[str, float]:
-    return {f: float(p) for f, p in zip(FINDINGS, probs)}
-
-

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import torch
 from torch import nn
 
 from cxrviz.architectures import XrvDenseNet, densenet121, efficientnet_lite0

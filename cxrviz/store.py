@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
 from cxrviz.errors import StoreError
-from cxrviz.findings import ALL_LABELS, join_labels, split_labels
+from cxrviz.findings import join_labels, split_labels
 
 STATUSES = ("confirmed", "corrected", "uncertain", "skipped")
 metadata = sa.MetaData()
@@ -263,6 +263,3 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 
-
-def label_flags(labels: tuple[str, ...]) -> dict[str, bool]:
-    return {label: label in labels for label in ALL_LABELS}

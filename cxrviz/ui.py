@@ -46,6 +46,7 @@ def _index(root: str, signature: tuple) -> ImageIndex:
 
 @st.cache_resource(show_spinner=False)
 def _row_masks(metadata_key: tuple, index_key: tuple, boxes_key: tuple) -> tuple[np.ndarray, np.ndarray]:
+    """Computed once per (metadata file, image folder state, box file); the keys only invalidate."""
     metadata, index, boxes = metadata_for(settings()), image_index(settings()), boxes_for(settings())
     names = metadata.table["image"]
     return names.isin(list(index.paths)).to_numpy(), names.isin(set(boxes["image"])).to_numpy()

@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-import torch
 
 from cxrviz.cam import METHODS, heatmap
 from cxrviz.imaging import load_gray

@@ -78,7 +78,7 @@ def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tupl
 def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, nih_labels: set[str] | None = None,
          boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
          beside: Callable[[np.ndarray | None], None] | None = None) -> np.ndarray | None:
-    """Lay out the view; `beside(probs)` fills the right column under the chart (the review form).
+    """Lay out the view; `beside(probs)` fills the top of the right column (the review form).
     Returns the probabilities (None without a model)."""
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
@@ -87,14 +87,14 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     with left:
         _viewer(gray, key, model, probs, truths, key_prefix)
     with right:
+        if beside is not None:
+            beside(probs)  # the review form comes first: it is what the reviewer acts on
         if probs is not None:
             st.plotly_chart(plots.probability_bar(probability_table(probs, model, nih_labels)), key=f"{key_prefix}_probs")
         else:
             st.info("No model is loaded: choose an available model in the sidebar.")
         if nih_labels is not None:
             st.markdown("**NIH labels:** " + (", ".join(sorted(nih_labels)) or "No Finding"))
-        if beside is not None:
-            beside(probs)
     return probs
 
 

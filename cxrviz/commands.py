@@ -15,6 +15,15 @@ from cxrviz.labelled import LabelledSet, labelled_set
 from cxrviz.metadata import load_metadata
 
 
+def _follow(bar: tqdm):
+    """A (done, total) progress callback that moves a tqdm bar."""
+    def update(done: int, total: int) -> None:
+        bar.total, bar.n = total, done
+        bar.refresh()
+
+    return update
+
+
 def _data(args: argparse.Namespace) -> LabelledSet:
     index = scan_images(args.images)
     if len(index) == 0:
@@ -86,14 +95,9 @@ def run_publish(args: argparse.Namespace) -> int:
     checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     data = _data(args)
     val = data.subset(np.isin(data.names, checkpoint["val_images"]))
-    from cxrviz.architectures import efficientnet_lite0
-    from cxrviz.registry import LoadedModel, ModelSpec
+    from cxrviz.registry import from_training_checkpoint
 
-    module = efficientnet_lite0(14)
-    module.load_state_dict(checkpoint["state_dict"])
-    spec = ModelSpec(name="candidate", description="", arch="efficientnet_lite0", input_size=checkpoint["input_size"],
-                     normalisation=checkpoint["normalisation"], cam_layer="features", source="bundled")
-    table = auroc_table(val.targets, _scores(LoadedModel(spec, module.eval(), "cpu", ""), val), FINDINGS)
+    table = auroc_table(val.targets, _scores(from_training_checkpoint(checkpoint), val), FINDINGS)
     command = "python -m cxrviz " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["publish"] else "python -m cxrviz publish"
     card = publish(args.checkpoint, table, command, args.models_dir or MODELS_DIR)
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
@@ -108,12 +112,7 @@ def run_predict(args: argparse.Namespace) -> int:
     index = scan_images(args.images)
     names = sorted(index.paths)
     with tqdm(total=len(names), desc="predicting") as bar:
-        def progress(done: int, total: int) -> None:
-            bar.total = total
-            bar.n = done
-            bar.refresh()
-
-        added = predict_to_csv(model, names, [index.paths[n] for n in names], args.out, args.batch_size, args.workers, progress)
+        added = predict_to_csv(model, names, [index.paths[n] for n in names], args.out, args.batch_size, args.workers, _follow(bar))
     print(f"added {added} rows to {args.out} ({len(names) - added} already there)")
     return 0
 
@@ -150,6 +149,6 @@ def run_localize(args: argparse.Namespace) -> int:
     count = int(boxes["image"].isin(list(index.paths)).sum())
     print(f"{count} ground-truth boxes on images present under {args.images}; model {model.spec.name}, {args.method}")
     with tqdm(total=count, desc="localising") as bar:
-        scores = box_scores(model, boxes, index, args.method, args.fraction, lambda n, _: bar.update(n - bar.n))
+        scores = box_scores(model, boxes, index, args.method, args.fraction, _follow(bar))
     print(accuracy_table(scores).to_string(float_format=lambda v: f"{v:.2f}"))
     return 0

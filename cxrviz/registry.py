@@ -198,3 +198,15 @@ def find_spec(name: str, user_weights: Path | None = None) -> ModelSpec:
             return spec
     known = ", ".join(s.name for s in registered_specs(user_weights))
     raise ModelUnavailableError(f"No model named {name!r}; known models: {known}.")
+
+
+def from_training_checkpoint(checkpoint: dict, device: str = "cpu") -> LoadedModel:
+    """A model straight from `cxrviz train`'s output, before it is published (for its evaluation)."""
+    spec = ModelSpec(
+        name="candidate", description="a checkpoint from python -m cxrviz train", arch=checkpoint["arch"],
+        input_size=checkpoint["input_size"], normalisation=checkpoint["normalisation"], cam_layer="features",
+        source="checkpoint", labels=tuple(checkpoint["labels"]), thresholds=tuple(checkpoint["thresholds"]),
+    )
+    module = efficientnet_lite0(len(spec.labels))
+    module.load_state_dict(checkpoint["state_dict"])
+    return LoadedModel(spec=spec, module=module.eval().to(device), device=device, weights_sha256="")

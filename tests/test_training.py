@@ -4,7 +4,6 @@ import sys
 import numpy as np
 import torch
 
-from cxrviz.registry import LoadedModel, ModelSpec
 from cxrviz.training import wang_loss_weights, weighted_bce
 from tests.conftest import REPO
 
@@ -33,14 +32,10 @@ def test_train_command_end_to_end_writes_a_loadable_checkpoint(tmp_path, nih_ima
     checkpoint = torch.load(out, weights_only=True)
     assert checkpoint["input_size"] == 128 and len(checkpoint["thresholds"]) == 14
     assert len(checkpoint["train_images"]) + len(checkpoint["val_images"]) == 48
-    from cxrviz.architectures import efficientnet_lite0
     from cxrviz.inference import predict_gray
+    from cxrviz.registry import from_training_checkpoint
 
-    module = efficientnet_lite0(14)
-    module.load_state_dict(checkpoint["state_dict"])
-    spec = ModelSpec(name="smoke", description="", arch="efficientnet_lite0", input_size=128, normalisation="unit2",
-                     cam_layer="features", source="bundled")
-    probs = predict_gray(LoadedModel(spec, module.eval(), "cpu", ""), np.random.default_rng(0).random((200, 200), dtype=np.float32))
+    probs = predict_gray(from_training_checkpoint(checkpoint), np.random.default_rng(0).random((200, 200), dtype=np.float32))
     assert probs.shape == (14,) and ((0 <= probs) & (probs <= 1)).all()
 
 

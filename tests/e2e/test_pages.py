@@ -90,4 +90,5 @@ def test_agreement_page_opens(page, app_url):
     page.goto(f"{app_url}/agreement")
     expect(page.get_by_text("Reviewer agreement")).to_be_visible()
     expect(page.get_by_text(re.compile(r"\d+ reviews by \d+ reviewers"))).to_be_visible()
+    expect(page.get_by_text("No image has been reviewed by two or more reviewers yet.")).to_be_visible()
     screenshot(page, "agreement")

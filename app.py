@@ -2,10 +2,12 @@
 
 import streamlit as st
 
-from cxrviz import ui
+from cxrviz.app import resources, sidebar, state
+from cxrviz.logs import configure_logging
 
+configure_logging()
 st.set_page_config(page_title="cxrviz", page_icon=":material/pulmonology:", layout="wide")
-ui.mark_app_run()
+state.mark_app_run()
 navigation = st.navigation(
     [
         st.Page("pages/browse.py", title="Browse", icon=":material/search:", default=True),
@@ -15,5 +17,5 @@ navigation = st.navigation(
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
     ]
 )
-ui.sidebar(ui.settings())
+sidebar.sidebar(resources.settings())
 navigation.run()

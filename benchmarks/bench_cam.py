@@ -10,12 +10,12 @@ import time
 
 from _common import NIH_IMAGES, REPO, report, timed
 
-from cxrviz.cam import heatmap
-from cxrviz.image_index import scan_images
-from cxrviz.imaging import load_gray
-from cxrviz.registry import bundled_spec, load_model
-from cxrviz.store import Store
-from cxrviz.triage import predict_missing
+from cxrviz.data.image_index import scan_images
+from cxrviz.data.imaging import load_gray
+from cxrviz.explain.cam import heatmap
+from cxrviz.model.registry import bundled_spec, load_model
+from cxrviz.review.store import Store
+from cxrviz.review.triage import predict_missing
 
 
 def main() -> None:

@@ -9,19 +9,18 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 from _common import NIH_IMAGES, REPO, report, timed
 
-from cxrviz.filters import Filter, apply_filter
+from cxrviz.app.gallery import page_tiles
+from cxrviz.data.filters import Filter, apply_filter
+from cxrviz.data.image_index import scan_images
+from cxrviz.data.metadata import load_metadata
 from cxrviz.findings import FINDINGS
-from cxrviz.gallery import page_tiles
-from cxrviz.image_index import scan_images
-from cxrviz.metadata import load_metadata
 
 
 def cold_load() -> None:
     """A new process each time: nothing cached, the file read and parsed from scratch."""
-    code = "import time; t=time.perf_counter(); from cxrviz.metadata import load_metadata; m=load_metadata(); print(time.perf_counter()-t)"
+    code = "import time; t=time.perf_counter(); from cxrviz.data.metadata import load_metadata; m=load_metadata(); print(time.perf_counter()-t)"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, capture_output=True)
 
 

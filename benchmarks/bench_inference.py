@@ -18,11 +18,11 @@ sys.path.insert(0, REPO)
 arch, device = sys.argv[1], sys.argv[2]
 torch.set_grad_enabled(False)
 if arch == "bundled":
-    from cxrviz.registry import bundled_spec, load_model
+    from cxrviz.model.registry import bundled_spec, load_model
     model = load_model(bundled_spec(), device).module; size, channels = bundled_spec().input_size, 3
 else:
     import torchxrayvision as xrv
-    from cxrviz.architectures import XrvDenseNet
+    from cxrviz.model.architectures import XrvDenseNet
     from cxrviz.findings import FINDINGS
     inner = xrv.models.DenseNet(num_classes=18)
     inner.targets = xrv.models.model_urls["densenet121-res224-nih"]["labels"]

@@ -18,7 +18,7 @@ def _common_data(parser: argparse.ArgumentParser) -> None:
 
 
 def _model_arg(parser: argparse.ArgumentParser) -> None:
-    from cxrviz.registry import BUNDLED_NAME
+    from cxrviz.model.registry import BUNDLED_NAME
 
     parser.add_argument("--model", default=BUNDLED_NAME, help="registered model name")
     parser.add_argument("--weights", type=Path, default=Settings.from_env().weights, help="a DenseNet-121 checkpoint to register")

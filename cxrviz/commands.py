@@ -9,10 +9,10 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from cxrviz.devices import pick_device
-from cxrviz.image_index import scan_images
-from cxrviz.labelled import LabelledSet, labelled_set
-from cxrviz.metadata import load_metadata
+from cxrviz.data.image_index import scan_images
+from cxrviz.data.labelled import LabelledSet, labelled_set
+from cxrviz.data.metadata import load_metadata
+from cxrviz.model.devices import pick_device
 
 
 def _follow(bar: tqdm):
@@ -34,7 +34,7 @@ def _data(args: argparse.Namespace) -> LabelledSet:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from cxrviz.training import TrainConfig, train
+    from cxrviz.model.training import TrainConfig, train
 
     config = TrainConfig(
         output=args.out, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
@@ -47,13 +47,13 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def _model(args: argparse.Namespace):
-    from cxrviz.registry import find_spec, load_model
+    from cxrviz.model.registry import find_spec, load_model
 
     return load_model(find_spec(args.model, args.weights), pick_device(args.device))
 
 
 def _scores(model, data: LabelledSet, batch_size: int = 16) -> np.ndarray:
-    from cxrviz.batch import iter_predictions
+    from cxrviz.model.batch import iter_predictions
 
     scores = np.zeros((len(data), 14), dtype=np.float32)
     with tqdm(total=len(data), desc="predicting") as bar:
@@ -64,14 +64,15 @@ def _scores(model, data: LabelledSet, batch_size: int = 16) -> np.ndarray:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
-    from cxrviz.evaluation import auroc_table
     from cxrviz.findings import FINDINGS
+    from cxrviz.model.evaluation import auroc_table
 
     model = _model(args)
     data = _data(args)
     if args.exclude_training and model.spec.source == "bundled":
-        from cxrviz.registry import bundled_spec
         import json
+
+        from cxrviz.model.registry import bundled_spec
 
         trained = set(json.loads((bundled_spec().weights.with_suffix(".json")).read_text())["train_images"])
         data = data.subset(np.array([n not in trained for n in data.names]))
@@ -87,15 +88,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_publish(args: argparse.Namespace) -> int:
     import torch
 
-    from cxrviz.evaluation import auroc_table
     from cxrviz.findings import FINDINGS
-    from cxrviz.model_card import publish
-    from cxrviz.registry import MODELS_DIR
+    from cxrviz.model.evaluation import auroc_table
+    from cxrviz.model.model_card import publish
+    from cxrviz.model.registry import MODELS_DIR
 
     checkpoint = torch.load(args.checkpoint, map_location="cpu", weights_only=True)
     data = _data(args)
     val = data.subset(np.isin(data.names, checkpoint["val_images"]))
-    from cxrviz.registry import from_training_checkpoint
+    from cxrviz.model.registry import from_training_checkpoint
 
     table = auroc_table(val.targets, _scores(from_training_checkpoint(checkpoint), val), FINDINGS)
     command = "python -m cxrviz " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["publish"] else "python -m cxrviz publish"
@@ -106,7 +107,7 @@ def run_publish(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from cxrviz.batch import predict_to_csv
+    from cxrviz.model.batch import predict_to_csv
 
     model = _model(args)
     index = scan_images(args.images)
@@ -118,8 +119,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from cxrviz.export import corrections_csv, data_entry_csv
-    from cxrviz.store import Store
+    from cxrviz.review.export import corrections_csv, data_entry_csv
+    from cxrviz.review.store import Store
 
     store = Store(args.db)
     reviews = store.reviews()
@@ -131,8 +132,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from cxrviz.export import import_corrections
-    from cxrviz.store import Store
+    from cxrviz.review.export import import_corrections
+    from cxrviz.review.store import Store
 
     count = import_corrections(Store(args.db), args.csv)
     print(f"imported {count} reviews into {args.db}")
@@ -140,8 +141,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_localize(args: argparse.Namespace) -> int:
-    from cxrviz.boxes import load_boxes
-    from cxrviz.localization import accuracy_table, box_scores
+    from cxrviz.data.boxes import load_boxes
+    from cxrviz.explain.localization import accuracy_table, box_scores
 
     model = _model(args)
     index = scan_images(args.images)

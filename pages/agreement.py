@@ -3,19 +3,16 @@
 import plotly.express as px
 import streamlit as st
 
-from cxrviz import ui
-from cxrviz.agreement import agreement_table, conflicts
-from cxrviz.errors import CxrvizError
+from cxrviz.app import resources, state
+from cxrviz.app.messages import stop_on_error
+from cxrviz.review.agreement import agreement_table, conflicts
 
-ui.run_through_app()
+state.run_through_app()
 
-config = ui.settings()
+config = resources.settings()
 st.title("Reviewer agreement")
-try:
-    reviews = ui.store_for(config).reviews()
-except CxrvizError as error:
-    ui.show_error(error)
-    st.stop()
+with stop_on_error():
+    reviews = resources.store_for(config).reviews()
 st.caption(f"{len(reviews)} reviews by {len({r.reviewer for r in reviews})} reviewers on {len({r.image for r in reviews})} images.")
 table = agreement_table(reviews)
 if table["images"].max() == 0:

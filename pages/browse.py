@@ -3,22 +3,21 @@
 import numpy as np
 import streamlit as st
 
-from cxrviz import gallery, plots, stats, triage, ui
-from cxrviz.errors import CxrvizError
-from cxrviz.filters import MATCH_MODES, Filter, apply_filter
+from cxrviz.app import gallery, plots, resources, sidebar, state
+from cxrviz.app.messages import stop_on_error
+from cxrviz.data import stats
+from cxrviz.data.filters import AGE_SLIDER, MATCH_MODES, apply_filter, filter_from_form, parse_patient_ids
 from cxrviz.findings import FINDINGS
+from cxrviz.review import triage
 
-ui.run_through_app()
+state.run_through_app()
 
-config = ui.settings()
+config = resources.settings()
 st.title("Browse NIH ChestX-ray14")
-try:
-    metadata = ui.metadata_for(config)
-    present, boxed = ui.row_masks(config)
-except CxrvizError as error:
-    ui.show_error(error)
-    st.stop()
-index = ui.image_index(config)
+with stop_on_error():
+    metadata = resources.metadata_for(config)
+    present, boxed = resources.row_masks(config)
+index = resources.image_index(config)
 
 if len(index) == 0:
     if config.images is None:
@@ -27,7 +26,7 @@ if len(index) == 0:
         st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found under `{config.images}`: browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon=":material/warning:")
 
 FILTER_KEYS = ("f_findings", "f_match", "f_nofinding", "f_age", "f_gender", "f_view", "f_patients", "f_hasimage", "f_hasbox", "grid_page")
-ui.keep_widget_state(*FILTER_KEYS)
+state.keep_widget_state(*FILTER_KEYS)
 st.session_state.setdefault("f_hasimage", len(index) > 0)
 with st.container(border=True):
     c1, c2, c3 = st.columns([3, 1, 1])
@@ -35,7 +34,7 @@ with st.container(border=True):
     match = c2.radio("Match", MATCH_MODES, key="f_match", horizontal=False)
     no_finding = c3.checkbox("No Finding only", key="f_nofinding")
     c4, c5, c6, c7 = st.columns([2, 1, 1, 2])
-    age_range = c4.slider("Age", 0, 120, (0, 120), key="f_age")
+    age_range = c4.slider("Age", *AGE_SLIDER, AGE_SLIDER, key="f_age")
     genders = c5.multiselect("Gender", ["M", "F"], key="f_gender")
     views = c6.multiselect("View", ["PA", "AP"], key="f_view")
     patients_text = c7.text_input("Patient ids (comma-separated)", key="f_patients")
@@ -43,17 +42,10 @@ with st.container(border=True):
     has_image = c8.checkbox("Has a local image", key="f_hasimage")
     has_box = c9.checkbox("Has a ground-truth box", key="f_hasbox")
 
-patient_ids = tuple(int(p) for p in patients_text.replace(" ", "").split(",") if p.isdigit())
-if patients_text.strip() and not patient_ids:
-    st.warning("Patient ids must be whole numbers, e.g. `1, 30805`.")
-spec = Filter(
-    findings=tuple(findings), match=match, no_finding=no_finding,
-    age_min=None if age_range == (0, 120) else age_range[0],
-    age_max=None if age_range == (0, 120) else age_range[1],
-    include_unknown_age=age_range == (0, 120),
-    genders=tuple(genders), views=tuple(views), patient_ids=patient_ids,
-    has_image=has_image, has_box=has_box,
-)
+patient_ids, not_ids = parse_patient_ids(patients_text)
+if not_ids:
+    st.warning("Patient ids must be whole numbers, e.g. 1, 30805. Ignored: " + ", ".join(not_ids), icon=":material/warning:")
+spec = filter_from_form(findings, match, no_finding, age_range, genders, views, patient_ids, has_image, has_box)
 mask = apply_filter(metadata, spec, present, boxed)
 rows = np.flatnonzero(mask)
 n_patients = metadata.table["patient_id"].to_numpy()[mask]
@@ -63,7 +55,7 @@ m2.metric("Patients", f"{len(np.unique(n_patients)):,}")
 m3.metric("Present locally", f"{int((mask & present).sum()):,}")
 m4.metric("With boxes", f"{int((mask & boxed).sum()):,}")
 st.session_state["browse_rows"] = rows
-ui.remember_widget_state(*FILTER_KEYS)
+state.remember_widget_state(*FILTER_KEYS)
 
 grid_tab, plot_tab, table_tab, triage_tab = st.tabs(["Images", "Plots", "Table", "Model triage"])
 with grid_tab:
@@ -82,7 +74,7 @@ with grid_tab:
                 else:
                     st.error(f"{tile.image}: {tile.problem}")
                 if st.button("Open", key=f"open_{tile.image}"):
-                    ui.open_page("pages/image.py", tile.image)
+                    state.open_page("pages/image.py", tile.image)
 with plot_tab:
     p1, p2 = st.columns(2)
     p1.plotly_chart(plots.prevalence_bar(stats.prevalence(metadata, mask)), key="plot_prev")
@@ -98,12 +90,9 @@ with triage_tab:
     st.write(f"Predict the {len(local_names):,} local images of this filter, then order them by a finding's "
              "probability or by disagreement with the NIH label: the first queue for finding wrong labels.")
     if st.toggle("Use model predictions", key="triage_on"):
-        model = ui.model_picker(config)
-        try:
-            store = ui.store_for(config)
-        except CxrvizError as error:
-            ui.show_error(error)
-            st.stop()
+        model = sidebar.model_picker(config)
+        with stop_on_error():
+            store = resources.store_for(config)
         if model is not None and local_names:
             b1, b2 = st.columns([1, 3])
             if b1.button(f"Predict {len(local_names):,} images", type="primary", key="triage_run"):
@@ -122,5 +111,5 @@ with triage_tab:
                 shown = probs.loc[ordered].assign(disagreement=triage.disagreement(metadata, probs).loc[ordered])
                 st.dataframe(shown.round(3), height=320)
                 if st.button(f"Review these {len(ordered):,} in this order", key="triage_review", disabled=not ordered):
-                    ui.set_queue(ordered, f"{order_by} order")
-                    ui.open_page("pages/review.py", ordered[0])
+                    state.set_queue(ordered, f"{order_by} order")
+                    state.open_page("pages/review.py", ordered[0])

@@ -2,39 +2,28 @@
 
 import streamlit as st
 
-from cxrviz import ui, viewer
-from cxrviz.errors import CxrvizError
-from cxrviz.findings import ALL_LABELS
+from cxrviz.app import resources, sidebar, state, viewer
+from cxrviz.app.messages import stop_on_error
 
-ui.run_through_app()
+state.run_through_app()
 
-config = ui.settings()
-model = ui.model_picker(config)
-name = ui.current_image()
-st.title(f"Image {name}" if name else "Image")
+config = resources.settings()
+model = sidebar.model_picker(config)
+name = state.current_image()
+st.title(f"Image {name}" if name else "Image", anchor=False)
 if not name:
     st.info("Choose an image in Browse (Open), or open a link such as `?image=00000100_000.png`.")
     st.stop()
-try:
-    metadata = ui.metadata_for(config)
-    boxes = ui.boxes_for(config)
-except CxrvizError as error:
-    ui.show_error(error)
-    st.stop()
-path = ui.image_index(config).path_of(name)
+with stop_on_error():
+    metadata = resources.metadata_for(config)
+    boxes = resources.boxes_for(config)
+path = resources.image_index(config).path_of(name)
 if path is None:
     st.warning(f"{name} is not in the image folder (`CXRVIZ_IMAGES` = `{config.images}`).")
     st.stop()
-try:
-    gray = ui.gray_of(path)
-except CxrvizError as error:
-    ui.show_error(error)
-    st.stop()
+with stop_on_error():
+    gray = resources.gray_of(path)
 row = metadata.row_of(name)
-labels = None
 if row is not None:
-    record = metadata.table.iloc[row]
-    labels = {l for l, on in zip(ALL_LABELS, metadata.labels[row]) if on and l != "No Finding"}
-    age = "unknown" if record["age"] != record["age"] else f"{record['age']:.0f}"
-    st.caption(f"Patient {record['patient_id']} · follow-up {record['follow_up']} · age {age} · {record['gender']} · {record['view']} · file {gray.shape[1]}×{gray.shape[0]} px")
-viewer.show(gray, model, image=name, nih_labels=labels, boxes_table=boxes, key_prefix="image")
+    st.caption(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px")
+viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image")

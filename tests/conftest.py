@@ -22,14 +22,14 @@ def nih_images() -> Path:
 
 @pytest.fixture(scope="session")
 def metadata():
-    from cxrviz.metadata import load_metadata
+    from cxrviz.data.metadata import load_metadata
 
     return load_metadata()
 
 
 @pytest.fixture(scope="session")
 def boxes():
-    from cxrviz.boxes import load_boxes
+    from cxrviz.data.boxes import load_boxes
 
     return load_boxes()
 
@@ -44,3 +44,27 @@ def app_env(tmp_path, monkeypatch, nih_images):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CXRVIZ_DEVICE", "cpu")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throw-away PostgreSQL server on a free loopback port, for the whole session."""
+    from tests.postgres_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request, tmp_path):
+    """A review-store target: a fresh SQLite file, or the session's PostgreSQL with a clean schema."""
+    if request.param == "sqlite":
+        return str(tmp_path / "reviews.sqlite")
+    url = request.getfixturevalue("postgres_url")
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:  # a clean schema per test
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+    engine.dispose()
+    return url

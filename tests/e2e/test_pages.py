@@ -6,10 +6,13 @@ import csv
 import io
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import BOXED_1024, NIH_IMAGES, SMALL_512
 from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e  # a real app server and headless Chromium: `pytest -m 'not e2e'` skips these
 
 
 def _metric(page, label: str):

@@ -1,0 +1,113 @@
+"""Expensive objects, built once per process and keyed by what they depend on.
+
+`st.cache_resource` holds the 112k-row metadata, the box table, the image index, models and the
+review store; `st.cache_data` holds decoded images. Keys are paths with their modification
+times or folder signatures, so an edited file is picked up without a restart.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from cxrviz.config import Settings
+from cxrviz.data.boxes import default_bbox_path, load_boxes
+from cxrviz.data.image_index import ImageIndex, folder_signature, scan_images
+from cxrviz.data.metadata import Metadata, default_metadata_path, load_metadata
+
+SETTINGS_KEY = "_cxrviz_settings"
+
+
+def settings() -> Settings:
+    """The configuration, read from the environment once per session and passed down from there."""
+    if SETTINGS_KEY not in st.session_state:
+        st.session_state[SETTINGS_KEY] = Settings.from_env()
+    return st.session_state[SETTINGS_KEY]
+
+
+def mtime(path: Path | None) -> int:
+    try:
+        return path.stat().st_mtime_ns if path is not None else -1
+    except OSError:
+        return -1
+
+
+@st.cache_resource(show_spinner="Loading the NIH metadata…")
+def _metadata(path: str, mtime: int) -> Metadata:
+    return load_metadata(Path(path))
+
+
+@st.cache_resource(show_spinner=False)
+def _boxes(path: str, mtime: int):
+    return load_boxes(Path(path))
+
+
+@st.cache_resource(show_spinner="Indexing the image folder…")
+def _index(root: str, signature: tuple) -> ImageIndex:
+    return scan_images(Path(root))
+
+
+@st.cache_resource(show_spinner=False)
+def _row_masks(metadata_key: tuple, index_key: tuple, boxes_key: tuple, _metadata: Metadata, _index: ImageIndex,
+               _boxes) -> tuple[np.ndarray, np.ndarray]:
+    """Computed once per (metadata file, image folder state, box file): the keys decide, the
+    underscored arguments (not hashed) are the objects those keys describe."""
+    names = _metadata.table["image"]
+    return names.isin(list(_index.paths)).to_numpy(), names.isin(set(_boxes["image"])).to_numpy()
+
+
+def metadata_for(config: Settings) -> Metadata:
+    path = config.metadata or default_metadata_path()
+    return _metadata(str(path), mtime(path))
+
+
+def boxes_for(config: Settings):
+    path = config.bbox or default_bbox_path()
+    return _boxes(str(path), mtime(path))
+
+
+def image_index(config: Settings) -> ImageIndex:
+    if config.images is None or not config.images.is_dir():
+        return ImageIndex(root=config.images)
+    return _index(str(config.images), folder_signature(config.images))
+
+
+def row_masks(config: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(present locally, has a ground-truth box) per metadata row."""
+    m_path = config.metadata or default_metadata_path()
+    b_path = config.bbox or default_bbox_path()
+    index_key = folder_signature(config.images) if config.images and config.images.is_dir() else ()
+    return _row_masks((str(m_path), mtime(m_path)), index_key, (str(b_path), mtime(b_path)),
+                      metadata_for(config), image_index(config), boxes_for(config))
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _gray(path: str, mtime: int):
+    from cxrviz.data.imaging import load_gray
+
+    return load_gray(Path(path))
+
+
+def gray_of(path: Path):
+    return _gray(str(path), mtime(path))
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=3)
+def loaded_model(spec, device: str, weights_mtime: int):
+    from cxrviz.model.registry import load_model
+
+    return load_model(spec, device)
+
+
+@st.cache_resource(show_spinner=False)
+def _store(target: str):
+    from cxrviz.review.store import Store
+
+    return Store(target)
+
+
+def store_for(config: Settings):
+    """The shared review store; raises `StoreError` with a message for the page."""
+    return _store(config.db)

@@ -1,0 +1,75 @@
+"""What the user chose, per session: the current image (mirrored in the URL so the address bar
+is a link), the review queue, widget values that must survive a page switch, and the guard that
+makes every page run inside app.py's navigation.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+CURRENT_IMAGE = "image"
+QUEUE_KEY = "review_queue"
+QUEUE_SOURCE_KEY = "review_queue_source"
+VIA_APP = "_cxrviz_via_app"
+
+
+def current_image() -> str | None:
+    """The image chosen in Browse, or named by `?image=` in the URL."""
+    from_url = st.query_params.get(CURRENT_IMAGE)
+    if from_url and st.session_state.get(CURRENT_IMAGE) != from_url:
+        st.session_state[CURRENT_IMAGE] = from_url
+    chosen = st.session_state.get(CURRENT_IMAGE)
+    if chosen and not from_url:
+        st.query_params[CURRENT_IMAGE] = chosen  # so the address bar is a link to this image
+    return chosen
+
+
+def set_current_image(name: str) -> None:
+    st.session_state[CURRENT_IMAGE] = name
+    st.query_params[CURRENT_IMAGE] = name
+
+
+def open_page(page: str, image: str) -> None:
+    """Switch page with the image in the URL (a page switch clears other query parameters)."""
+    set_current_image(image)
+    st.switch_page(page, query_params={CURRENT_IMAGE: image})
+
+
+def set_queue(names: list[str], source: str) -> None:
+    st.session_state[QUEUE_KEY] = list(names)
+    st.session_state[QUEUE_SOURCE_KEY] = source
+
+
+def keep_widget_state(*keys: str) -> None:
+    """Carry widget values across page switches (Streamlit drops the state of widgets that a
+    page switch leaves unrendered): restore from a shadow copy, then refresh the copy."""
+    for key in keys:
+        shadow = f"_kept_{key}"
+        if key not in st.session_state and shadow in st.session_state:
+            st.session_state[key] = st.session_state[shadow]
+
+
+def remember_widget_state(*keys: str) -> None:
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[f"_kept_{key}"] = st.session_state[key]
+
+
+def run_through_app() -> None:
+    """Make sure this page runs inside app.py's `st.navigation`.
+
+    With a `pages/` folder beside app.py, Streamlit starts in its legacy pages-directory mode;
+    if a fresh server's first visitor opens a page URL directly (a shared `/image?image=…` link),
+    that page runs alone, without app.py, and the legacy mode sticks for every later visitor.
+    Switching the flag off and rerunning hands the request to app.py, which routes it.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if not st.session_state.get(VIA_APP):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def mark_app_run() -> None:
+    """Called by app.py: this session's pages run inside its navigation."""
+    st.session_state[VIA_APP] = True

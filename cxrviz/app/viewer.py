@@ -1,0 +1,140 @@
+"""The image view shared by the Image, Upload and Review pages: the X-ray with window/zoom, the
+model's probabilities, a Grad-CAM overlay, ground-truth and heatmap-derived boxes.
+
+Heavy results (probabilities, heatmaps, rendered PNGs) are cached by everything they depend
+on, and the controls live in an `st.fragment`, so moving a slider reruns only this view.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from cxrviz.app import plots
+from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou, scale_box
+from cxrviz.explain import cam as cams
+from cxrviz.explain.render import CAM_COLOUR, TRUTH_COLOUR, LabelledBox, render_png
+from cxrviz.findings import FINDINGS
+from cxrviz.model.inference import predict_gray
+from cxrviz.model.registry import LoadedModel
+
+COLORMAPS = ("jet", "inferno", "viridis", "turbo")
+
+
+def image_key(gray: np.ndarray) -> str:
+    """A short content hash: the cache key for an image, whether from disk or an upload."""
+    return hashlib.sha1(np.ascontiguousarray(gray).tobytes()).hexdigest()[:20]
+
+
+@st.cache_data(show_spinner=False, max_entries=2048, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
+def probabilities(_gray: np.ndarray, key: str, model: LoadedModel) -> np.ndarray:
+    return predict_gray(model, _gray)
+
+
+@st.cache_data(show_spinner=False, max_entries=256, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
+def heatmap(_gray: np.ndarray, key: str, model: LoadedModel, finding: int, method: str) -> np.ndarray:
+    return cams.heatmap(model, _gray, finding, method)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def rendered(_gray: np.ndarray, _cam: np.ndarray | None, key: tuple, boxes: tuple, opacity: float, colormap: str,
+             level: float, width: float, invert: bool, zoom: float, centre: tuple[float, float]) -> bytes:
+    """PNG bytes keyed by (image, finding, method, opacity, …); `key` carries the image and CAM identity."""
+    gray, cam, drawn = _gray, _cam, [LabelledBox(Box(*b[0]), b[1], b[2]) for b in boxes]
+    if zoom > 1:
+        h, w = gray.shape
+        ch, cw = int(h / zoom), int(w / zoom)
+        top = int(np.clip(centre[1] * h - ch / 2, 0, h - ch))
+        left = int(np.clip(centre[0] * w - cw / 2, 0, w - cw))
+        gray = gray[top : top + ch, left : left + cw]
+        cam = None if cam is None else cam[top : top + ch, left : left + cw]
+        drawn = [LabelledBox(Box(b.box.x - left, b.box.y - top, b.box.w, b.box.h), b.label, b.colour) for b in drawn]
+    return render_png(gray, cam, drawn, opacity, colormap, level, width, invert)
+
+
+def probability_table(probs: np.ndarray, model: LoadedModel, nih_labels: set[str] | None) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "finding": list(FINDINGS),
+            "probability": probs,
+            "threshold": model.thresholds,
+            "nih_label": [f in (nih_labels or set()) for f in FINDINGS],
+        }
+    )
+
+
+def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tuple[int, int]) -> list[tuple[str, Box]]:
+    """Ground-truth boxes of one image, scaled from the 1024-px frame to the array's size."""
+    if boxes_table is None or image is None:
+        return []
+    rows = boxes_table[boxes_table["image"] == image]
+    return [(r.finding, scale_box(Box(r.x, r.y, r.w, r.h), shape[1], shape[0])) for r in rows.itertuples()]
+
+
+def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, nih_labels: set[str] | None = None,
+         boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
+         beside: Callable[[np.ndarray | None], None] | None = None) -> np.ndarray | None:
+    """Lay out the view; `beside(probs)` fills the top of the right column (the review form).
+    Returns the probabilities (None without a model)."""
+    key = image_key(gray)
+    probs = probabilities(gray, key, model) if model is not None else None
+    truths = truth_boxes(boxes_table, image, gray.shape)
+    left, right = st.columns([3, 2])
+    with left:
+        _viewer(gray, key, model, probs, truths, key_prefix)
+    with right:
+        if beside is not None:
+            beside(probs)  # the review form comes first: it is what the reviewer acts on
+        if probs is not None:
+            st.plotly_chart(plots.probability_bar(probability_table(probs, model, nih_labels)), key=f"{key_prefix}_probs")
+        else:
+            st.info("No model is loaded: choose an available model in the sidebar.")
+        if nih_labels is not None:
+            st.markdown("**NIH labels:** " + (", ".join(sorted(nih_labels)) or "No Finding"))
+    return probs
+
+
+@st.fragment
+def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.ndarray | None,
+            truths: list[tuple[str, Box]], key_prefix: str) -> None:
+    c1, c2, c3 = st.columns(3)
+    default_finding = int(np.argmax(probs)) if probs is not None else 0
+    finding = c1.selectbox("Finding to explain", FINDINGS, index=default_finding, key=f"{key_prefix}_finding_{key}")
+    method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1 if model is not None else 0, key=f"{key_prefix}_method", disabled=model is None)
+    colormap = c3.selectbox("Colormap", COLORMAPS, key=f"{key_prefix}_cmap")
+    c4, c5, c6 = st.columns(3)
+    opacity = c4.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=f"{key_prefix}_opacity")
+    level = c5.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
+    width = c6.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
+    c7, c8, c9, c10 = st.columns(4)
+    zoom = c7.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
+    cx = c8.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx", disabled=zoom == 1)
+    cy = c9.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy", disabled=zoom == 1)
+    invert = c10.checkbox("Invert", key=f"{key_prefix}_invert")
+    fraction = st.slider("Heatmap box threshold (fraction of peak)", 0.1, 0.9, 0.5, 0.05, key=f"{key_prefix}_fraction")
+
+    finding_index = FINDINGS.index(finding)
+    cam_map = None
+    if model is not None and method != "none":
+        note = " (ScoreCAM runs one forward pass per channel: about a minute on a 2-core CPU, seconds on a GPU)" if method == "ScoreCAM" else ""
+        with st.spinner(f"Computing {method} for {finding}{note}…"):
+            cam_map = heatmap(gray, key, model, finding_index, method)
+    drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths]
+    metrics = []
+    if cam_map is not None:
+        derived = box_from_heatmap(cam_map, fraction)
+        if derived is not None:
+            drawn.append(((derived.x, derived.y, derived.w, derived.h), f"CAM {finding}", CAM_COLOUR))
+            for label, truth in truths:
+                if label == finding:
+                    metrics.append({"finding": label, "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
+    png = rendered(gray, cam_map, (key, finding, method, fraction), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
+    st.image(png, width="stretch", caption="Green: ground-truth boxes (NIH). Yellow: box from the heatmap.")
+    if metrics:
+        st.table(pd.DataFrame(metrics).set_index("finding").round(3))
+    elif truths and cam_map is not None:
+        st.caption(f"No ground-truth box for {finding} on this image; boxes here: {', '.join(sorted({l for l, _ in truths}))}.")

@@ -1,0 +1,201 @@
+"""The pages through Streamlit's AppTest: what a user sees after each action."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import BOXED_1024, REPO, SMALL_512
+from tests.dicom_factory import make_dicom
+
+TIMEOUT = 240
+
+
+def _app(page: str | None = None, image: str | None = None) -> AppTest:
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    if image:
+        at.query_params["image"] = image
+    if page:
+        at.switch_page(page)
+    return at.run()
+
+
+def _problems(at: AppTest) -> list[str]:
+    return [e.value for e in at.exception]
+
+
+def _metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_browse_counts_follow_filters(app_env):
+    at = _app()
+    assert not _problems(at)
+    assert _metrics(at)["Images"] == "452"  # "has a local image" is on when images are found
+    at.checkbox(key="f_hasimage").uncheck().run()
+    assert _metrics(at)["Images"] == "112,120"
+    at.multiselect(key="f_findings").set_value(["Hernia"]).run()
+    assert _metrics(at)["Images"] == "227"
+    at.multiselect(key="f_gender").set_value(["F"]).run()
+    assert int(_metrics(at)["Images"]) < 227
+    at.checkbox(key="f_hasbox").check().run()
+    assert _metrics(at)["With boxes"] == _metrics(at)["Images"]
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_browse_without_images_says_so_once(app_env, monkeypatch):
+    monkeypatch.delenv("CXRVIZ_IMAGES")
+    at = _app()
+    assert not _problems(at)
+    infos = [i.value for i in at.info]
+    assert sum("CXRVIZ_IMAGES" in text for text in infos) == 1
+    assert _metrics(at)["Images"] == "112,120"
+
+
+def test_browse_with_a_missing_folder_and_a_bad_csv(app_env, monkeypatch, tmp_path):
+    monkeypatch.setenv("CXRVIZ_IMAGES", str(tmp_path / "nowhere"))
+    at = _app()
+    assert any("nowhere" in w.value for w in at.warning)
+    bad = tmp_path / "Data_Entry_2017.csv"
+    bad.write_text("this,is,not\nthe,right,file\n")
+    monkeypatch.setenv("CXRVIZ_METADATA", str(bad))
+    at = _app()
+    assert not _problems(at)
+    assert any(str(bad) in e.value and "does not look like" in e.value for e in at.error)
+
+
+def test_browse_open_makes_the_current_image(app_env):
+    at = _app()
+    first_open = next(b for b in at.button if b.label == "Open")
+    name = first_open.key.removeprefix("open_")
+    first_open.click().run()
+    assert at.session_state["image"] == name
+    assert at.query_params["image"] == [name] or at.query_params["image"] == name
+
+
+def test_image_page_shows_probabilities_heatmap_and_box(app_env):
+    at = _app("pages/image.py", image=BOXED_1024)
+    assert not _problems(at) and not at.error
+    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("image")) == 1
+    metrics = at.table[0].value
+    assert list(metrics.index) == ["Cardiomegaly"]
+    assert 0.0 <= metrics["IoU"].iloc[0] <= 1.0 and 0.0 <= metrics["IoBB"].iloc[0] <= 1.0
+    at.selectbox(key="image_method").set_value("EigenCAM").run()
+    assert not _problems(at)
+
+
+def test_image_page_for_an_unknown_image(app_env):
+    at = _app("pages/image.py", image="99999999_000.png")
+    assert not _problems(at)
+    assert any("not in the image folder" in w.value for w in at.warning)
+
+
+def _png_bytes(size=(64, 64)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("L", size, 128).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "name, payload, phrase",
+    [
+        ("notes.png", b"just some text", "not an image"),
+        ("broken.png", _png_bytes()[:60], "corrupt"),
+        ("empty.dcm", make_dicom(None), "without pixel data"),
+        ("fake.dcm", b"\x00" * 200, "not a readable DICOM"),
+    ],
+)
+def test_bad_uploads_show_a_message_not_a_traceback(app_env, name, payload, phrase):
+    at = _app("pages/upload.py")
+    at.file_uploader(key="upload_file").upload(name, payload).run()
+    assert not _problems(at)
+    assert any(phrase in e.value for e in at.error), [e.value for e in at.error]
+
+
+def test_upload_of_a_real_image(app_env, nih_images):
+    at = _app("pages/upload.py")
+    at.file_uploader(key="upload_file").upload(SMALL_512, (nih_images / SMALL_512).read_bytes(), "image/png").run()
+    assert not _problems(at) and not at.error
+    assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 1
+
+
+def test_review_flow_saves_and_moves_on(app_env):
+    from cxrviz.review.store import Store
+
+    at = _app("pages/review.py")
+    assert any("name" in i.value for i in at.info)
+    at.text_input(key="reviewer").input("Dr Ann").run()
+    first = at.session_state["image"]
+    at.checkbox(key=f"lab_{first}_No Finding").uncheck().run()
+    at.checkbox(key=f"lab_{first}_Hernia").check()
+    at.text_area(key=f"note_{first}").input("<b>bold?</b> =1+1")
+    at.button[[b.label for b in at.button].index("Save and next")].click().run()
+    assert not _problems(at)
+    assert any("Saved" in s.value for s in at.success)
+    assert at.session_state["image"] != first
+    saved = Store(str(app_env / "reviews.sqlite")).reviews(first)
+    assert len(saved) == 1 and "Hernia" in saved[0].labels and saved[0].note == "<b>bold?</b> =1+1"
+    assert saved[0].reviewer == "Dr Ann"
+
+
+def test_review_refuses_no_finding_with_a_finding(app_env):
+    at = _app("pages/review.py")
+    at.text_input(key="reviewer").input("ann").run()
+    image = at.session_state["image"]
+    at.checkbox(key=f"lab_{image}_No Finding").check()
+    at.checkbox(key=f"lab_{image}_Mass").check()
+    at.button[[b.label for b in at.button].index("Save and next")].click().run()
+    assert any("cannot be ticked together" in e.value for e in at.error)
+    assert at.session_state["image"] == image  # nothing saved, still here, form kept
+    assert at.checkbox(key=f"lab_{image}_Mass").value is True
+
+
+def test_review_keeps_the_form_when_the_database_fails(app_env, monkeypatch):
+    at = _app("pages/review.py")
+    at.text_input(key="reviewer").input("ann").run()
+    image = at.session_state["image"]
+    from cxrviz.errors import StoreError
+    from cxrviz.review.store import Store
+
+    def fail(*args, **kwargs):
+        raise StoreError("The review database is locked by another program; your form is kept, try Save again.")
+
+    monkeypatch.setattr(Store, "save_review", fail)
+    at.text_area(key=f"note_{image}").input("important observation")
+    at.button[[b.label for b in at.button].index("Save and next")].click().run()
+    assert any("locked" in e.value for e in at.error)
+    assert at.session_state["image"] == image
+    assert at.text_area(key=f"note_{image}").value == "important observation"
+
+
+def test_agreement_page(app_env):
+    from cxrviz.review.store import Store
+
+    store = Store(str(app_env / "reviews.sqlite"))
+    for who, labels in (("ann", ["Mass"]), ("bob", ["Nodule"])):
+        store.save_review("00000282_000.png", who, labels, "corrected")
+        store.save_review("00000353_000.png", who, ["Mass"], "corrected")
+    at = _app("pages/agreement.py")
+    assert not _problems(at)
+    assert len(at.get("plotly_chart")) == 1
+    conflicts = at.dataframe[1].value
+    assert list(conflicts["image"]) == ["00000282_000.png"]
+
+
+def test_browse_batch_prediction_and_disagreement_queue(app_env):
+    at = _app()
+    at.checkbox(key="f_hasbox").check().run()
+    at.toggle(key="triage_on").set_value(True).run()
+    assert not _problems(at)
+    at.button(key="triage_run").click().run()
+    assert not _problems(at)
+    assert any("8 of 8 have cached predictions" in c.value for c in at.caption)
+    table = at.dataframe[-1].value
+    assert len(table) == 8 and "disagreement" in table.columns
+    assert list(table["disagreement"]) == sorted(table["disagreement"], reverse=True)
+    at.button(key="triage_review").click().run()
+    assert at.session_state["review_queue"] == list(table.index)

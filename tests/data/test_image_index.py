@@ -1,0 +1,68 @@
+import shutil
+
+import numpy as np
+
+from cxrviz.data.image_index import folder_signature, scan_images
+from cxrviz.data.labelled import labelled_set
+
+
+def _some(nih_images, n=6):
+    return sorted(nih_images.iterdir())[:n]
+
+
+def test_flat_shared_folder(nih_images, metadata):
+    index = scan_images(nih_images)
+    assert len(index) == 452 and index.layout == "flat"
+    present = metadata.table["image"].isin(list(index.paths)).to_numpy()
+    assert present.sum() == 452  # every shared image has its metadata row
+
+
+def test_full_download_layout(tmp_path, nih_images):
+    files = _some(nih_images)
+    for i, source in enumerate(files):
+        folder = tmp_path / f"images_{i % 3 + 1:03d}" / "images"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(source, folder / source.name)
+    (tmp_path / "README_CHESTXRAY.pdf").write_text("not an image")
+    index = scan_images(tmp_path)
+    assert index.layout == "nih-full"
+    assert set(index.paths) == {f.name for f in files}
+    assert index.path_of(files[4].name).parent.parent.name == "images_002"
+
+
+def test_kaggle_sample_layout(tmp_path, nih_images):
+    files = _some(nih_images, 4)
+    folder = tmp_path / "sample" / "images"
+    folder.mkdir(parents=True)
+    for source in files:
+        shutil.copy(source, folder / source.name)
+    (tmp_path / "sample" / "sample_labels.csv").write_text("Image Index,Finding Labels\n")
+    for root in (tmp_path, tmp_path / "sample"):
+        index = scan_images(root)
+        assert index.layout == "kaggle-sample" and len(index) == 4
+    assert index.sample_labels == tmp_path / "sample" / "sample_labels.csv"
+
+
+def test_missing_folder_gives_empty_index(tmp_path):
+    assert len(scan_images(tmp_path / "nope")) == 0
+    assert len(scan_images(None)) == 0
+
+
+def test_signature_changes_when_a_file_arrives(tmp_path, nih_images):
+    before = folder_signature(tmp_path)
+    import time
+
+    time.sleep(0.01)
+    shutil.copy(_some(nih_images, 1)[0], tmp_path)
+    assert folder_signature(tmp_path) != before
+
+
+def test_labels_csv_overrides_metadata(tmp_path, nih_images, metadata):
+    index = scan_images(nih_images)
+    data = labelled_set(metadata, index)
+    name = data.names[0]
+    override = tmp_path / "labels.csv"
+    override.write_text(f"Image Index,Corrected Labels\n{name},Hernia|Mass\n")
+    changed = labelled_set(metadata, index, override)
+    assert changed.targets[0].sum() == 2
+    assert np.array_equal(changed.targets[1:], data.targets[1:])

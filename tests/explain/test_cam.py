@@ -1,0 +1,68 @@
+import numpy as np
+import pytest
+
+from cxrviz.data.boxes import Box
+from cxrviz.data.image_index import scan_images
+from cxrviz.data.imaging import load_gray
+from cxrviz.explain.cam import METHODS, heatmap
+from cxrviz.explain.localization import accuracy_table, box_scores
+from cxrviz.explain.render import LabelledBox, render_png, window
+from cxrviz.model.registry import bundled_spec, load_model
+from tests.conftest import BOXED_1024, SMALL_512
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_model(bundled_spec(), "cpu")
+
+
+@pytest.mark.parametrize("method", ["GradCAM", "GradCAM++", "EigenCAM"])
+def test_maps_have_image_shape_and_unit_range(model, nih_images, method):
+    for name in (BOXED_1024, SMALL_512):
+        gray = load_gray(nih_images / name)
+        cam = heatmap(model, gray, 1, method)
+        assert cam.shape == gray.shape and cam.dtype == np.float32
+        assert cam.min() == pytest.approx(0.0) and cam.max() == pytest.approx(1.0)
+
+
+def test_scorecam_on_a_small_input(model, nih_images):
+    """ScoreCAM is the slow one (a forward pass per channel); check it once at the same contract."""
+    gray = load_gray(nih_images / SMALL_512)
+    cam = heatmap(model, gray, 2, "ScoreCAM")
+    assert cam.shape == gray.shape and 0.0 <= cam.min() and cam.max() <= 1.0
+    assert set(METHODS) == {"GradCAM", "GradCAM++", "EigenCAM", "ScoreCAM"}
+
+
+def test_densenet_with_inplace_relu_is_explainable():
+    """pytorch-grad-cam #147: in-place ReLUs break its hooks; our DenseNet wrapper must not crash."""
+    from cxrviz.model.architectures import densenet121
+    from cxrviz.model.registry import LoadedModel, ModelSpec
+
+    spec = ModelSpec(name="d", description="", arch="densenet121", input_size=224, normalisation="imagenet",
+                     cam_layer="features_out", source="checkpoint")
+    net = LoadedModel(spec, densenet121(14).eval(), "cpu", "")
+    cam = heatmap(net, np.random.default_rng(0).random((300, 260), dtype=np.float32), 0, "GradCAM")
+    assert cam.shape == (300, 260)
+
+
+def test_localization_on_the_real_boxed_images(model, nih_images, boxes):
+    scores = box_scores(model, boxes, scan_images(nih_images), "GradCAM")
+    assert len(scores) == 8  # the 8 boxed originals in ../shared/nih
+    table = accuracy_table(scores)
+    assert table.loc["all", "boxes"] == 8
+    thresholds = [c for c in table.columns if c.startswith("T(IoBB)")]
+    assert list(table.loc["all", thresholds]) == sorted(table.loc["all", thresholds], reverse=True)
+
+
+def test_render_draws_boxes_and_windows(nih_images):
+    import io
+
+    from PIL import Image
+
+    gray = load_gray(nih_images / SMALL_512)
+    png = render_png(gray, None, [LabelledBox(Box(10, 10, 100, 50), "GT Mass", (0, 220, 0))])
+    image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert image.shape == (512, 512, 3)
+    assert tuple(image[10, 60]) == (0, 220, 0)  # the box's top edge is drawn in green
+    assert window(np.array([0.0, 0.5, 1.0]), level=0.5, width=0.5).tolist() == [0.0, 0.5, 1.0]
+    assert window(np.array([0.2]), invert=True)[0] == pytest.approx(0.8)

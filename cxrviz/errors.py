@@ -29,3 +29,12 @@ class ModelUnavailableError(CxrvizError):
 
 class StoreError(CxrvizError):
     """The review database is locked, read-only, corrupt or unreachable."""
+
+
+class StaleReviewError(StoreError):
+    """Someone saved this image (as this reviewer) since the form was opened; `theirs` holds that
+    review, so the page can offer theirs / yours / merge instead of overwriting it silently."""
+
+    def __init__(self, message: str, theirs=None) -> None:
+        super().__init__(message)
+        self.theirs = theirs

@@ -25,9 +25,11 @@ def test_save_update_and_audit(target):
 
 
 def test_migrations_are_versioned_and_idempotent(target):
+    from cxrviz.review.store.migrate import head_revision
+
     first = Store(target)
-    assert first.migrate() == 2
-    assert Store(target).migrate() == 2
+    assert first.migrate() == head_revision()
+    assert Store(target).migrate() == head_revision()
 
 
 def test_prediction_cache(target):
@@ -80,7 +82,7 @@ def test_locked_database_gives_a_clear_message(tmp_path):
     quick.engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
     from sqlalchemy import event
 
-    from cxrviz.review.store import _sqlite_pragmas
+    from cxrviz.review.store.core import _sqlite_pragmas
 
     event.listen(quick.engine, "connect", lambda c, r: (_sqlite_pragmas(c, r), c.execute("PRAGMA busy_timeout=200")))
     event.listen(quick.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
@@ -100,3 +102,19 @@ def test_read_only_and_corrupt_databases(tmp_path):
     ro_store = Store(f"sqlite:///file:{readonly}?mode=ro&uri=true")
     with pytest.raises(StoreError, match="read-only"):
         ro_store.save_review("x.png", "ann", [], "confirmed")
+
+
+def test_a_stale_form_is_refused_and_nothing_is_written(target):
+    from cxrviz.errors import StaleReviewError
+
+    store = Store(target)
+    store.save_review("00000001_000.png", "ann", ["Mass"], "corrected", "first", expected_updated_at=None)
+    opened_with = store.reviews("00000001_000.png")[0].updated_at
+    store.save_review("00000001_000.png", "ann", ["Effusion"], "corrected", "from another tab", expected_updated_at=opened_with)
+    with pytest.raises(StaleReviewError) as caught:
+        store.save_review("00000001_000.png", "ann", ["Nodule"], "corrected", "stale tab", expected_updated_at=opened_with)
+    assert caught.value.theirs.labels == ("Effusion",) and caught.value.theirs.note == "from another tab"
+    assert [r.labels for r in store.reviews("00000001_000.png")] == [("Effusion",)]
+    with pytest.raises(StaleReviewError):  # a first save that finds someone else's first save
+        store.save_review("00000001_000.png", "ann", ["Nodule"], "corrected", "", expected_updated_at=None)
+    assert len(store.audit("00000001_000.png")) == 2

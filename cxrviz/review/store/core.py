@@ -15,58 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.exc import DatabaseError, OperationalError, SQLAlchemyError
 
-from cxrviz.errors import StoreError
+from cxrviz.errors import StaleReviewError, StoreError
 from cxrviz.findings import join_labels, split_labels
 from cxrviz.review.record import STATUSES, Review, utc_now
+from cxrviz.review.store.migrate import MIGRATION_LOCK, run_migrations
+from cxrviz.review.store.tables import audit_log, predictions, reviewers, reviews
 
-metadata = sa.MetaData()
-
-schema_version = sa.Table("schema_version", metadata, sa.Column("version", sa.Integer, nullable=False))
-reviewers = sa.Table(
-    "reviewers", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False, unique=True),
-    sa.Column("created_at", sa.String(40), nullable=False),
-)
-reviews = sa.Table(
-    "reviews", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
-    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
-    sa.Column("labels", sa.Text, nullable=False),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("note", sa.Text, nullable=False, default=""),
-    sa.Column("model", sa.String(200), nullable=True),
-    sa.Column("probabilities", sa.Text, nullable=True),
-    sa.Column("created_at", sa.String(40), nullable=False),
-    sa.Column("updated_at", sa.String(40), nullable=False),
-    sa.UniqueConstraint("image", "reviewer_id", name="one_review_per_reviewer"),
-)
-audit_log = sa.Table(
-    "audit_log", metadata,
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("review_id", sa.Integer, nullable=False, index=True),
-    sa.Column("image", sa.String(40), nullable=False),
-    sa.Column("reviewer", sa.String(200), nullable=False),
-    sa.Column("action", sa.String(20), nullable=False),
-    sa.Column("old_values", sa.Text, nullable=True),
-    sa.Column("new_values", sa.Text, nullable=False),
-    sa.Column("at", sa.String(40), nullable=False),
-)
-predictions = sa.Table(
-    "predictions", metadata,
-    sa.Column("image", sa.String(40), primary_key=True),
-    sa.Column("model", sa.String(200), primary_key=True),
-    sa.Column("weights_sha256", sa.String(64), primary_key=True),
-    sa.Column("probabilities", sa.Text, nullable=False),
-    sa.Column("created_at", sa.String(40), nullable=False),
-)
-
-# Versioned migrations: each entry lists the tables it creates; applied in order, once.
-MIGRATIONS: list[tuple[int, list[sa.Table]]] = [
-    (1, [reviewers, reviews, audit_log]),
-    (2, [predictions]),
-]
+ANY = object()  # `save_review(expected_updated_at=ANY)`: no version check
 
 
 def engine_url(target: str) -> str:
@@ -112,20 +67,18 @@ class Store:
     def where(self) -> str:
         return self.target if self.is_sqlite else self.engine.url.render_as_string(hide_password=True)
 
-    def migrate(self) -> int:
-        """Apply pending migrations; returns the schema version."""
+    def migrate(self) -> str:
+        """Bring the schema to the newest revision (alembic); returns that revision.
+
+        Safe when many processes start at once: PostgreSQL serialises them on an advisory lock,
+        SQLite on its write lock. A store made by cxrviz 0.1.0 (a `schema_version` table, no
+        `alembic_version`) is stamped at the baseline first, keeping every row."""
         try:
             with self.engine.begin() as conn:
-                schema_version.create(conn, checkfirst=True)
-                current = conn.execute(sa.select(sa.func.max(schema_version.c.version))).scalar() or 0
-                for version, tables in MIGRATIONS:
-                    if version > current:
-                        for table in tables:
-                            table.create(conn, checkfirst=True)
-                        conn.execute(schema_version.insert().values(version=version))
-                        current = version
-                return current
-        except (OperationalError, DatabaseError, sqlite3.DatabaseError) as exc:
+                if not self.is_sqlite:
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+                return run_migrations(conn)
+        except SQLAlchemyError as exc:
             raise _friendly(exc, self.where) from exc
 
     def _reviewer_id(self, conn: sa.Connection, name: str) -> int:
@@ -140,8 +93,13 @@ class Store:
         return conn.execute(sa.select(reviewers.c.id).where(reviewers.c.name == name)).scalar_one()
 
     def save_review(self, image: str, reviewer: str, labels: list[str] | tuple[str, ...], status: str, note: str = "",
-                    model: str | None = None, probabilities: dict[str, float] | None = None, at: str | None = None) -> int:
-        """Create or update this reviewer's review of the image and log the change; returns its id."""
+                    model: str | None = None, probabilities: dict[str, float] | None = None, at: str | None = None,
+                    expected_updated_at: str | None | object = ANY) -> int:
+        """Create or update this reviewer's review of the image and log the change; returns its id.
+
+        With `expected_updated_at` (the `updated_at` of the review the form was opened with, None
+        for "there was none"), a review changed since then raises `StaleReviewError` and nothing is
+        written: a stale form never overwrites a newer save silently."""
         reviewer = reviewer.strip()
         if not reviewer:
             raise StoreError("A reviewer name is required.")
@@ -158,6 +116,11 @@ class Store:
                 if not self.is_sqlite:
                     query = query.with_for_update()
                 old = conn.execute(query).mappings().first()
+                if expected_updated_at is not ANY and (old["updated_at"] if old else None) != expected_updated_at:
+                    theirs = self._review_of(old, reviewer) if old else None
+                    raise StaleReviewError(
+                        f"{image} was saved as {reviewer} at {old['updated_at'] if old else '?'} since you opened it; "
+                        "nothing was written. Keep theirs, keep yours, or merge.", theirs)
                 if old is None:
                     review_id = conn.execute(
                         reviews.insert().values(image=image, reviewer_id=reviewer_id, created_at=now, updated_at=now, **new)
@@ -185,6 +148,14 @@ class Store:
         except SQLAlchemyError as exc:
             raise _friendly(exc, self.where) from exc
 
+    @staticmethod
+    def _review_of(row, reviewer: str) -> Review:
+        return Review(
+            image=row["image"], reviewer=reviewer, labels=tuple(split_labels(row["labels"])), status=row["status"],
+            note=row["note"], model=row["model"], probabilities=json.loads(row["probabilities"]) if row["probabilities"] else None,
+            created_at=row["created_at"], updated_at=row["updated_at"],
+        )
+
     def _select_reviews(self):
         return sa.select(reviews, reviewers.c.name.label("reviewer")).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
 
@@ -198,14 +169,7 @@ class Store:
                 rows = conn.execute(query).mappings().all()
         except (OperationalError, DatabaseError, sqlite3.DatabaseError) as exc:
             raise _friendly(exc, self.where) from exc
-        return [
-            Review(
-                image=r["image"], reviewer=r["reviewer"], labels=tuple(split_labels(r["labels"])), status=r["status"],
-                note=r["note"], model=r["model"], probabilities=json.loads(r["probabilities"]) if r["probabilities"] else None,
-                created_at=r["created_at"], updated_at=r["updated_at"],
-            )
-            for r in rows
-        ]
+        return [self._review_of(r, r["reviewer"]) for r in rows]
 
     def reviewed_images(self) -> set[str]:
         with self.engine.connect() as conn:

@@ -1,0 +1,50 @@
+"""The store's tables, as SQLAlchemy Core objects. Their history lives in `migrations/versions/`:
+a change here needs a new migration there (`tests/review/test_migrations.py` compares the two).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+reviewers = sa.Table(
+    "reviewers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+reviews = sa.Table(
+    "reviews", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=False, default=""),
+    sa.Column("model", sa.String(200), nullable=True),
+    sa.Column("probabilities", sa.Text, nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.UniqueConstraint("image", "reviewer_id", name="one_review_per_reviewer"),
+)
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("review_id", sa.Integer, nullable=False, index=True),
+    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("old_values", sa.Text, nullable=True),
+    sa.Column("new_values", sa.Text, nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+predictions = sa.Table(
+    "predictions", metadata,
+    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("weights_sha256", sa.String(64), primary_key=True),
+    sa.Column("probabilities", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, Dataset
 from cxrviz.data.imaging import load_gray
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
+from cxrviz.model.inference import forward_probabilities
 from cxrviz.model.preprocess import model_input
 from cxrviz.model.registry import LoadedModel
 
@@ -39,11 +40,8 @@ def iter_predictions(model: LoadedModel, paths: list[Path], batch_size: int = 16
         _Files(paths, model.spec.input_size, model.spec.normalisation),
         batch_size=batch_size, num_workers=workers, pin_memory=model.device.startswith("cuda"),
     )
-    model.module.eval()
-    with torch.no_grad():
-        for inputs, indices, errors in loader:
-            probs = torch.sigmoid(model.module(inputs.to(model.device, non_blocking=True))).float().cpu().numpy()
-            yield indices.tolist(), probs, list(errors)
+    for inputs, indices, errors in loader:
+        yield indices.tolist(), forward_probabilities(model.module, inputs, model.device), list(errors)
 
 
 def done_images(out: Path) -> set[str]:

@@ -1,15 +1,13 @@
-"""Where models run: CUDA, then Apple MPS, then the CPU; `CXRVIZ_DEVICE` overrides."""
+"""Where models run: CUDA, then Apple MPS, then the CPU, unless the settings (`CXRVIZ_DEVICE`) name one."""
 
 from __future__ import annotations
-
-import os
 
 import torch
 
 
 def pick_device(requested: str | None = None) -> str:
     """The requested device if it works here, else the best available one."""
-    choice = (requested or os.environ.get("CXRVIZ_DEVICE") or "").strip().lower()
+    choice = (requested or "").strip().lower()
     if choice.startswith("cuda") and torch.cuda.is_available():
         return choice
     if choice == "mps" and torch.backends.mps.is_available():

@@ -7,10 +7,9 @@ import shutil
 from pathlib import Path
 
 import pandas as pd
-import torch
 
 from cxrviz.model.registry import BUNDLED_NAME, MODELS_DIR
-from cxrviz.model.weights import sha256_of
+from cxrviz.model.weights import read_checkpoint, sha256_of
 
 # Published test-set AUROCs on ChestX-ray14, as tabulated in Rajpurkar et al. 2017 (CheXNet), Table 1.
 PUBLISHED_AUROC = pd.DataFrame(
@@ -25,7 +24,7 @@ PUBLISHED_AUROC = pd.DataFrame(
 
 def publish(checkpoint_path: Path, auroc: pd.DataFrame, training_command: str, models_dir: Path = MODELS_DIR) -> Path:
     """Copy the checkpoint into models/, write its registry JSON and MODEL_CARD.md; return the card."""
-    checkpoint = torch.load(checkpoint_path, map_location="cpu", weights_only=True)
+    checkpoint = read_checkpoint(checkpoint_path)
     models_dir.mkdir(parents=True, exist_ok=True)
     weights = models_dir / f"{BUNDLED_NAME}.pt"
     if Path(checkpoint_path).resolve() != weights.resolve():

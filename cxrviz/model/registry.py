@@ -207,6 +207,9 @@ def from_training_checkpoint(checkpoint: dict, device: str = "cpu") -> LoadedMod
         input_size=checkpoint["input_size"], normalisation=checkpoint["normalisation"], cam_layer="features",
         source="checkpoint", labels=tuple(checkpoint["labels"]), thresholds=tuple(checkpoint["thresholds"]),
     )
-    module = efficientnet_lite0(len(spec.labels))
+    builders = {"efficientnet_lite0": efficientnet_lite0}
+    if spec.arch not in builders:
+        raise WeightsError(f"This training checkpoint's architecture {spec.arch!r} is not one cxrviz trains ({', '.join(builders)}).")
+    module = builders[spec.arch](len(spec.labels))
     module.load_state_dict(checkpoint["state_dict"])
     return LoadedModel(spec=spec, module=module.eval().to(device), device=device, weights_sha256="")

@@ -24,6 +24,7 @@ from cxrviz.data.splits import is_validation
 from cxrviz.findings import FINDINGS
 from cxrviz.model.architectures import efficientnet_lite0
 from cxrviz.model.evaluation import mean_auroc, youden_thresholds
+from cxrviz.model.inference import forward_probabilities
 from cxrviz.model.preprocess import normalise, resize_gray
 
 CHECKPOINT_FORMAT = "cxrviz-checkpoint/1"
@@ -40,7 +41,7 @@ class TrainConfig:
     lr: float = 5e-4
     weight_decay: float = 1e-4
     val_fraction: float = 0.25
-    freeze_blocks: int = 0
+    freeze_blocks: int = 4  # the shipped model's recipe (models/MODEL_CARD.md); the CLI default reads this
     ema_decay: float | None = None  # e.g. 0.97: evaluate and keep an exponential moving average of the weights
     max_images: int | None = None
     device: str = "cpu"
@@ -71,14 +72,12 @@ def augment(batch: torch.Tensor) -> torch.Tensor:
     return torch.stack([AUGMENT(image) for image in batch])
 
 
-@torch.no_grad()
+NORMALISATION = "unit2"  # EfficientNet-Lite's own: recorded in the checkpoint, read back by the registry
+
+
 def predict_pixels(model: nn.Module, pixels: torch.Tensor, device: str, batch_size: int = 32) -> np.ndarray:
-    model.eval()
-    out = []
-    for start in range(0, len(pixels), batch_size):
-        batch = normalise(pixels[start : start + batch_size], "unit2").to(device)
-        out.append(torch.sigmoid(model(batch)).cpu())
-    return torch.cat(out).numpy()
+    """Validation probabilities through the one inference path (`forward_probabilities`)."""
+    return forward_probabilities(model, normalise(pixels, NORMALISATION), device, batch_size)
 
 
 def train(data: LabelledSet, config: TrainConfig) -> dict:
@@ -117,7 +116,7 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
         order = torch.randperm(len(train_pixels), generator=generator)
         batches = [order[i : i + config.batch_size] for i in range(0, len(order), config.batch_size)]
         for idx in tqdm(batches, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False):
-            inputs = normalise(augment(train_pixels[idx]), "unit2").to(config.device)
+            inputs = normalise(augment(train_pixels[idx]), NORMALISATION).to(config.device)
             loss = weighted_bce(model(inputs), train_targets[idx].to(config.device), beta_p.to(config.device), beta_n.to(config.device))
             optimiser.zero_grad()
             loss.backward()
@@ -145,7 +144,7 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
         "arch": "efficientnet_lite0",
         "labels": list(FINDINGS),
         "input_size": config.input_size,
-        "normalisation": "unit2",
+        "normalisation": NORMALISATION,
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "thresholds": youden_thresholds(val_set.targets, val_scores).tolist(),
         "seed": config.seed,

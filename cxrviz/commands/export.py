@@ -1,0 +1,37 @@
+"""`export`: the reviews as a corrections CSV and a corrected Data_Entry_2017.csv."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cxrviz.commands._common import check_writable, output_path
+from cxrviz.config import Settings
+
+NAME = "export"
+HELP = "export reviews to CSV"
+
+
+def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    parser.add_argument("--db", default=settings.db, help="review store: SQLite path or postgresql:// URL (default: CXRVIZ_DB)")
+    parser.add_argument("--corrections", type=Path, default=None, help="corrections CSV to write (default: ./corrections.csv, announced)")
+    parser.add_argument("--data-entry", type=Path, default=None, help="corrected Data_Entry_2017.csv to write (default: ./Data_Entry_2017_corrected.csv, announced)")
+    parser.add_argument("--metadata", type=Path, default=settings.metadata, help="Data_Entry_2017.csv (default: CXRVIZ_METADATA, else torchxrayvision's copy)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from cxrviz.data.metadata import load_metadata
+    from cxrviz.review.export import corrections_csv, data_entry_csv
+    from cxrviz.review.store import Store
+
+    corrections = output_path(args.corrections, "corrections.csv")
+    data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")
+    for path in (corrections, data_entry):
+        check_writable(path)
+    store = Store(args.db)
+    reviews = store.reviews()
+    metadata = load_metadata(args.metadata)
+    corrections.write_bytes(corrections_csv(reviews, metadata))
+    data_entry.write_bytes(data_entry_csv(reviews, metadata))
+    print(f"exported {len(reviews)} reviews to {corrections} and {data_entry}")
+    return 0

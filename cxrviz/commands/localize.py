@@ -1,0 +1,38 @@
+"""`localize`: localisation accuracy at IoBB thresholds (Wang et al. 2017, table 3)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from tqdm import tqdm
+
+from cxrviz.commands._common import data_arguments, follow, load_model, model_arguments
+from cxrviz.config import Settings
+
+NAME = "localize"
+HELP = "localisation accuracy at IoBB thresholds (Wang et al. 2017, table 3)"
+
+
+def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
+    data_arguments(parser, settings)
+    model_arguments(parser, settings)
+    parser.add_argument("--method", default="GradCAM", help="GradCAM, GradCAM++, EigenCAM or ScoreCAM")
+    parser.add_argument("--bbox", type=Path, default=settings.bbox, help="BBox_List_2017.csv (default: CXRVIZ_BBOX, else torchxrayvision's copy)")
+    parser.add_argument("--fraction", type=float, default=0.5, help="heatmap threshold as a fraction of its peak")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from cxrviz.data.boxes import load_boxes
+    from cxrviz.data.image_index import scan_images
+    from cxrviz.explain.localization import accuracy_table, box_scores
+
+    model = load_model(args)
+    index = scan_images(args.images)
+    boxes = load_boxes(args.bbox)
+    count = int(boxes["image"].isin(list(index.paths)).sum())
+    print(f"{count} ground-truth boxes on images present under {args.images}; model {model.spec.name}, {args.method}")
+    with tqdm(total=count, desc="localising") as bar:
+        table = box_scores(model, boxes, index, args.method, args.fraction, follow(bar))
+    print(accuracy_table(table).to_string(float_format=lambda v: f"{v:.2f}"))
+    return 0

@@ -31,7 +31,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     configure_logging()
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except CxrvizError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     args = build_parser(settings).parse_args(argv)
     try:
         return args.run(args, settings)

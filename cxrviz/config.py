@@ -8,6 +8,8 @@ from pathlib import Path
 
 import platformdirs
 
+from cxrviz.errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # (variable, what it holds) — the README and the sidebar list these.
@@ -20,12 +22,24 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_WEIGHTS": "a DenseNet-121 checkpoint (CheXNet-style state dict) to register",
     "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
     "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
+    "CXRVIZ_DB_TIMEOUT": "seconds a save waits for a busy database before saying so (default 5)",
 }
 
 
 def _path(name: str) -> Path | None:
     value = os.environ.get(name, "").strip()
     return Path(value).expanduser() if value else None
+
+
+def _seconds(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    try:
+        seconds = float(value) if value else default
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise ConfigError(f"{name} must be a number of seconds between 0 and 3600; it is {value!r}.")
+    return seconds
 
 
 @dataclass(frozen=True)
@@ -40,6 +54,7 @@ class Settings:
     weights: Path | None
     device: str | None
     db: str
+    db_timeout: float = 5.0
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -54,6 +69,7 @@ class Settings:
             weights=_path("CXRVIZ_WEIGHTS"),
             device=os.environ.get("CXRVIZ_DEVICE") or None,
             db=os.environ.get("CXRVIZ_DB") or str(data_dir / "reviews.sqlite"),
+            db_timeout=_seconds("CXRVIZ_DB_TIMEOUT", 5.0),
         )
 
     def as_rows(self) -> list[tuple[str, str]]:

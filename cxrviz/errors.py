@@ -7,6 +7,10 @@ class CxrvizError(Exception):
     """Base for errors whose message is meant for the user, not a traceback."""
 
 
+class ConfigError(CxrvizError):
+    """A CXRVIZ_* variable holds a value cxrviz cannot use."""
+
+
 class MetadataError(CxrvizError):
     """A metadata or box CSV is missing, unreadable or wrongly shaped."""
 
@@ -29,6 +33,14 @@ class ModelUnavailableError(CxrvizError):
 
 class StoreError(CxrvizError):
     """The review database is locked, read-only, corrupt or unreachable."""
+
+
+class StoreBusyError(StoreError):
+    """Another program holds the database (a SQLite lock, a PostgreSQL lock or statement timeout); try again."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached, opened or written (server down, read-only, corrupt, disk full)."""
 
 
 class StaleReviewError(StoreError):

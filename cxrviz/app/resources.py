@@ -23,7 +23,10 @@ SETTINGS_KEY = "_cxrviz_settings"
 def settings() -> Settings:
     """The configuration, read from the environment once per session and passed down from there."""
     if SETTINGS_KEY not in st.session_state:
-        st.session_state[SETTINGS_KEY] = Settings.from_env()
+        from cxrviz.app.messages import stop_on_error
+
+        with stop_on_error():  # a CXRVIZ_* value that cannot be used: say which, stop the page
+            st.session_state[SETTINGS_KEY] = Settings.from_env()
     return st.session_state[SETTINGS_KEY]
 
 
@@ -102,12 +105,12 @@ def loaded_model(spec, device: str, weights_mtime: int):
 
 
 @st.cache_resource(show_spinner=False)
-def _store(target: str):
+def _store(target: str, timeout: float):
     from cxrviz.review.store import Store
 
-    return Store(target)
+    return Store(target, timeout)
 
 
 def store_for(config: Settings):
     """The shared review store; raises `StoreError` with a message for the page."""
-    return _store(config.db)
+    return _store(config.db, config.db_timeout)

@@ -28,7 +28,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")
     for path in (corrections, data_entry):
         check_writable(path)
-    store = Store(args.db)
+    store = Store(args.db, settings.db_timeout)
     reviews = store.reviews()
     metadata = load_metadata(args.metadata)
     corrections.write_bytes(corrections_csv(reviews, metadata))

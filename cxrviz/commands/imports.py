@@ -20,6 +20,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.review.export import import_corrections
     from cxrviz.review.store import Store
 
-    count = import_corrections(Store(args.db), args.csv)
+    count = import_corrections(Store(args.db, settings.db_timeout), args.csv)
     print(f"imported {count} reviews into {args.db}")
     return 0

@@ -7,6 +7,7 @@ per-file stat) and its result is keyed by the folders' mtimes, so reruns reuse i
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass, field
@@ -14,6 +15,9 @@ from pathlib import Path
 
 NIH_NAME = re.compile(r"^\d{8}_\d{3}\.png$", re.IGNORECASE)
 MAX_DEPTH = 3
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,4 +94,6 @@ def scan_images(root: Path | None) -> ImageIndex:
         except OSError:
             continue
     sample = next((p for p in (root / "sample_labels.csv", root.parent / "sample_labels.csv") if p.exists()), None)
-    return ImageIndex(root=root, paths=paths, layout=_layout_of(root, with_images), sample_labels=sample)
+    index = ImageIndex(root=root, paths=paths, layout=_layout_of(root, with_images), sample_labels=sample)
+    log.info("Indexed %d images under %s (%s layout)", len(paths), root, index.layout)
+    return index

@@ -8,6 +8,7 @@ and Kaggle's `sample_labels.csv` (ages written as `058Y`).
 from __future__ import annotations
 
 import gzip
+import logging
 import zlib
 from dataclasses import dataclass
 from functools import cached_property
@@ -47,6 +48,9 @@ def bundled_file(name: str) -> Path:
 
 def default_metadata_path() -> Path:
     return bundled_file("Data_Entry_2017_v2020.csv.gz")
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -170,4 +174,5 @@ def load_metadata(path: Path | None = None) -> Metadata:
         bad = int(table["patient_id"].isna().sum())
         raise MetadataError(f"Metadata file {source}: {bad} rows have no numeric 'Patient ID'.")
     labels = label_matrix(table["finding_labels"], source)
+    log.info("Loaded %d metadata rows from %s", len(table), source)
     return Metadata(table=table, labels=labels, source=source)

@@ -8,6 +8,7 @@ left-right flips (the heart is on the left), model selection on validation mean 
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,8 @@ from cxrviz.model.architectures import efficientnet_lite0
 from cxrviz.model.evaluation import mean_auroc, youden_thresholds
 from cxrviz.model.inference import forward_probabilities
 from cxrviz.model.preprocess import normalise, resize_gray
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "cxrviz-checkpoint/1"
 
@@ -128,13 +131,13 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
         val_scores = predict_pixels(evaluated, val_pixels, config.device)
         val_auc = mean_auroc(val_set.targets, val_scores)
         config.history.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_mean_auroc": val_auc, "seconds": time.time() - started})
-        tqdm.write(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}  val mean AUROC {val_auc:.4f}  ({time.time() - started:.0f} s)")
+        log.info("epoch %d: loss %.4f  val mean AUROC %.4f  (%.0f s)", epoch + 1, np.mean(losses), val_auc, time.time() - started)
         if val_auc > best_auc:
             best_auc, best_state, best_epoch, stale = val_auc, copy.deepcopy(evaluated.state_dict()), epoch + 1, 0
         else:
             stale += 1
             if stale >= config.patience:
-                tqdm.write(f"early stop: no gain for {config.patience} epochs")
+                log.info("early stop: no gain for %d epochs", config.patience)
                 break
 
     model.load_state_dict(best_state)

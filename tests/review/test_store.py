@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from cxrviz.errors import StoreError
+from cxrviz.errors import StoreBusyError, StoreError, StoreUnavailableError
+from cxrviz.review.identity import ReviewerNameError
 from cxrviz.review.store import Store
 from tests.conftest import REPO
 
@@ -43,7 +44,7 @@ def test_prediction_cache(target):
 
 def test_bad_input_is_refused(target):
     store = Store(target)
-    with pytest.raises(StoreError, match="reviewer name is required"):
+    with pytest.raises(ReviewerNameError, match="reviewer name is required"):
         store.save_review("x.png", "  ", [], "confirmed")
     with pytest.raises(StoreError, match="Unknown status"):
         store.save_review("x.png", "ann", [], "maybe")
@@ -69,33 +70,94 @@ def test_sigkill_right_after_save_loses_nothing(target):
     assert [(r.image, r.reviewer, r.note) for r in reviews] == [("00000000_000.png", "kim", "note 0")]
 
 
-def test_locked_database_gives_a_clear_message(tmp_path):
+def test_a_locked_database_refuses_writes_with_a_message_and_reads_still_work(tmp_path):
     path = tmp_path / "locked.sqlite"
-    store = Store(str(path))
-    store.engine.dispose()
+    store = Store(str(path), timeout=0.2)
+    store.save_review("a.png", "ann", ["Mass"], "corrected", "before the lock")
     blocker = sqlite3.connect(path, timeout=0)
-    blocker.execute("BEGIN EXCLUSIVE")
-    import sqlalchemy as sa
-
-    quick = Store.__new__(Store)
-    quick.target, quick.is_sqlite = str(path), True
-    quick.engine = sa.create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
-    from sqlalchemy import event
-
-    from cxrviz.review.store.core import _sqlite_pragmas
-
-    event.listen(quick.engine, "connect", lambda c, r: (_sqlite_pragmas(c, r), c.execute("PRAGMA busy_timeout=200")))
-    event.listen(quick.engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
-    with pytest.raises(StoreError, match="locked"):
-        quick.save_review("x.png", "ann", [], "confirmed")
+    blocker.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    blocker.execute("INSERT INTO reviewers (name, name_key, created_at) VALUES ('zed', 'zed', 'x')")
+    with pytest.raises(StoreBusyError, match="locked by another program"):
+        store.save_review("b.png", "ann", [], "confirmed", "typed during the lock")
+    # reads take no lock: the page can still show the queue, the progress and the audit
+    assert [r.note for r in store.reviews()] == ["before the lock"]
+    assert store.reviewed_images() == {"a.png"} and len(store.audit()) == 1
     blocker.rollback()
     blocker.close()
+    store.save_review("b.png", "ann", [], "confirmed", "after the lock")
+    assert sorted(r.note for r in store.reviews()) == ["after the lock", "before the lock"]
+
+
+def test_every_public_read_raises_only_store_errors(tmp_path):
+    corrupt = tmp_path / "c.sqlite"
+    store = Store(str(corrupt))
+    store.dispose()
+    corrupt.write_bytes(b"this is not a database" * 500)
+    for call in (store.reviews, store.reviewed_images, store.audit, lambda: store.cached_predictions("m", "s"),
+                 lambda: store.put_predictions("m", "s", {"a.png": [0.1]}), lambda: store.save_review("a.png", "ann", [], "confirmed")):
+        store.dispose()
+        with pytest.raises(StoreUnavailableError, match="not a valid SQLite database"):
+            call()
+
+
+@pytest.mark.parametrize("url", ["mysql://root@localhost/db", "http://example.invalid/x"])
+def test_unsupported_database_urls_get_a_message(url):
+    with pytest.raises(StoreError, match="SQLite file .* or PostgreSQL"):
+        Store(url)
+
+
+def test_a_folder_that_cannot_be_created_gets_a_message(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreUnavailableError, match="cannot be created"):
+        Store(str(blocker / "sub" / "reviews.sqlite"))
+
+
+def test_a_server_that_accepts_but_never_answers_times_out_with_a_message():
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    port = listener.getsockname()[1]
+    try:
+        with pytest.raises(StoreUnavailableError, match="cannot be reached or did not answer"):
+            Store(f"postgresql://nobody@127.0.0.1:{port}/db", timeout=1)
+    finally:
+        listener.close()
+
+
+def test_names_match_whatever_the_case_or_spacing(target):
+    store = Store(target)
+    store.save_review("a.png", " Dr  Alice ", ["Mass"], "corrected")
+    store.save_review("a.png", "dr alice", ["Nodule"], "corrected")
+    store.save_review("b.png", "ＤＲ ALICE", [], "confirmed")  # full-width letters: NFKC
+    reviews = store.reviews()
+    assert {r.reviewer for r in reviews} == {"Dr Alice"} and len(reviews) == 2
+    assert store.reviewed_images("DR ALICE") == {"a.png", "b.png"} and store.reviewed_images("bob") == set()
+    for bad in ("ann\u200b", "ann\nbob", "x" * 101):
+        with pytest.raises(ReviewerNameError):
+            store.save_review("a.png", bad, [], "confirmed")
+
+
+def test_concurrent_first_saves_of_one_image_all_land_as_history(target, tmp_path):
+    """Eight processes save the same (image, reviewer) for the first time at once: none may fail."""
+    Store(target)
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.review.store_worker", target, "ann", "1", "--same-image", str(go)],
+                                cwd=REPO, stdout=subprocess.PIPE, text=True) for _ in range(8)]
+    assert [w.stdout.readline().strip() for w in workers] == ["ready"] * 8
+    go.touch()
+    assert [w.wait(timeout=120) for w in workers] == [0] * 8
+    store = Store(target)
+    assert len(store.reviews()) == 1
+    assert [a["action"] for a in store.audit()] == ["create"] + ["update"] * 7
 
 
 def test_read_only_and_corrupt_databases(tmp_path):
     corrupt = tmp_path / "corrupt.sqlite"
     corrupt.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(StoreError, match="corrupt"):
+    with pytest.raises(StoreError, match="not a valid SQLite database"):
         Store(str(corrupt))
     readonly = tmp_path / "ro.sqlite"
     Store(str(readonly)).engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -9,6 +10,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE = "0001"
@@ -37,7 +40,10 @@ def run_migrations(conn: sa.Connection) -> str:
     config = _config(conn)
     tables = set(sa.inspect(conn).get_table_names())
     if "alembic_version" not in tables and "schema_version" in tables and "reviews" in tables:
+        log.info("A cxrviz 0.1.0 store: stamping it at revision %s", BASELINE)
         command.stamp(config, BASELINE)  # a cxrviz 0.1.0 store: its tables are the baseline
-    if current_revision(conn) != head_revision():
+    before = current_revision(conn)
+    if before != head_revision():
         command.upgrade(config, "head")
+        log.info("Review store upgraded from revision %s to %s", before, head_revision())
     return current_revision(conn)

@@ -11,8 +11,12 @@ metadata = sa.MetaData()
 reviewers = sa.Table(
     "reviewers", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),  # as first typed (NFKC, trimmed)
     sa.Column("created_at", sa.String(40), nullable=False),
+    # What two names must share to be one reviewer (`identity.name_key`); always set by the store,
+    # nullable only because SQLite cannot add a NOT NULL column without rebuilding the table.
+    sa.Column("name_key", sa.String(200), nullable=True),
+    sa.Index("uq_reviewers_name_key", "name_key", unique=True),
 )
 reviews = sa.Table(
     "reviews", metadata,

@@ -1,11 +1,12 @@
-"""Agreement: how far reviewers agree per finding (Cohen's or Fleiss' kappa) and where they differ."""
+"""Agreement: how far reviewers agree per finding (Krippendorff's alpha on every image with two or more
+reviewers, Cohen's kappa when there are exactly two, positive and negative agreement) and where they differ."""
 
 import plotly.express as px
 import streamlit as st
 
 from cxrviz.app import resources, state
 from cxrviz.app.messages import stop_on_error
-from cxrviz.review.agreement import agreement_table, conflicts
+from cxrviz.review.agreement import agreement_table, conflicts, formatted
 
 state.run_through_app()
 
@@ -18,7 +19,17 @@ table = agreement_table(reviews)
 if table["images"].max() == 0:
     st.info("No image has been reviewed by two or more reviewers yet.")
     st.stop()
-st.plotly_chart(px.bar(table.dropna(subset=["kappa"]), x="kappa", y="finding", orientation="h", range_x=[-1, 1], color="statistic", title="Kappa per finding"))
-st.dataframe(table, hide_index=True)
+st.caption(f"{table['images'].max()} images have two or more reviewers; skipped reviews are left out. "
+           "A statistic that cannot be computed is shown as n/a, with the reason.")
+defined = table.dropna(subset=["alpha"])
+if defined.empty:
+    st.info("Krippendorff's alpha is not defined for any finding yet: see the reason column.")
+else:
+    figure = px.bar(defined, x="alpha", y="finding", orientation="h", range_x=[-1, 1], text="alpha",
+                    hover_data=["images", "images_with_positive", "kappa"], title="Krippendorff's alpha per finding")
+    figure.update_traces(texttemplate="%{x:.2f}", textposition="outside", cliponaxis=False)
+    figure.add_vline(x=0, line_color="grey")
+    st.plotly_chart(figure)
+st.dataframe(formatted(table), hide_index=True)
 st.subheader("Conflicts")
 st.dataframe(conflicts(reviews), hide_index=True)

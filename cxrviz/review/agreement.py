@@ -1,8 +1,26 @@
-"""Inter-reviewer agreement per finding: Cohen's kappa for two reviewers, Fleiss' kappa for more,
-and the list of images where reviewers disagree."""
+"""Inter-reviewer agreement per finding, and the list of images where reviewers disagree.
+
+Every image that two or more reviewers have decided (skipped reviews left out) is used, however many
+reviewers each image has. Per finding:
+
+- Krippendorff's alpha for nominal data (the `krippendorff` package), from a reliability matrix of
+  reviewers x images with NaN where a reviewer did not decide an image;
+- Cohen's kappa as well, when exactly two reviewers cover the shared images;
+- positive and negative (specific) agreement over all pairs of ratings of an image: with m_k
+  ratings of image k of which n_k are positive,
+  PA = sum n_k (n_k - 1) / sum n_k (m_k - 1) and NA = sum r_k (r_k - 1) / sum r_k (m_k - 1), r_k = m_k - n_k
+  (for two reviewers PA = 2a / (2a + b + c) and NA = 2d / (2d + b + c));
+- how many images were used and on how many of them at least one reviewer ticked the finding.
+
+A statistic that is undefined (nobody ticked the finding, or every rating is the same) is NaN, and
+`reason` says why; it is never reported as 1.
+"""
 
 from __future__ import annotations
 
+import logging
+
+import krippendorff
 import numpy as np
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
@@ -10,50 +28,99 @@ from sklearn.metrics import cohen_kappa_score
 from cxrviz.findings import ALL_LABELS
 from cxrviz.review.record import Review
 
+logger = logging.getLogger(__name__)
 
-def fleiss_kappa(counts: np.ndarray) -> float:
-    """Fleiss' kappa from an (items, categories) matrix of rater counts, equal raters per item."""
-    counts = np.asarray(counts, dtype=float)
-    n_items, _ = counts.shape
-    raters = counts.sum(axis=1)
-    if n_items == 0 or not np.all(raters == raters[0]) or raters[0] < 2:
-        return float("nan")
-    n = raters[0]
-    p_j = counts.sum(axis=0) / (n_items * n)
-    p_i = (np.sum(counts**2, axis=1) - n) / (n * (n - 1))
-    p_bar, p_e = p_i.mean(), np.sum(p_j**2)
-    return float((p_bar - p_e) / (1 - p_e)) if p_e < 1 else float("nan")
+STATISTICS = ("alpha", "kappa", "positive_agreement", "negative_agreement")
+COLUMNS = ("finding", "images", "images_with_positive", "reviewers", *STATISTICS, "reason")
+NOT_AVAILABLE = "n/a"
+
+_NO_SHARED = "no image has two or more reviewers"
+_NO_POSITIVE = "nobody ticked it on a shared image"
+_ALL_POSITIVE = "every reviewer ticked it on every shared image"
 
 
 def _decisions(reviews: list[Review]) -> pd.DataFrame:
     """One row per (image, reviewer), one boolean column per label; skipped reviews left out."""
     rows = [{"image": r.image, "reviewer": r.reviewer, **{l: l in r.labels for l in ALL_LABELS}}
             for r in reviews if r.status != "skipped"]
-    return pd.DataFrame(rows, columns=["image", "reviewer", *ALL_LABELS])
+    frame = pd.DataFrame(rows, columns=["image", "reviewer", *ALL_LABELS])
+    return frame.drop_duplicates(["image", "reviewer"], keep="last")
+
+
+def _shared(decisions: pd.DataFrame) -> pd.DataFrame:
+    """The decisions on images that two or more reviewers decided."""
+    counts = decisions.groupby("image")["reviewer"].transform("size")
+    return decisions[counts >= 2]
+
+
+def specific_agreement(positives: np.ndarray, raters: np.ndarray) -> tuple[float, float]:
+    """Positive and negative agreement over all pairs of ratings per image (NaN where undefined).
+
+    `positives[k]` ratings of image k are positive out of `raters[k]`.
+    """
+    n = np.asarray(positives, dtype=float)
+    m = np.asarray(raters, dtype=float)
+    r = m - n
+    pos_den, neg_den = float(np.sum(n * (m - 1))), float(np.sum(r * (m - 1)))
+    pa = float(np.sum(n * (n - 1))) / pos_den if pos_den > 0 else float("nan")
+    na = float(np.sum(r * (r - 1))) / neg_den if neg_den > 0 else float("nan")
+    return pa, na
+
+
+def _reason(undefined: dict[str, list[str]]) -> str:
+    """'alpha, kappa: nobody ticked it ...; kappa: ...' from {reason: [statistics]}."""
+    return "; ".join(f"{', '.join(stats)}: {why}" for why, stats in undefined.items() if stats)
+
+
+def _row(label: str, wide: pd.DataFrame) -> dict:
+    """Statistics for one label from a reviewers x images matrix of 1.0 / 0.0 / NaN."""
+    values = wide.to_numpy(dtype=float)
+    raters = np.sum(~np.isnan(values), axis=0)
+    positives = np.nansum(values, axis=0)
+    row = {"finding": label, "images": int(values.shape[1]),
+           "images_with_positive": int(np.sum(positives > 0)), "reviewers": int(values.shape[0]),
+           **{s: float("nan") for s in STATISTICS}}
+    undefined: dict[str, list[str]] = {}
+    if values.shape[1] == 0:
+        row["reason"] = _reason({_NO_SHARED: list(STATISTICS)})
+        return row
+    observed = set(np.unique(values[~np.isnan(values)]))
+    two = values.shape[0] == 2
+    if len(observed) < 2:
+        why = _NO_POSITIVE if observed == {0.0} else _ALL_POSITIVE
+        undefined[why] = ["alpha", *(["kappa"] if two else [])]
+    else:
+        row["alpha"] = float(krippendorff.alpha(reliability_data=values, level_of_measurement="nominal"))
+        if two:
+            row["kappa"] = float(cohen_kappa_score(values[0].astype(int), values[1].astype(int), labels=[0, 1]))
+    if not two:
+        undefined[f"{values.shape[0]} reviewers share these images, Cohen's kappa is for two"] = ["kappa"]
+    row["positive_agreement"], row["negative_agreement"] = specific_agreement(positives, raters)
+    if np.isnan(row["positive_agreement"]):
+        undefined.setdefault(_NO_POSITIVE, []).append("positive_agreement")
+    if np.isnan(row["negative_agreement"]):
+        undefined.setdefault(_ALL_POSITIVE, []).append("negative_agreement")
+    row["reason"] = _reason(undefined)
+    return row
 
 
 def agreement_table(reviews: list[Review]) -> pd.DataFrame:
-    """Per label: images seen by 2+ reviewers, the statistic used and its value."""
-    decisions = _decisions(reviews)
-    shared = decisions.groupby("image").filter(lambda g: len(g) >= 2)
-    reviewers_per_image = shared.groupby("image").size()
+    """Per label: images used (2+ reviewers), images with a positive, alpha, kappa, PA, NA and why any is n/a."""
+    shared = _shared(_decisions(reviews))
     rows = []
     for label in ALL_LABELS:
-        if shared.empty:
-            rows.append({"finding": label, "images": 0, "statistic": "", "kappa": float("nan")})
-            continue
-        if shared["reviewer"].nunique() == 2 and (reviewers_per_image == 2).all():
-            wide = shared.pivot(index="image", columns="reviewer", values=label).dropna()
-            a, b = wide.iloc[:, 0].astype(int), wide.iloc[:, 1].astype(int)
-            kappa = float(cohen_kappa_score(a, b)) if len(set(a) | set(b)) > 1 else (1.0 if (a == b).all() else float("nan"))
-            rows.append({"finding": label, "images": len(wide), "statistic": "Cohen", "kappa": kappa})
-        else:
-            n = int(reviewers_per_image.min())
-            usable = reviewers_per_image[reviewers_per_image == n].index
-            votes = shared[shared["image"].isin(usable)].groupby("image")[label].sum()
-            counts = np.stack([n - votes.to_numpy(), votes.to_numpy()], axis=1)
-            rows.append({"finding": label, "images": len(votes), "statistic": "Fleiss", "kappa": fleiss_kappa(counts)})
-    return pd.DataFrame(rows)
+        wide = shared.pivot(index="reviewer", columns="image", values=label) if not shared.empty else pd.DataFrame()
+        rows.append(_row(label, wide.astype(float)))
+    logger.debug("agreement over %d shared images", shared["image"].nunique())
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def formatted(table: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
+    """The table for reading: statistics rounded to text, undefined ones as 'n/a'."""
+    shown = table.copy()
+    for column in STATISTICS:
+        shown[column] = [NOT_AVAILABLE if pd.isna(v) else f"{v:.{digits}f}" for v in table[column]]
+    return shown
 
 
 def conflicts(reviews: list[Review]) -> pd.DataFrame:

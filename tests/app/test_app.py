@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import json
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -172,6 +175,13 @@ def test_review_keeps_the_form_when_the_database_fails(app_env, monkeypatch):
     assert at.text_area(key=f"note_{image}").value == "important observation"
 
 
+def _array(values):
+    """A Plotly JSON array: a plain list, or a typed array {"dtype", "bdata": base64}."""
+    if isinstance(values, dict):
+        return np.frombuffer(base64.b64decode(values["bdata"]), dtype=values["dtype"]).tolist()
+    return list(values)
+
+
 def test_agreement_page(app_env):
     from cxrviz.review.store import Store
 
@@ -181,7 +191,16 @@ def test_agreement_page(app_env):
         store.save_review("00000353_000.png", who, ["Mass"], "corrected")
     at = _app("pages/agreement.py")
     assert not _problems(at)
-    assert len(at.get("plotly_chart")) == 1
+    charts = at.get("plotly_chart")
+    assert len(charts) == 1
+    # Mass: ann 1 1, bob 0 1 -> o_10 = o_01 = 1, o_11 = 2; n = 4, n_1 = 3, n_0 = 1:
+    # alpha = 1 - 3 * 2 / (2 * 3 * 1) = 0 -- a zero is drawn, not dropped. Nodule mirrors it.
+    bars = json.loads(charts[0].proto.spec)["data"]
+    drawn = {y: float(x) for trace in bars if trace.get("type") == "bar" for y, x in zip(trace["y"], _array(trace["x"]))}
+    assert drawn == {"Mass": 0.0, "Nodule": 0.0}
+    table = at.dataframe[0].value.set_index("finding")
+    assert table.loc["Mass", "alpha"] == "0.000" and table.loc["Mass", "kappa"] == "0.000"
+    assert table.loc["Pneumonia", "alpha"] == "n/a" and "nobody ticked it" in table.loc["Pneumonia", "reason"]
     conflicts = at.dataframe[1].value
     assert list(conflicts["image"]) == ["00000282_000.png"]
 

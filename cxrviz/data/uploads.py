@@ -21,7 +21,7 @@ import io
 import logging
 import math
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,6 +40,7 @@ MAX_ASPECT = 3.0  # a chest film is never narrower than 1:3
 DEFER_BYTES = 1024 * 1024  # DICOM elements larger than this are read only when asked for
 BAND_PIXELS = 4_000_000  # pixels processed at once when applying LUTs and shrinking
 DICOM_MAGIC_OFFSET = 128
+SESSION_KEY = "upload_decoded"  # where a session keeps its one decoded upload
 DEFLATED_SYNTAX = "1.2.840.10008.1.2.1.99"
 
 # Bytes per pixel that PIL holds for a mode once loaded (P/PA and 1 count what they become here).
@@ -138,13 +139,13 @@ def _read_dicom_dataset(data: bytes, name: str):
         syntax = str(meta.get("TransferSyntaxUID", ""))
         if syntax != DEFLATED_SYNTAX:
             return pydicom.dcmread(io.BytesIO(data), defer_size=DEFER_BYTES, force=False)
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        inflated = inflater.decompress(data[buffer.tell() :], MAX_DECODED_BYTES + 1)
-        if len(inflated) > MAX_DECODED_BYTES or inflater.unconsumed_tail:
+        compressed = memoryview(data)[buffer.tell() :]
+        if inflated_size(compressed, MAX_DECODED_BYTES) > MAX_DECODED_BYTES:
             raise UploadError(
                 f"{name} is a deflated DICOM file ({_mb(len(data))}) that inflates to more than "
                 f"{_mb(MAX_DECODED_BYTES)}; the limit is {_mb(MAX_DECODED_BYTES)}."
             )
+        inflated = zlib.decompressobj(-zlib.MAX_WBITS).decompress(compressed, MAX_DECODED_BYTES)
         source = DicomBytesIO(inflated)
         del inflated
         dataset = read_dataset(source, is_implicit_VR=False, is_little_endian=True, defer_size=DEFER_BYTES)
@@ -158,6 +159,20 @@ def _read_dicom_dataset(data: bytes, name: str):
         raise UploadError(f"{name} is a deflated DICOM file whose data does not inflate: {exc}") from exc
     except (InvalidDicomError, EOFError, ValueError, OSError, KeyError, TypeError) as exc:
         raise UploadError(f"{name} is not a readable DICOM file: {exc}") from exc
+
+
+def inflated_size(compressed: bytes | memoryview, cap: int, chunk: int = 2**20) -> int:
+    """How many bytes a raw deflate stream inflates to, counted a chunk at a time and stopping once
+    past `cap`: a bomb is measured without ever being held."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    total, pending = 0, compressed
+    while total <= cap:
+        out = inflater.decompress(pending, chunk)
+        total += len(out)
+        pending = inflater.unconsumed_tail
+        if inflater.eof or (not out and not pending):
+            break
+    return total
 
 
 def _header_int(ds, keyword: str, default: int, name: str) -> int:
@@ -196,7 +211,7 @@ def _monochrome_transform(ds, notes: list[str]) -> Callable[[np.ndarray], np.nda
         if slope is None or intercept is None or slope[0] == 0:
             modality_ok = False
             notes.append(
-                f"RescaleSlope {ds.get('RescaleSlope')!r} / RescaleIntercept {ds.get('RescaleIntercept')!r} "
+                f"RescaleSlope {ds.get('RescaleSlope')} / RescaleIntercept {ds.get('RescaleIntercept')} "
                 "is not usable; stored values shown, stretched to their own range"
             )
         else:
@@ -210,7 +225,7 @@ def _monochrome_transform(ds, notes: list[str]) -> Callable[[np.ndarray], np.nda
             centre, width = _finite_floats(ds, "WindowCenter"), _finite_floats(ds, "WindowWidth")
             if centre is None or width is None or width[0] <= 0:
                 notes.append(
-                    f"WindowCenter {ds.get('WindowCenter')!r} / WindowWidth {ds.get('WindowWidth')!r} is not a "
+                    f"WindowCenter {ds.get('WindowCenter')} / WindowWidth {ds.get('WindowWidth')} is not a "
                     "usable window; the image's own min..max is shown"
                 )
             else:
@@ -361,3 +376,24 @@ def decode_upload(data: bytes, name: str, max_bytes: int = MAX_UPLOAD_BYTES) -> 
         raise UploadError(
             f"{name} ({_mb(len(data))}) needs more memory to decode than this server can give it."
         ) from exc
+
+
+def decode_once(store: MutableMapping, file_id: str, data: bytes | Callable[[], bytes], name: str) -> DecodedUpload:
+    """The session's decoded upload: decoded once per file, and only the latest file kept.
+
+    `store` is the session's state (any mapping). The previous upload's array is dropped *before*
+    the next is decoded, so a session never holds two; a refused file leaves nothing behind.
+    `data` may be a callable, so the bytes are only copied when a new file must be decoded."""
+    held = store.get(SESSION_KEY)
+    if held is not None and held[0] == file_id:
+        return held[1]
+    store.pop(SESSION_KEY, None)
+    del held
+    decoded = decode_upload(data() if callable(data) else data, name)
+    store[SESSION_KEY] = (file_id, decoded)
+    return decoded
+
+
+def forget_upload(store: MutableMapping) -> None:
+    """Drop the session's decoded upload (the file was removed from the uploader)."""
+    store.pop(SESSION_KEY, None)

@@ -328,13 +328,18 @@ def decode_picture(data: bytes, name: str) -> DecodedUpload:
     width, height = image.size
     mode = image.mode
     check_geometry(name, width, height)
-    per_pixel = _PIL_BYTES_PER_PIXEL.get(mode, 4)
-    check_budget(name, width, height, width * height * per_pixel, f" {mode}")
+    bands = len(image.getbands())
     factor = shrink_factor(width, height)
+    if kind == "JPEG" and factor > 1:
+        # libjpeg scales while decoding (1/2, 1/4, 1/8), and to luminance only: the full-size image
+        # is never held. draft() only sets the decoder up; it reads no pixels.
+        image.draft("L" if mode in ("L", "RGB", "YCbCr") else None, (width // factor, height // factor))
+    out_w, out_h = image.size
+    decoded = out_w * out_h * _PIL_BYTES_PER_PIXEL.get(image.mode, 4)
+    if kind == "JPEG" and image.info.get("progressive"):
+        decoded += width * height * bands * 2  # libjpeg keeps every DCT coefficient (int16)
+    check_budget(name, width, height, decoded, f" {mode}{' progressive' if image.info.get('progressive') else ''}")
     try:
-        if kind == "JPEG" and factor > 1:
-            # libjpeg scales while decoding (1/2, 1/4, 1/8): the full-size image is never held
-            image.draft("L" if mode in ("L", "RGB", "YCbCr") else None, (width // factor, height // factor))
         image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise UploadError(f"{name} is too large to open safely: {exc}") from exc

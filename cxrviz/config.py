@@ -45,7 +45,7 @@ class Settings:
     db: str
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         data_dir = Path(platformdirs.user_data_dir("cxrviz"))
         cache = _path("CXRVIZ_CACHE") or Path(platformdirs.user_cache_dir("cxrviz"))
         return cls(

@@ -226,7 +226,7 @@ def build_module(spec: ModelSpec, data: bytes | None = None) -> nn.Module:
 
         try:
             inner = xrv.models.DenseNet(weights=spec.xrv_id, cache_dir=str(spec.weights.parent))
-        except Exception as exc:  # torchxrayvision raises bare Exception; translate it for the page
+        except Exception as exc:  # noqa: BLE001 - torchxrayvision raises bare Exception; translate it for the page
             log.warning("torchxrayvision weights %s could not be loaded (%s)", label, type(exc).__name__)
             raise WeightsError(f"Weight file {label} could not be loaded: it is damaged or not the file "
                                f"torchxrayvision publishes for {spec.xrv_id}.") from None
@@ -248,7 +248,7 @@ def _load_state(module: nn.Module, state: Mapping, label: str) -> None:
         raise WeightsError(f"Weight file {label} does not fit this architecture: {problem}.")
     try:
         module.load_state_dict(dict(state), strict=True)
-    except Exception as exc:  # a dtype that cannot be copied, a sparse or meta tensor, ...
+    except Exception as exc:  # noqa: BLE001 - a dtype that cannot be copied, a sparse or meta tensor, ...
         log.warning("weight file %s could not be loaded into %s (%s)", label, type(module).__name__, type(exc).__name__)
         raise WeightsError(f"Weight file {label} does not fit this architecture: its tensors cannot be loaded "
                            "into the network.") from None

@@ -125,7 +125,7 @@ def _read(label: str, kind: str, reader):
         return reader()
     except WeightsError:
         raise
-    except Exception as exc:  # every reader fails in its own way (UnpicklingError, IndexError, KeyError, EOFError, ...)
+    except Exception as exc:  # noqa: BLE001 - each reader fails its own way (UnpicklingError, IndexError, KeyError, EOFError...)
         # The reader's message can quote the file (an unpickler echoes the line it stopped at):
         # the log gets the exception's type only, the user a sentence of ours.
         log.warning("weight file %s cannot be read as a %s checkpoint (%s)", label, kind, type(exc).__name__)
@@ -139,9 +139,9 @@ def non_finite_count(state: Mapping[str, torch.Tensor]) -> int:
     """How many floating-point tensors of `state` hold a NaN or an infinity."""
     bad = 0
     for value in state.values():
-        if isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex()):
-            if value.numel() and not bool(torch.isfinite(value).all()):
-                bad += 1
+        floating = isinstance(value, torch.Tensor) and (value.is_floating_point() or value.is_complex())
+        if floating and value.numel() and not bool(torch.isfinite(value).all()):
+            bad += 1
     return bad
 
 

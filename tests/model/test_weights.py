@@ -237,3 +237,19 @@ def test_training_checkpoints_still_read(tmp_path):
     path = tmp_path / "run.pt"
     torch.save({"arch": "efficientnet_lite0", "labels": ["Mass"], "thresholds": [0.5], "val_images": ["a.png"]}, path)
     assert read_checkpoint(path)["val_images"] == ["a.png"]
+
+
+def test_non_finite_outputs_are_refused_by_the_one_inference_path():
+    """The second guard, for weights that pass the load-time check but still give NaN (or a NaN
+    that appears later): `forward_probabilities` refuses to return such probabilities."""
+    from cxrviz.model.inference import NonFiniteOutputError, forward_probabilities
+
+    module = torch.nn.Linear(3, 14)
+    assert forward_probabilities(module, torch.zeros(2, 3), "cpu").shape == (2, 14)
+    broken_input = torch.tensor([[0.0, 1.0, 1.0], [float("nan"), 0.0, 0.0]])
+    with pytest.raises(NonFiniteOutputError, match="1 of 2 image"):
+        forward_probabilities(module, broken_input, "cpu")
+    with torch.no_grad():
+        module.bias[5] = float("inf") - float("inf")  # weights gone NaN after loading
+    with pytest.raises(NonFiniteOutputError, match="2 of 2 image"):
+        forward_probabilities(module, torch.zeros(2, 3), "cpu")

@@ -94,7 +94,7 @@ def read_checkpoint(path: Path, expected_sha256: str | None = None):
                 f"expected {expected_sha256[:12]}…. Restore it (git checkout -- {path.name}) or retrain."
             )
     if is_safetensors(path.name):
-        return _read(label, "safetensors", lambda: _safetensors().load_file(str(path), device="cpu"))
+        return _read(label, "safetensors", lambda: _safetensors(label).load_file(str(path), device="cpu"))
     return _read(label, "PyTorch", lambda: torch.load(path, map_location="cpu", weights_only=True))
 
 
@@ -108,15 +108,16 @@ def read_checkpoint_bytes(data: bytes, name: str):
     if not data:
         raise WeightsError(f"{label} is empty.")
     if is_safetensors(label):
-        return _read(label, "safetensors", lambda: _safetensors().load(bytes(data)))
+        return _read(label, "safetensors", lambda: _safetensors(label).load(bytes(data)))
     return _read(label, "PyTorch", lambda: torch.load(io.BytesIO(data), map_location="cpu", weights_only=True))
 
 
-def _safetensors():
+def _safetensors(label: str):
     try:
         import safetensors.torch
     except ImportError as exc:
-        raise WeightsError("Reading *.safetensors files needs the safetensors package, which is not installed here.") from exc
+        raise WeightsError(f"Weight file {label} cannot be read: *.safetensors files need the safetensors package, "
+                           "which is not installed here.") from exc
     return safetensors.torch
 
 

@@ -25,7 +25,6 @@ from cxrviz.model.architectures import XrvDenseNet, densenet121, efficientnet_li
 from cxrviz.model.weights import (
     check_finite,
     chexnet_state_dict,
-    file_in_folder,
     fit_report,
     label_of,
     read_checkpoint,
@@ -155,10 +154,9 @@ def checkpoint_spec(path: Path, prefix: str = CHECKPOINT_PREFIX) -> ModelSpec:
 
 
 def folder_specs(weights_dir: Path | None) -> list[ModelSpec]:
-    """One entry per weight file in the operator's weights folder, by name."""
-    if weights_dir is None:
-        return []
-    return [checkpoint_spec(file_in_folder(weights_dir, name), FOLDER_PREFIX) for name in weight_files(weights_dir)]
+    """One entry per weight file in the operator's weights folder, by name: the names come from
+    listing the folder, so no `..`, separator or absolute path can lead anywhere else."""
+    return [checkpoint_spec(Path(weights_dir) / name, FOLDER_PREFIX) for name in weight_files(weights_dir)]
 
 
 def upload_spec(filename: str, digest: str) -> ModelSpec:

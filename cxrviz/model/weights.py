@@ -67,14 +67,6 @@ def weight_files(folder: Path | None) -> list[str]:
     return sorted(names)
 
 
-def file_in_folder(folder: Path, name: str) -> Path:
-    """The path of weight file `name` in `folder`; only a name that `weight_files` lists is accepted,
-    so no separator, `..` or absolute path leads anywhere else."""
-    if name not in weight_files(folder):
-        raise WeightsError(f"There is no weight file named {name!r} in the weights folder {Path(folder).name}/.")
-    return Path(folder) / name
-
-
 def is_safetensors(name: str) -> bool:
     return str(name).lower().endswith(".safetensors")
 

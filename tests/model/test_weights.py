@@ -22,7 +22,6 @@ from cxrviz.model.registry import (
 )
 from cxrviz.model.weights import (
     MAX_UPLOAD_BYTES,
-    file_in_folder,
     non_finite_count,
     read_checkpoint,
     read_checkpoint_bytes,
@@ -173,14 +172,12 @@ def test_weights_folder_lists_weight_files_by_name_only(tmp_path):
     (tmp_path / "outside.pt").write_bytes(b"x")
     assert weight_files(folder) == ["a.pt", "b.pth", "c.safetensors"]
     assert weight_files(tmp_path / "absent") == [] and weight_files(None) == []
-    assert file_in_folder(folder, "a.pt") == folder / "a.pt"
     for name in ("../outside.pt", str(tmp_path / "outside.pt"), "notes.txt", "sub.pt", "/etc/passwd", "a.pt/..", ""):
-        with pytest.raises(WeightsError, match="no weight file named"):
-            file_in_folder(folder, name)
+        with pytest.raises(ModelUnavailableError, match="No model named"):
+            find_spec(FOLDER_PREFIX + name, weights_dir=folder)
     names = [s.name for s in registered_specs(weights_dir=folder)]
     assert names[-3:] == ["folder:a.pt", "folder:b.pth", "folder:c.safetensors"]
-    with pytest.raises(ModelUnavailableError, match="No model named"):
-        find_spec("folder:outside.pt", weights_dir=folder)
+    assert find_spec("folder:a.pt", weights_dir=folder).weights == folder / "a.pt"
     assert all(str(tmp_path) not in s.description for s in registered_specs(weights_dir=folder))
 
 

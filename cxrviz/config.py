@@ -20,6 +20,8 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_CACHE": "folder for thumbnails and the image index (default: user cache folder)",
     "CXRVIZ_MODEL": "model shown by default (default: the bundled model)",
     "CXRVIZ_WEIGHTS": "a DenseNet-121 checkpoint (CheXNet-style state dict) to register",
+    "CXRVIZ_WEIGHTS_DIR": "folder whose *.pt, *.pth and *.safetensors DenseNet-121 checkpoints users may pick "
+                          "(default: weights/ in the user data folder)",
     "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
     "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
     "CXRVIZ_DB_TIMEOUT": "seconds a save waits for a busy database before saying so (default 5)",
@@ -52,12 +54,13 @@ class Settings:
     cache: Path
     model: str | None
     weights: Path | None
+    weights_dir: Path
     device: str | None
     db: str
     db_timeout: float = 5.0
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         data_dir = Path(platformdirs.user_data_dir("cxrviz"))
         cache = _path("CXRVIZ_CACHE") or Path(platformdirs.user_cache_dir("cxrviz"))
         return cls(
@@ -67,6 +70,7 @@ class Settings:
             cache=cache,
             model=os.environ.get("CXRVIZ_MODEL") or None,
             weights=_path("CXRVIZ_WEIGHTS"),
+            weights_dir=_path("CXRVIZ_WEIGHTS_DIR") or data_dir / "weights",
             device=os.environ.get("CXRVIZ_DEVICE") or None,
             db=os.environ.get("CXRVIZ_DB") or str(data_dir / "reviews.sqlite"),
             db_timeout=_seconds("CXRVIZ_DB_TIMEOUT", 5.0),

@@ -2,13 +2,16 @@
 its weights come from; and one loader that turns an entry into a ready `LoadedModel`.
 
 Sources: the bundled file in `models/` (sha256-checked), a torchxrayvision weight id (used only
-when its file is already in the local cache: nothing here downloads), and a user DenseNet-121
-checkpoint from `CXRVIZ_WEIGHTS` or the sidebar.
+when its file is already in the local cache: nothing here downloads), a DenseNet-121 checkpoint
+the operator allows (the file `CXRVIZ_WEIGHTS`, or any weight file of the folder
+`CXRVIZ_WEIGHTS_DIR`, picked by name), and one a user uploads (bytes in memory, never a path).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +22,18 @@ from cxrviz.config import PROJECT_ROOT
 from cxrviz.errors import ModelUnavailableError, WeightsError
 from cxrviz.findings import FINDINGS
 from cxrviz.model.architectures import XrvDenseNet, densenet121, efficientnet_lite0
-from cxrviz.model.weights import chexnet_state_dict, read_checkpoint, sha256_of
+from cxrviz.model.weights import (
+    check_finite,
+    chexnet_state_dict,
+    fit_report,
+    label_of,
+    read_checkpoint,
+    read_checkpoint_bytes,
+    sha256_of,
+    weight_files,
+)
+
+log = logging.getLogger(__name__)
 
 MODELS_DIR = PROJECT_ROOT / "models"
 BUNDLED_NAME = "cxrviz-efficientnet-lite0"
@@ -111,30 +125,61 @@ def xrv_spec(xrv_id: str) -> ModelSpec:
     )
 
 
-def checkpoint_spec(path: Path) -> ModelSpec:
+CHECKPOINT_PREFIX = "checkpoint:"  # the operator's single file, CXRVIZ_WEIGHTS
+FOLDER_PREFIX = "folder:"  # a file in the operator's weights folder, CXRVIZ_WEIGHTS_DIR
+UPLOAD_PREFIX = "upload:"  # a file a user uploaded, held in memory
+MAX_UPLOAD_NAME = 120  # the review store keeps model names in 200 characters
+
+
+def _densenet_checkpoint(name: str, description: str, source: str, weights: Path | None = None,
+                         sha256: str | None = None) -> ModelSpec:
     return ModelSpec(
-        name=f"checkpoint:{Path(path).name}",
-        description=f"DenseNet-121 checkpoint {path} (CheXNet layout, ImageNet normalisation, 224 px)",
+        name=name,
+        description=f"{description} (DenseNet-121, CheXNet layout, ImageNet normalisation, 224 px)",
         arch="densenet121",
         input_size=224,
         normalisation="imagenet",
         cam_layer="features_out",
-        source="checkpoint",
-        weights=Path(path),
+        source=source,
+        weights=weights,
+        sha256=sha256,
     )
 
 
-def registered_specs(user_weights: Path | None = None) -> list[ModelSpec]:
-    """Every model the app knows, the bundled one first."""
+def checkpoint_spec(path: Path, prefix: str = CHECKPOINT_PREFIX) -> ModelSpec:
+    """A DenseNet-121 checkpoint file the operator allowed (`CXRVIZ_WEIGHTS` or a file of
+    `CXRVIZ_WEIGHTS_DIR`); the description names the file, not its server path."""
+    path = Path(path)
+    return _densenet_checkpoint(f"{prefix}{path.name}", f"checkpoint {label_of(path)}", "checkpoint", weights=path)
+
+
+def folder_specs(weights_dir: Path | None) -> list[ModelSpec]:
+    """One entry per weight file in the operator's weights folder, by name: the names come from
+    listing the folder, so no `..`, separator or absolute path can lead anywhere else."""
+    return [checkpoint_spec(Path(weights_dir) / name, FOLDER_PREFIX) for name in weight_files(weights_dir)]
+
+
+def upload_spec(filename: str, digest: str) -> ModelSpec:
+    """An uploaded DenseNet-121 checkpoint; its bytes travel beside it (`load_model(spec, data=...)`)."""
+    name = (Path(str(filename)).name or "checkpoint")[:MAX_UPLOAD_NAME]
+    return _densenet_checkpoint(f"{UPLOAD_PREFIX}{name}", f"uploaded checkpoint {name}", "upload", sha256=digest)
+
+
+def registered_specs(user_weights: Path | None = None, weights_dir: Path | None = None) -> list[ModelSpec]:
+    """Every model the app knows, the bundled one first: the torchxrayvision ones, the operator's
+    `CXRVIZ_WEIGHTS` file, then each file of the operator's weights folder."""
     specs = [bundled_spec()]
     specs += [xrv_spec(i) for i in XRV_IDS]
     if user_weights is not None:
         specs.append(checkpoint_spec(user_weights))
+    specs += folder_specs(weights_dir)
     return specs
 
 
 def availability(spec: ModelSpec) -> str | None:
     """None if the model can be loaded here, else a sentence saying what to fetch and where."""
+    if spec.source == "upload":
+        return None
     if spec.weights is not None and spec.weights.is_file():
         return None
     if spec.source == "xrv":
@@ -146,57 +191,79 @@ def availability(spec: ModelSpec) -> str | None:
             f"never downloads. Fetch {spec.weights.name} ({url}) on a machine with internet and "
             f"put it in {spec.weights.parent}/."
         )
+    if spec.source == "checkpoint":
+        return f"{spec.name} is unavailable: weight file {label_of(spec.weights)} does not exist."
     return f"{spec.name} is unavailable: weight file {spec.weights} does not exist."
 
 
-def build_module(spec: ModelSpec) -> nn.Module:
-    """The network with its weights loaded, in eval mode, on the CPU."""
+def build_module(spec: ModelSpec, data: bytes | None = None) -> nn.Module:
+    """The network with its weights loaded, in eval mode, on the CPU. `data` holds an uploaded
+    checkpoint's bytes (for `source == "upload"`). Weights holding NaN or infinity are refused."""
     problem = availability(spec)
     if problem:
         raise ModelUnavailableError(problem)
+    if spec.source == "upload":
+        if data is None:
+            raise WeightsError(f"{spec.name}: the uploaded file is no longer here; upload it again.")
+        label = spec.name.removeprefix(UPLOAD_PREFIX)
+    else:
+        label = label_of(spec.weights)
     if spec.arch == "efficientnet_lite0":
         checkpoint = read_checkpoint(spec.weights, spec.sha256)
         module = efficientnet_lite0(len(spec.labels))
-        state = checkpoint.get("state_dict") if isinstance(checkpoint, dict) else None
-        if state is None:
-            raise WeightsError(f"Weight file {spec.weights} has no state_dict.")
-        _load_state(module, state, spec.weights)
+        state = checkpoint.get("state_dict") if isinstance(checkpoint, Mapping) else None
+        if not isinstance(state, Mapping):
+            raise WeightsError(f"Weight file {label} has no state_dict.")
+        _load_state(module, state, label)
     elif spec.arch == "densenet121":
+        raw = read_checkpoint_bytes(data, label) if spec.source == "upload" else read_checkpoint(spec.weights)
         module = densenet121(len(FINDINGS))
-        _load_state(module, chexnet_state_dict(read_checkpoint(spec.weights)), spec.weights)
+        _load_state(module, chexnet_state_dict(raw, f"Weight file {label}"), label)
     elif spec.arch == "xrv_densenet121":
         import torchxrayvision as xrv
 
         try:
             inner = xrv.models.DenseNet(weights=spec.xrv_id, cache_dir=str(spec.weights.parent))
-        except Exception as exc:  # torchxrayvision raises bare Exception; translate it for the page
-            raise WeightsError(f"Weight file {spec.weights} could not be loaded: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - torchxrayvision raises bare Exception; translate it for the page
+            log.warning("torchxrayvision weights %s could not be loaded (%s)", label, type(exc).__name__)
+            raise WeightsError(f"Weight file {label} could not be loaded: it is damaged or not the file "
+                               f"torchxrayvision publishes for {spec.xrv_id}.") from None
         indices = [list(inner.targets).index(f) for f in FINDINGS]
         module = XrvDenseNet(inner, indices)
     else:
         raise ValueError(f"unknown architecture {spec.arch!r}")
+    state = module.state_dict()
+    if spec.arch == "xrv_densenet121":  # NaN op_threshs mark the labels a torchxrayvision model has no threshold for
+        state = {k: v for k, v in state.items() if not k.endswith("op_threshs")}
+    check_finite(state, label)
     return module.eval()
 
 
-def _load_state(module: nn.Module, state: dict, path: Path) -> None:
+def _load_state(module: nn.Module, state: Mapping, label: str) -> None:
+    """Load `state` strictly; a mismatch is a `WeightsError` of counts (no key of the file quoted)."""
+    problem = fit_report(module.state_dict(), state)
+    if problem:
+        raise WeightsError(f"Weight file {label} does not fit this architecture: {problem}.")
     try:
-        module.load_state_dict(state, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0]
-        raise WeightsError(f"Weight file {path} does not fit this architecture: {first}") from exc
+        module.load_state_dict(dict(state), strict=True)
+    except Exception as exc:  # noqa: BLE001 - a dtype that cannot be copied, a sparse or meta tensor, ...
+        log.warning("weight file %s could not be loaded into %s (%s)", label, type(module).__name__, type(exc).__name__)
+        raise WeightsError(f"Weight file {label} does not fit this architecture: its tensors cannot be loaded "
+                           "into the network.") from None
 
 
-def load_model(spec: ModelSpec, device: str = "cpu") -> LoadedModel:
-    module = build_module(spec).to(device)
+def load_model(spec: ModelSpec, device: str = "cpu", data: bytes | None = None) -> LoadedModel:
+    module = build_module(spec, data).to(device)
     digest = spec.sha256 or sha256_of(spec.weights)
     return LoadedModel(spec=spec, module=module, device=device, weights_sha256=digest)
 
 
-def find_spec(name: str, user_weights: Path | None = None) -> ModelSpec:
-    for spec in registered_specs(user_weights):
+def find_spec(name: str, user_weights: Path | None = None, weights_dir: Path | None = None) -> ModelSpec:
+    specs = registered_specs(user_weights, weights_dir)
+    for spec in specs:
         if spec.name == name:
             return spec
-    known = ", ".join(s.name for s in registered_specs(user_weights))
+    known = ", ".join(s.name for s in specs)
     raise ModelUnavailableError(f"No model named {name!r}; known models: {known}.")
 
 

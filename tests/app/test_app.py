@@ -218,3 +218,70 @@ def test_browse_batch_prediction_and_disagreement_queue(app_env):
     assert list(table["disagreement"]) == sorted(table["disagreement"], reverse=True)
     at.button(key="triage_review").click().run()
     assert at.session_state["review_queue"] == list(table.index)
+
+
+# --- the sidebar's model picker: weights only from where the operator allows --------------------
+
+PASSWD = b"root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+def _densenet_checkpoint() -> bytes:
+    import torch
+
+    from cxrviz.model.architectures import densenet121
+
+    buffer = io.BytesIO()
+    torch.save({"state_dict": densenet121(14).state_dict()}, buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture()
+def weights_dir(app_env, monkeypatch):
+    folder = app_env / "weights"
+    folder.mkdir()
+    (folder / "mine.pt").write_bytes(_densenet_checkpoint())
+    (folder / "bad.pt").write_bytes(PASSWD)
+    (folder / "notes.txt").write_bytes(b"not a checkpoint")
+    monkeypatch.setenv("CXRVIZ_WEIGHTS_DIR", str(folder))
+    return folder
+
+
+def test_sidebar_offers_the_weights_folder_by_name_and_no_path_field(weights_dir):
+    at = _app("pages/upload.py")
+    assert not _problems(at)
+    assert not [t.label for t in at.sidebar.text_input]  # no server path can be typed
+    options = at.selectbox(key="model_name").options
+    assert "folder:mine.pt" in options and "folder:bad.pt" in options
+    assert not any("notes" in o for o in options)
+    at.selectbox(key="model_name").select("folder:bad.pt").run()
+    assert not _problems(at)
+    errors = [e.value for e in at.error]
+    assert any("weights/bad.pt cannot be read" in e for e in errors), errors
+    assert not any("root:x" in e or str(weights_dir) in e for e in errors)
+
+
+def test_model_choice_survives_page_switches(weights_dir):
+    at = _app("pages/upload.py")
+    at.selectbox(key="model_name").select("folder:mine.pt").run()
+    assert not _problems(at) and not at.error
+    assert any("weights/mine.pt" in t.value for t in at.sidebar.text)
+    for page in ("pages/agreement.py", "pages/image.py", "pages/agreement.py", "pages/upload.py"):
+        at.switch_page(page).run()
+        assert not _problems(at)
+        if page != "pages/agreement.py":  # Agreement has no model picker
+            assert at.selectbox(key="model_name").value == "folder:mine.pt", page
+
+
+def test_checkpoint_upload_in_the_sidebar(app_env):
+    at = _app("pages/upload.py")
+    at.file_uploader(key="model_upload").upload("mine.pth", _densenet_checkpoint()).run()
+    assert not _problems(at) and not at.error
+    assert at.selectbox(key="model_name").value == "upload:mine.pth"
+    at.switch_page("pages/agreement.py").run()
+    at.switch_page("pages/image.py").run()
+    assert at.selectbox(key="model_name").value == "upload:mine.pth"  # kept without the uploader's state
+    at.file_uploader(key="model_upload").upload("passwd.pt", PASSWD).run()
+    assert not _problems(at)
+    errors = [e.value for e in at.error]
+    assert any("passwd.pt cannot be read" in e for e in errors) and not any("root:x" in e for e in errors)
+    assert at.selectbox(key="model_name").value == "upload:mine.pth"

@@ -136,3 +136,32 @@ def test_device_override(monkeypatch):
     assert pick_device() == "cpu"
     monkeypatch.setenv("CXRVIZ_DEVICE", "cuda")
     assert pick_device() == ("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def test_xrv_weights_with_nan_are_refused_though_its_nan_thresholds_are_not(monkeypatch, tmp_path):
+    """torchxrayvision marks labels without an operating point with NaN thresholds: those are
+    fine; a NaN in a weight is not."""
+    import torchxrayvision as xrv
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    spec = xrv_spec("densenet121-res224-nih")
+    spec.weights.parent.mkdir(parents=True)
+    net = xrv.models.DenseNet(num_classes=18)
+    torch.save(net, spec.weights)
+    assert load_model(spec).module is not None  # its op_threshs hold NaN once loaded
+    with torch.no_grad():
+        net.features.conv0.weight[0, 0, 0, 0] = float("nan")
+    torch.save(net, spec.weights)
+    with pytest.raises(WeightsError, match="NaN or infinite") as caught:
+        build_module(spec)
+    assert str(tmp_path) not in str(caught.value)
+
+
+def test_checkpoint_descriptions_name_the_file_not_the_server_path(tmp_path):
+    spec = checkpoint_spec(tmp_path / "deep" / "chexnet.pth")
+    assert spec.name == "checkpoint:chexnet.pth" and "deep/chexnet.pth" in spec.description
+    assert str(tmp_path) not in spec.description
+    assert "deep/chexnet.pth does not exist" in availability(spec)
+    assert str(tmp_path) not in availability(spec)
+    names = [s.name for s in registered_specs(tmp_path / "mine.pt", tmp_path / "no-such-folder")]
+    assert names[-1] == "checkpoint:mine.pt"

@@ -25,6 +25,8 @@ def model_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None
 
     parser.add_argument("--model", default=settings.model or BUNDLED_NAME, help="registered model name (default: CXRVIZ_MODEL, else the bundled model)")
     parser.add_argument("--weights", type=Path, default=settings.weights, help="a DenseNet-121 checkpoint to register (default: CXRVIZ_WEIGHTS)")
+    parser.add_argument("--weights-dir", type=Path, default=settings.weights_dir,
+                        help="folder whose checkpoints are offered as folder:NAME models (default: CXRVIZ_WEIGHTS_DIR)")
     parser.add_argument("--device", default=settings.device, help="cuda, mps or cpu (default: CXRVIZ_DEVICE, else the best available)")
 
 
@@ -74,7 +76,7 @@ def load_model(args: argparse.Namespace):
     from cxrviz.model.devices import pick_device
     from cxrviz.model.registry import find_spec, load_model
 
-    return load_model(find_spec(args.model, args.weights), pick_device(args.device))
+    return load_model(find_spec(args.model, args.weights, args.weights_dir), pick_device(args.device))
 
 
 def scores(model, data, batch_size: int = 16):

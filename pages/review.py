@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from cxrviz.app import resources, sidebar, state, viewer
-from cxrviz.app.messages import show_error, stop_on_error
+from cxrviz.app import resources, review_form, sidebar, state, viewer
+from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.errors import CxrvizError
-from cxrviz.findings import ALL_LABELS, FINDINGS
+from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
 from cxrviz.review.export import corrections_csv, data_entry_csv
-from cxrviz.review.record import STATUSES
 
 state.run_through_app()
 
@@ -21,7 +20,7 @@ with stop_on_error():
     store = resources.store_for(config)
 index = resources.image_index(config)
 
-reviewer = st.text_input("Your name (required)", key="reviewer").strip()
+reviewer = state.reviewer_name()
 if not reviewer:
     st.info("Enter your name to start reviewing; it is recorded with every label you save.")
     st.stop()
@@ -30,70 +29,49 @@ sources = [rules.BROWSE_SOURCE] + ([st.session_state[state.QUEUE_SOURCE_KEY]] if
 source = st.radio("Queue", sources, index=len(sources) - 1, horizontal=True, key="queue_choice")
 queue = rules.build_queue(source, st.session_state.get("browse_rows"), metadata, index, st.session_state.get(state.QUEUE_KEY))
 if not queue:
-    st.warning("The queue is empty: no image of the current Browse filter is present locally (`CXRVIZ_IMAGES`).")
+    st.warning("The queue is empty: no image of the current Browse filter is present locally (CXRVIZ_IMAGES).")
     st.stop()
 
-try:
-    reviewed = store.reviewed_images()
-except CxrvizError as error:
-    show_error(error)
-    reviewed = set()
-done = sum(1 for n in queue if n in reviewed)
-st.progress(done / len(queue), text=f"{done} of {len(queue)} reviewed")
+mine, everyone = set(), set()
+with warn_on_error():
+    mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
+done_mine, done_all = rules.progress(queue, mine, everyone)
+st.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed · anyone: {done_all}")
 
 position = rules.queue_position(queue, state.current_image())
 nav1, nav2, nav3 = st.columns([1, 1, 4])
-if nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft"):
-    position -= 1
-if nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight"):
-    position += 1
+# Callbacks move before the script runs, so the buttons are drawn for the image they lead from.
+nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft", on_click=state.set_current_image, args=(queue[position - 1],))
+nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight",
+            on_click=state.set_current_image, args=(queue[min(position + 1, len(queue) - 1)],))
 name = queue[position]
 state.set_current_image(name)
-nav3.text(f"{name} ({position + 1} / {len(queue)})")
+kept = [n for n in review_form.unsaved_images(queue) if n != name]
+nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
 
-flash = st.session_state.pop("review_flash", None)
+flash = review_form.take_flash()
 if flash:
     st.success(flash, icon=":material/check_circle:")
 
 nih = metadata.findings_of(name) or set()
-try:
+existing = []
+with warn_on_error():
     existing = store.reviews(name)
-except CxrvizError as error:
-    show_error(error)
-    existing = []
-own = next((r for r in existing if r.reviewer == reviewer), None)
-start = rules.starting_labels(own, nih)
+own = rules.own_review(existing, reviewer)
+context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own)
 
 
-def review_form(probs) -> None:
-    with st.form(f"form_{name}", border=True):
-        st.markdown("**Your labels**")
-        ticked = {label: st.checkbox(label, value=label in start, key=f"lab_{name}_{label}") for label in ALL_LABELS}
-        status = st.radio("Status", STATUSES, index=STATUSES.index(own.status) if own else 0, horizontal=True, key=f"status_{name}")
-        note = st.text_area("Note", value=own.note if own else "", key=f"note_{name}")
-        submitted = st.form_submit_button("Save and next", type="primary", shortcut="Ctrl+Enter")
-    if not submitted:
-        return
-    shown = None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)}
-    try:
-        outcome = rules.save_and_advance(store, name, reviewer, ticked, status, note, nih, queue,
-                                         model.spec.name if model else None, shown)
-    except CxrvizError as error:
-        show_error(error)  # the form keeps its values: nothing typed is lost
-        return
-    st.session_state["review_flash"] = outcome.message
-    if outcome.next_image:
-        state.set_current_image(outcome.next_image)
-    st.rerun()
+def beside(probs) -> None:
+    review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
 
 
 try:
     gray = resources.gray_of(index.path_of(name))
 except CxrvizError as error:
     show_error(error)
-    review_form(None)
+    beside(None)
     st.stop()
-viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=review_form)
+viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside)
 
 others = rules.others(existing, reviewer)
 st.subheader("Other reviewers of this image")

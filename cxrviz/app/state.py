@@ -8,6 +8,7 @@ from __future__ import annotations
 import streamlit as st
 
 CURRENT_IMAGE = "image"
+REVIEWER = "reviewer"  # the name field's key, and the URL parameter that keeps it across reloads
 QUEUE_KEY = "review_queue"
 QUEUE_SOURCE_KEY = "review_queue_source"
 VIA_APP = "_cxrviz_via_app"
@@ -22,6 +23,30 @@ def current_image() -> str | None:
     if chosen and not from_url:
         st.query_params[CURRENT_IMAGE] = chosen  # so the address bar is a link to this image
     return chosen
+
+
+def reviewer_name() -> str | None:
+    """The reviewer's name field, kept across page switches (session) and reloads (`?reviewer=`).
+
+    Returns the name as it will be stored (`identity.display_name`), or None (nothing typed, or a
+    name the store would refuse: the reason is shown)."""
+    from cxrviz.app.messages import show_error
+    from cxrviz.review.identity import ReviewerNameError, display_name
+
+    if REVIEWER not in st.session_state:
+        st.session_state[REVIEWER] = st.session_state.get("_kept_reviewer") or st.query_params.get(REVIEWER, "")
+    typed = st.text_input("Your name (required)", key=REVIEWER, max_chars=200)
+    st.session_state["_kept_reviewer"] = typed
+    if not typed.strip():
+        return None
+    try:
+        name = display_name(typed)
+    except ReviewerNameError as error:
+        show_error(error)
+        return None
+    if st.query_params.get(REVIEWER) != name:
+        st.query_params[REVIEWER] = name
+    return name
 
 
 def set_current_image(name: str) -> None:

@@ -10,7 +10,8 @@ from cxrviz.data.image_index import ImageIndex
 from cxrviz.data.metadata import Metadata
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
-from cxrviz.review.record import Review
+from cxrviz.review.identity import name_key
+from cxrviz.review.record import STATUSES, Review
 
 
 class LabelConflict(CxrvizError, ValueError):
@@ -48,8 +49,14 @@ def others(reviews: list[Review], reviewer: str) -> list[dict]:
     return [
         {"reviewer": r.reviewer, "labels": "|".join(l for l in ALL_LABELS if l in r.labels), "status": r.status,
          "note": r.note, "at": r.updated_at}
-        for r in reviews if r.reviewer != reviewer
+        for r in reviews if name_key(r.reviewer) != name_key(reviewer)
     ]
+
+
+def own_review(reviews: list[Review], reviewer: str) -> Review | None:
+    """This reviewer's review among an image's reviews, whatever case or spacing the name was typed in."""
+    key = name_key(reviewer)
+    return next((r for r in reviews if name_key(r.reviewer) == key), None)
 
 
 BROWSE_SOURCE = "Browse filter"
@@ -68,6 +75,58 @@ def build_queue(source: str, browse_rows: np.ndarray | None, metadata: Metadata,
 
 
 @dataclass(frozen=True)
+class Draft:
+    """What the form holds for one image: kept per session until saved, whatever page or image
+    the reviewer visits meanwhile. `opened` is the `updated_at` of the reviewer's own review when
+    the form was filled from it (None: there was none), for the version check on save."""
+
+    labels: frozenset[str]
+    status: str
+    note: str
+    opened: str | None
+
+    def differs_from(self, other: "Draft") -> bool:
+        return (self.labels, self.status, self.note) != (other.labels, other.status, other.note)
+
+
+def starting_draft(own: Review | None, nih: set[str]) -> Draft:
+    """The form starts from the reviewer's own last answer, else from the NIH labels, 'confirmed'."""
+    return Draft(frozenset(starting_labels(own, nih)), own.status if own else STATUSES[0], own.note if own else "",
+                 own.updated_at if own else None)
+
+
+def toggle(labels: frozenset[str], label: str) -> frozenset[str]:
+    """Tick or untick one label; 'No Finding' and the findings exclude each other, so a key press
+    never leaves the form in a state that cannot be saved."""
+    if label in labels:
+        rest = labels - {label}
+        return rest or frozenset({NO_FINDING})
+    if label == NO_FINDING:
+        return frozenset({NO_FINDING})
+    return (labels - {NO_FINDING}) | {label}
+
+
+def merge(mine: Draft, theirs: Review) -> Draft:
+    """'Merge' after a stale save: the union of both label sets, both notes, my status; the form
+    is then on top of their version, so saving it is no longer stale."""
+    labels = (mine.labels | set(theirs.labels))
+    if labels - {NO_FINDING}:
+        labels -= {NO_FINDING}
+    notes = [n for n in dict.fromkeys([theirs.note.strip(), mine.note.strip()]) if n]
+    return Draft(frozenset(labels), mine.status, "\n---\n".join(notes), theirs.updated_at)
+
+
+def rebase(mine: Draft, theirs: Review | None) -> Draft:
+    """'Keep mine' after a stale save: my values, on top of their version."""
+    return Draft(mine.labels, mine.status, mine.note, theirs.updated_at if theirs else None)
+
+
+def progress(queue: list[str], mine: set[str], everyone: set[str]) -> tuple[int, int]:
+    """(reviewed by me, reviewed by anyone) among the queue's images."""
+    return sum(1 for n in queue if n in mine), sum(1 for n in queue if n in everyone)
+
+
+@dataclass(frozen=True)
 class SaveOutcome:
     labels: list[str]
     status: str
@@ -76,13 +135,19 @@ class SaveOutcome:
 
 
 def save_and_advance(store, image: str, reviewer: str, ticked: dict[str, bool], status: str, note: str, nih: set[str],
-                     queue: list[str], model_name: str | None, probabilities: dict[str, float] | None) -> SaveOutcome:
+                     queue: list[str], model_name: str | None, probabilities: dict[str, float] | None,
+                     expected_updated_at=None, check_version: bool = False) -> SaveOutcome:
     """Validate the form, save it (committed before this returns) and name the next image.
 
-    Raises `LabelConflict` or a `StoreError`; nothing is saved then, and the page keeps the form."""
+    With `check_version`, a review saved since the form was opened (`expected_updated_at`) raises
+    `StaleReviewError`. Raises `LabelConflict` or a `StoreError`; nothing is saved then, and the
+    page keeps the form."""
     labels = chosen_labels(ticked)
     final = resolve_status(status, nih, labels)
-    store.save_review(image, reviewer, labels, final, note, model_name, probabilities)
+    if check_version:
+        store.save_review(image, reviewer, labels, final, note, model_name, probabilities, expected_updated_at=expected_updated_at)
+    else:
+        store.save_review(image, reviewer, labels, final, note, model_name, probabilities)
     position = queue_position(queue, image)
     following = queue[position + 1] if image in queue and position < len(queue) - 1 else None
     return SaveOutcome(labels, final, f"Saved {image} as {final}: {'|'.join(labels)}.", following)

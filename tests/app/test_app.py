@@ -126,55 +126,6 @@ def test_upload_of_a_real_image(app_env, nih_images):
     assert len(at.get("plotly_chart")) == 1 and len(at.get("image")) == 1
 
 
-def test_review_flow_saves_and_moves_on(app_env):
-    from cxrviz.review.store import Store
-
-    at = _app("pages/review.py")
-    assert any("name" in i.value for i in at.info)
-    at.text_input(key="reviewer").input("Dr Ann").run()
-    first = at.session_state["image"]
-    at.checkbox(key=f"lab_{first}_No Finding").uncheck().run()
-    at.checkbox(key=f"lab_{first}_Hernia").check()
-    at.text_area(key=f"note_{first}").input("<b>bold?</b> =1+1")
-    at.button[[b.label for b in at.button].index("Save and next")].click().run()
-    assert not _problems(at)
-    assert any("Saved" in s.value for s in at.success)
-    assert at.session_state["image"] != first
-    saved = Store(str(app_env / "reviews.sqlite")).reviews(first)
-    assert len(saved) == 1 and "Hernia" in saved[0].labels and saved[0].note == "<b>bold?</b> =1+1"
-    assert saved[0].reviewer == "Dr Ann"
-
-
-def test_review_refuses_no_finding_with_a_finding(app_env):
-    at = _app("pages/review.py")
-    at.text_input(key="reviewer").input("ann").run()
-    image = at.session_state["image"]
-    at.checkbox(key=f"lab_{image}_No Finding").check()
-    at.checkbox(key=f"lab_{image}_Mass").check()
-    at.button[[b.label for b in at.button].index("Save and next")].click().run()
-    assert any("cannot be ticked together" in e.value for e in at.error)
-    assert at.session_state["image"] == image  # nothing saved, still here, form kept
-    assert at.checkbox(key=f"lab_{image}_Mass").value is True
-
-
-def test_review_keeps_the_form_when_the_database_fails(app_env, monkeypatch):
-    at = _app("pages/review.py")
-    at.text_input(key="reviewer").input("ann").run()
-    image = at.session_state["image"]
-    from cxrviz.errors import StoreError
-    from cxrviz.review.store import Store
-
-    def fail(*args, **kwargs):
-        raise StoreError("The review database is locked by another program; your form is kept, try Save again.")
-
-    monkeypatch.setattr(Store, "save_review", fail)
-    at.text_area(key=f"note_{image}").input("important observation")
-    at.button[[b.label for b in at.button].index("Save and next")].click().run()
-    assert any("locked" in e.value for e in at.error)
-    assert at.session_state["image"] == image
-    assert at.text_area(key=f"note_{image}").value == "important observation"
-
-
 def _array(values):
     """A Plotly JSON array: a plain list, or a typed array {"dtype", "bdata": base64}."""
     if isinstance(values, dict):

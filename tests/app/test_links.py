@@ -173,3 +173,31 @@ def test_a_tile_problem_names_no_server_folder(tmp_path):
     assert problem_text(ImageLoadError(f"{path} does not exist."), path) == "00000001_000.png does not exist."
     made = problem_text(PermissionError(13, "Permission denied", str(tmp_path / "cache" / "thumbs")), path)
     assert "Permission denied" in made and str(tmp_path) not in made
+
+
+# What Streamlit's Markdown finds in the text after parsing, where backslash escapes are resolved:
+# GFM's bare links (these two patterns are the ones in the bundled frontend) and :shortcode: emoji.
+_BARE_URL = re.compile(r"(https?://|www(?=\.))([-.\w]+)([^ \t\r\n]*)", re.IGNORECASE | re.ASCII)
+_BARE_EMAIL = re.compile(r"([-.\w+]+)@([-\w]+(?:\.[-\w]+)+)", re.ASCII)
+_SHORTCODE = re.compile(r":[\w-]+:", re.ASCII)
+
+
+def _parsed_text(markdown: str) -> str:
+    """The text CommonMark makes of an escaped string: each backslash-escaped punctuation as itself."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [PAYLOAD, "see www.example.invalid now", "mail ann@example.invalid", "HTTP://EXAMPLE.INVALID", ":smile: :material/home:",
+     "<img src=x onerror=alert(1)>", "$x^2$ :red[red] # heading", "1. item\n- item\n> quote", "a\\*b\\", "00000001_000.png"],
+)
+def test_escaped_text_reads_as_itself_and_makes_no_link(raw):
+    escaped = escape_markdown(raw)
+    unescaped = re.sub(r"\\[!-/:-@\[-`{-~]", "", escaped)
+    assert re.search(r"[!-/:-@\[-`{-~]", unescaped) is None  # every punctuation character is escaped
+    text = _parsed_text(escaped)
+    assert text.replace("\u2060", "") == raw  # reads as the original, character for character
+    assert not _BARE_URL.search(text) and not _BARE_EMAIL.search(text) and not _SHORTCODE.search(text)
+    if raw == "00000001_000.png":
+        assert "\u2060" not in escaped  # an NIH file name copies as itself

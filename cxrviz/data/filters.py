@@ -96,6 +96,11 @@ def filter_from_form(findings: list[str] | tuple[str, ...], match: str, no_findi
 
 
 # ---- Filters in a link: a `Filter` <-> the query string's {name: value} (no Streamlit here) ----
+# e.g. /?findings=Effusion,Mass&match=all&age=30-60&gender=F&view=PA&patients=1,30805&local=0&boxes=1
+#   findings  comma-separated NIH findings (case and `_`/space as you like)
+#   match     any | all | exactly            no_finding, local, boxes   1 or 0
+#   age       30-60, 65- or -17 (whole years 0-120; with a range, unknown ages are left out
+#             unless unknown_age=1)          gender  M,F      view  PA,AP      patients  1,30805
 
 MATCH_IN_LINK = {"any of": "any", "all of": "all", "exactly these": "exactly"}
 LINK_KEYS = ("findings", "match", "no_finding", "age", "unknown_age", "gender", "view", "patients", "local", "boxes")

@@ -3,10 +3,11 @@
 import numpy as np
 import streamlit as st
 
-from cxrviz.app import gallery, plots, resources, sidebar, state
+from cxrviz.app import gallery, links, plots, resources, sidebar, state
 from cxrviz.app.messages import stop_on_error
+from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.data import stats
-from cxrviz.data.filters import AGE_SLIDER, MATCH_MODES, apply_filter, filter_from_form, parse_patient_ids
+from cxrviz.data.filters import AGE_SLIDER, GENDERS, MATCH_MODES, VIEWS, Filter, apply_filter, filter_from_form, parse_patient_ids
 from cxrviz.findings import FINDINGS
 from cxrviz.review import triage
 
@@ -23,20 +24,22 @@ if len(index) == 0:
     if config.images is None:
         st.info("No image folder is configured: browsing the metadata only. Set `CXRVIZ_IMAGES` to your NIH image folder and restart to see the images.", icon=":material/info:")
     else:
-        st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found under `{config.images}`: browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon=":material/warning:")
+        st.warning(f"No NIH images (`NNNNNNNN_NNN.png`) were found in the folder {escape_markdown(folder_name(config.images))}: "
+                   "browsing the metadata only. Check `CXRVIZ_IMAGES`.", icon=":material/warning:")
 
-FILTER_KEYS = ("f_findings", "f_match", "f_nofinding", "f_age", "f_gender", "f_view", "f_patients", "f_hasimage", "f_hasbox", "grid_page")
+FILTER_KEYS = (*links.WIDGET_KEYS.values(), "grid_page")
+default = Filter(has_image=len(index) > 0)  # what an unfiltered link means on this server
 state.keep_widget_state(*FILTER_KEYS)
-st.session_state.setdefault("f_hasimage", len(index) > 0)
+links.restore_filter(default)
 with st.container(border=True):
     c1, c2, c3 = st.columns([3, 1, 1])
     findings = c1.multiselect("Findings", FINDINGS, key="f_findings")
     match = c2.radio("Match", MATCH_MODES, key="f_match", horizontal=False)
     no_finding = c3.checkbox("No Finding only", key="f_nofinding")
     c4, c5, c6, c7 = st.columns([2, 1, 1, 2])
-    age_range = c4.slider("Age", *AGE_SLIDER, AGE_SLIDER, key="f_age")
-    genders = c5.multiselect("Gender", ["M", "F"], key="f_gender")
-    views = c6.multiselect("View", ["PA", "AP"], key="f_view")
+    age_range = c4.slider("Age", *AGE_SLIDER, key="f_age")
+    genders = c5.multiselect("Gender", GENDERS, key="f_gender")
+    views = c6.multiselect("View", VIEWS, key="f_view")
     patients_text = c7.text_input("Patient ids (comma-separated)", key="f_patients")
     c8, c9 = st.columns(2)
     has_image = c8.checkbox("Has a local image", key="f_hasimage")
@@ -44,8 +47,9 @@ with st.container(border=True):
 
 patient_ids, not_ids = parse_patient_ids(patients_text)
 if not_ids:
-    st.warning("Patient ids must be whole numbers, e.g. 1, 30805. Ignored: " + ", ".join(not_ids), icon=":material/warning:")
+    st.warning("Patient ids must be whole numbers, e.g. 1, 30805. Ignored: " + escape_markdown(", ".join(not_ids)), icon=":material/warning:")
 spec = filter_from_form(findings, match, no_finding, age_range, genders, views, patient_ids, has_image, has_box)
+links.mirror_filter(spec, default)
 mask = apply_filter(metadata, spec, present, boxed)
 rows = np.flatnonzero(mask)
 n_patients = metadata.table["patient_id"].to_numpy()[mask]
@@ -70,9 +74,9 @@ with grid_tab:
         for i, tile in enumerate(tiles):
             with columns[i % 6]:
                 if tile.thumbnail is not None:
-                    st.image(str(tile.thumbnail), caption=tile.caption, width="stretch")
+                    st.image(str(tile.thumbnail), caption=escape_markdown(tile.caption), width="stretch")
                 else:
-                    st.error(f"{tile.image}: {tile.problem}")
+                    st.error(escape_markdown(f"{tile.image}: {tile.problem}"))
                 if st.button("Open", key=f"open_{tile.image}"):
                     state.open_page("pages/image.py", tile.image)
 with plot_tab:
@@ -102,7 +106,7 @@ with triage_tab:
                                        lambda d, t: bar.progress(d / max(t, 1), text=f"{d:,} of {t:,} predicted"))
                 bar.progress(1.0, text="Done.")
             probs = triage.prediction_frame(store, model, local_names)
-            b2.caption(f"{len(probs):,} of {len(local_names):,} have cached predictions for {model.spec.name}.")
+            b2.caption(f"{len(probs):,} of {len(local_names):,} have cached predictions for {escape_markdown(model.spec.name)}.")
             if not probs.empty:
                 t1, t2 = st.columns(2)
                 order_by = t1.selectbox("Order by", ["disagreement", *FINDINGS], key="triage_by")

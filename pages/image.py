@@ -4,13 +4,14 @@ import streamlit as st
 
 from cxrviz.app import resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error
+from cxrviz.app.text import escape_markdown, folder_name
 
 state.run_through_app()
 
 config = resources.settings()
 model = sidebar.model_picker(config)
 name = state.current_image()
-st.title(f"Image {name}" if name else "Image", anchor=False)
+st.title(f"Image {escape_markdown(name)}" if name else "Image", anchor=False)
 if not name:
     st.info("Choose an image in Browse (Open), or open a link such as `?image=00000100_000.png`.")
     st.stop()
@@ -19,11 +20,12 @@ with stop_on_error():
     boxes = resources.boxes_for(config)
 path = resources.image_index(config).path_of(name)
 if path is None:
-    st.warning(f"{name} is not in the image folder (`CXRVIZ_IMAGES` = `{config.images}`).")
+    where = f"the image folder {folder_name(config.images)}" if config.images is not None else "an image folder (none is configured)"
+    st.warning(escape_markdown(f"{name} is not in {where}.") + " Check `CXRVIZ_IMAGES`.", icon=":material/warning:")
     st.stop()
 with stop_on_error():
     gray = resources.gray_of(path)
 row = metadata.row_of(name)
 if row is not None:
-    st.caption(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px")
+    st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px"))
 viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image")

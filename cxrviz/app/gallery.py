@@ -35,6 +35,16 @@ def caption_of(metadata: Metadata, row: int) -> str:
     return f"{record['image']} · {age} {record['gender']} · {labels}"
 
 
+def problem_text(error: Exception, path: Path | None) -> str:
+    """Why a tile has no thumbnail, in words that name the file but no server folder: an
+    `OSError` (the cache folder, the disk) by its reason alone, a `CxrvizError` with the image's
+    full path cut down to its name."""
+    if isinstance(error, OSError):
+        return f"the thumbnail could not be made ({error.strerror or type(error).__name__})."
+    message = str(error)
+    return message.replace(str(path), path.name) if path is not None else message
+
+
 def page_tiles(metadata: Metadata, rows: np.ndarray, index: ImageIndex, cache_dir: Path, page: int, page_size: int = PAGE_SIZE) -> list[Tile]:
     """Tiles of one page (1-based); a file that cannot be decoded becomes a tile with its reason."""
     chosen = rows[(page - 1) * page_size : page * page_size]
@@ -46,6 +56,6 @@ def page_tiles(metadata: Metadata, rows: np.ndarray, index: ImageIndex, cache_di
             thumb = thumbnail(cache_dir, path) if path is not None else None
             problem = None if path is not None else "not present locally"
         except (CxrvizError, OSError) as exc:
-            thumb, problem = None, str(exc)
+            thumb, problem = None, problem_text(exc, path)
         tiles.append(Tile(image=name, caption=caption_of(metadata, int(row)), thumbnail=thumb, problem=problem))
     return tiles

@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from cxrviz.app import plots
+from cxrviz.app.text import escape_markdown
 from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou, scale_box
 from cxrviz.explain import cam as cams
 from cxrviz.explain.render import CAM_COLOUR, TRUTH_COLOUR, LabelledBox, render_png
@@ -75,6 +76,12 @@ def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tupl
     return [(r.finding, scale_box(Box(r.x, r.y, r.w, r.h), shape[1], shape[0])) for r in rows.itertuples()]
 
 
+def box_legend(truth_boxes: bool, heatmap_box: bool) -> str | None:
+    """The image's caption: a colour key for the boxes drawn on it, and nothing when none is."""
+    keys = (["Green: ground-truth boxes (NIH)."] if truth_boxes else []) + (["Yellow: box from the heatmap."] if heatmap_box else [])
+    return " ".join(keys) or None
+
+
 def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, nih_labels: set[str] | None = None,
          boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
          beside: Callable[[np.ndarray | None], None] | None = None) -> np.ndarray | None:
@@ -94,7 +101,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
         else:
             st.info("No model is loaded: choose an available model in the sidebar.")
         if nih_labels is not None:
-            st.markdown("**NIH labels:** " + (", ".join(sorted(nih_labels)) or "No Finding"))
+            st.markdown("**NIH labels:** " + escape_markdown(", ".join(sorted(nih_labels)) or "No Finding"))
     return probs
 
 
@@ -133,8 +140,9 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
                 if label == finding:
                     metrics.append({"finding": label, "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
     png = rendered(gray, cam_map, (key, finding, method, fraction), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
-    st.image(png, width="stretch", caption="Green: ground-truth boxes (NIH). Yellow: box from the heatmap.")
+    st.image(png, width="stretch", caption=box_legend(bool(truths), len(drawn) > len(truths)))
     if metrics:
         st.table(pd.DataFrame(metrics).set_index("finding").round(3))
     elif truths and cam_map is not None:
-        st.caption(f"No ground-truth box for {finding} on this image; boxes here: {', '.join(sorted({l for l, _ in truths}))}.")
+        here = ", ".join(sorted({label for label, _ in truths}))
+        st.caption(escape_markdown(f"No ground-truth box for {finding} on this image; boxes here: {here}."))

@@ -4,6 +4,7 @@ import streamlit as st
 
 from cxrviz.app import resources, review_form, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
+from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
@@ -51,7 +52,7 @@ nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept
 
 flash = review_form.take_flash()
 if flash:
-    st.success(flash, icon=":material/check_circle:")
+    st.success(escape_markdown(flash), icon=":material/check_circle:")
 
 nih = metadata.findings_of(name) or set()
 existing = []

@@ -69,3 +69,10 @@ def target(request, tmp_path):
         conn.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
     engine.dispose()
     return url
+
+
+def shown(value: str) -> str:
+    """What a reader sees of a message that went through `app.text.escape_markdown`."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", value).replace("\u2060", "")

@@ -10,11 +10,13 @@ from contextlib import contextmanager
 
 import streamlit as st
 
+from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 
 
 def show_error(error: CxrvizError) -> None:
-    st.error(str(error), icon=":material/warning:")
+    """The message as text: file names, image names and URLs inside it are never rendered as Markdown."""
+    st.error(escape_markdown(str(error)), icon=":material/warning:")
 
 
 @contextmanager

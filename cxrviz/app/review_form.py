@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from cxrviz.app import state
+from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError, StaleReviewError
 from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
 from cxrviz.review import rules
@@ -163,7 +164,7 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
     with st.container(border=True):
         problem = st.session_state.get(PROBLEMS, {}).get(ctx.image)
         if problem:
-            st.error(problem, icon=":material/warning:")
+            st.error(escape_markdown(problem), icon=":material/warning:")
         if ctx.image in st.session_state.get(CONFLICTS, {}):
             theirs = st.session_state[CONFLICTS][ctx.image]
             if theirs is not None:

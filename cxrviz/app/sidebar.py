@@ -13,6 +13,7 @@ import streamlit as st
 
 from cxrviz.app import resources
 from cxrviz.app.messages import show_error
+from cxrviz.app.text import escape_markdown
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
 
@@ -94,7 +95,7 @@ def model_picker(config: Settings):
         else:
             problem = availability(spec)
             if problem:
-                st.warning(problem, icon=":material/warning:")
+                st.warning(escape_markdown(problem), icon=":material/warning:")
                 return None
             try:
                 model = resources.loaded_model(spec, device, resources.mtime(spec.weights))

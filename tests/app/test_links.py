@@ -160,7 +160,6 @@ def test_upload_shows_no_box_legend_without_boxes(app_env, nih_images):
     assert captions and not any("Green" in c or "ground-truth" in c for c in captions)
 
 
-@pytest.mark.xfail(strict=True, reason="messages.show_error (not this helper's file) renders a CxrvizError's text as Markdown")
 def test_an_upload_file_name_with_markdown_is_shown_as_text(app_env):
     at = _app("pages/upload.py")
     at.file_uploader(key="upload_file").upload(PAYLOAD + ".png", b"just some text").run()

@@ -50,8 +50,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         report = import_corrections(store, args.csv, metadata, importer, replace_newer=args.replace_newer, dry_run=args.dry_run)
     except ImportRefusedError as error:
-        print(f"error: nothing was imported from {error.source}; {len(error.problems)} problem(s) "
-              "(rows counted with the header as row 1):", file=sys.stderr)
+        head = str(error).split("\n", 1)[0]  # the message lists the first problems only; print them all
+        print(f"error: {head}", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2

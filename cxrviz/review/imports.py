@@ -53,8 +53,9 @@ class Problem:
     why: str
 
     def __str__(self) -> str:
-        where = "" if self.row is None else f"row {self.row}" + (f", {self.column}" if self.column else "") + ": "
-        return where + self.why
+        if self.row is None:
+            return "the file " + self.why
+        return f"row {self.row}" + (f", {self.column}" if self.column else "") + ": " + self.why
 
 
 class ImportRefusedError(CxrvizError):
@@ -66,7 +67,8 @@ class ImportRefusedError(CxrvizError):
         shown = "\n".join(f"  {p}" for p in problems[:MAX_PROBLEMS_SHOWN])
         more = f"\n  … and {len(problems) - MAX_PROBLEMS_SHOWN} more" if len(problems) > MAX_PROBLEMS_SHOWN else ""
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        super().__init__(f"Nothing was imported from {source} ({count}; rows counted with the header as row 1):\n{shown}{more}")
+        rows = "; rows counted with the header as row 1" if any(p.row is not None for p in problems) else ""
+        super().__init__(f"Nothing was imported from {source} ({count}{rows}):\n{shown}{more}")
 
 
 @dataclass(frozen=True)

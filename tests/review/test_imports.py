@@ -65,6 +65,30 @@ def test_a_bad_sixth_row_writes_nothing(target, metadata, images):
     assert [r.note for r in store.reviews()] == ["kept"] and len(store.audit()) == 1
 
 
+def test_a_database_failure_half_way_rolls_back_every_row(target, metadata, images, monkeypatch):
+    """The store writes one transaction: a failure at the sixth row leaves the first five unwritten."""
+    import sqlalchemy as sa
+
+    from cxrviz.errors import StoreError
+    from cxrviz.review.imports import read_corrections
+
+    store = Store(target)
+    rows = [review for _, review in read_corrections(_csv([_row(image) for image in images[:5]] + [_row(images[5], Reviewer="zed")]).decode(),
+                                                      "test", metadata)]
+    original = Store._reviewer_id
+
+    def failing(self, conn, name):
+        if name == "zed":
+            assert len(conn.execute(sa.text("SELECT id FROM reviews")).all()) == 5  # rows 1-5 written
+            raise StoreError("disk full")
+        return original(self, conn, name)
+
+    monkeypatch.setattr(Store, "_reviewer_id", failing)
+    with pytest.raises(StoreError, match="disk full"):
+        store.import_reviews(rows, "importer")
+    assert store.reviews() == [] and store.audit() == []
+
+
 def test_every_bad_row_is_listed_and_the_message_is_capped(target, metadata, images):
     store = Store(target)
     rows = [_row(image, **{"P(Mass)": "lots"}) for image in images[:2]] + [_row(f"{n:08d}_000.png") for n in range(90000000, 90000025)]
@@ -249,7 +273,7 @@ def test_export_imports_back_byte_for_byte(target, metadata, images, tmp_path):
 
 def test_a_bare_cr_stays_in_one_cell_for_universal_newline_readers(tmp_path, metadata, images):
     store = Store(str(tmp_path / "s.sqlite"))
-    store.save_review(images[0], "ann", [], "confirmed", "fine\r=HYPERLINK(\"http://evil\")")
+    store.save_review(images[0], "ann", [], "confirmed", "fine\r=1+2")  # no quote, no LF: only the CR needs quoting
     path = tmp_path / "c.csv"
     path.write_bytes(corrections_csv(store.reviews(), metadata))
     with open(path, encoding="utf-8") as handle:  # newline=None: CR, LF and CRLF all end lines

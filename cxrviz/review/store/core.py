@@ -328,7 +328,7 @@ def _sqlite_begin(conn: sa.Connection) -> None:
 
 # Outcomes of `Store.import_reviews`, one per imported row.
 IMPORT_NEW, IMPORT_UPDATED, IMPORT_SKIPPED_OLDER, IMPORT_UNCHANGED = "new", "updated", "skipped-older", "unchanged"
-_IMPORT_CHUNK = 500  # images per `IN (...)` when reading the reviews an import may replace
+_IMPORT_LOOKUP = 200  # an import naming more images than this reads the whole reviews table once
 _CONTENT = ("labels", "status", "note", "model", "probabilities")
 
 
@@ -347,10 +347,9 @@ def _import_plan(conn: sa.Connection, rows: list[Review], keys: list[str], repla
     """Reviewer key -> id, and per row (outcome, old row or None, new values) against the store as it is now."""
     reviewer_ids = {key: rid for rid, key in conn.execute(sa.select(reviewers.c.id, reviewers.c.name_key))}
     images = sorted({r.image for r in rows})
-    existing = {}
-    for start in range(0, len(images), _IMPORT_CHUNK):
-        query = sa.select(reviews).where(reviews.c.image.in_(images[start:start + _IMPORT_CHUNK]))
-        existing.update({(row["image"], row["reviewer_id"]): row for row in conn.execute(query).mappings()})
+    # A few images: look them up; many: one pass over the table (long IN lists are slow on PostgreSQL).
+    query = sa.select(reviews) if len(images) > _IMPORT_LOOKUP else sa.select(reviews).where(reviews.c.image.in_(images))
+    existing = {(row["image"], row["reviewer_id"]): row for row in conn.execute(query).mappings()}
     plan = []
     for review, key in zip(rows, keys):
         new = _import_values(review)

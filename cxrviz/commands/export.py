@@ -7,6 +7,7 @@ from pathlib import Path
 
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
+from cxrviz.errors import CxrvizError
 
 NAME = "export"
 HELP = "export reviews to CSV"
@@ -31,7 +32,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(args.db, settings.db_timeout)
     reviews = store.reviews()
     metadata = load_metadata(args.metadata)
-    corrections.write_bytes(corrections_csv(reviews, metadata))
-    data_entry.write_bytes(data_entry_csv(reviews, metadata))
+    for path, data in ((corrections, corrections_csv(reviews, metadata)), (data_entry, data_entry_csv(reviews, metadata))):
+        try:
+            path.write_bytes(data)
+        except OSError as exc:  # checked above, but a disk can fill or a folder change meanwhile
+            raise CxrvizError(f"{path} cannot be written ({exc.strerror or exc}); choose another output path.") from exc
     print(f"exported {len(reviews)} reviews to {corrections} and {data_entry}")
     return 0

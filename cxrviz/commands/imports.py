@@ -1,8 +1,16 @@
-"""`import`: a corrections CSV into the review store."""
+"""`import`: a corrections CSV into the review store.
+
+Every row is checked first; one bad row and nothing is written (each problem is listed with its
+row and column). Rows older than the store's review of the same image by the same reviewer are
+skipped unless --replace-newer; identical rows change nothing, so running an import twice is
+harmless. Every change is audited as an "import" by the user named with --as.
+"""
 
 from __future__ import annotations
 
 import argparse
+import getpass
+import sys
 from pathlib import Path
 
 from cxrviz.config import Settings
@@ -11,15 +19,44 @@ NAME = "import"
 HELP = "import a corrections CSV into the store"
 
 
+def _os_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name in this environment (no USER variable, no passwd entry)
+        return "unknown"
+
+
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("csv", type=Path, help="a corrections CSV written by `export` or the Review page")
     parser.add_argument("--db", default=settings.db, help="review store: SQLite path or postgresql:// URL (default: CXRVIZ_DB)")
+    parser.add_argument("--metadata", type=Path, default=settings.metadata,
+                        help="Data_Entry_2017.csv whose images the rows must name (default: CXRVIZ_METADATA, else torchxrayvision's copy)")
+    parser.add_argument("--as", dest="imported_by", default=None, metavar="NAME",
+                        help="who is importing, recorded in the audit log (default: the login name)")
+    parser.add_argument("--replace-newer", action="store_true",
+                        help="let a row replace a review made at the same time or later (default: such rows are skipped)")
+    parser.add_argument("--dry-run", action="store_true", help="check the file and print what would change; write nothing")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from cxrviz.review.export import import_corrections
+    from cxrviz.data.metadata import load_metadata
+    from cxrviz.review.identity import display_name
+    from cxrviz.review.imports import ImportRefusedError, import_corrections
     from cxrviz.review.store import Store
 
-    count = import_corrections(Store(args.db, settings.db_timeout), args.csv)
-    print(f"imported {count} reviews into {args.db}")
+    importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
+    metadata = load_metadata(args.metadata)
+    store = Store(args.db, settings.db_timeout)
+    try:
+        report = import_corrections(store, args.csv, metadata, importer, replace_newer=args.replace_newer, dry_run=args.dry_run)
+    except ImportRefusedError as error:
+        head = str(error).split("\n", 1)[0]  # the message lists the first problems only; print them all
+        print(f"error: {head}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        for line in report.lines():
+            print(line)
+    print(f"{report.summary()} into {store.where}" + (" (dry run: nothing written)" if args.dry_run else f", as {importer}"))
     return 0

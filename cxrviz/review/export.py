@@ -1,23 +1,22 @@
 """Exporting reviews: the corrections CSV (one row per review) and a `Data_Entry_2017.csv`-shaped
-file with the latest corrections applied; and importing a corrections CSV back into a store.
+file with the latest corrections applied. Importing a corrections CSV back is `cxrviz.review.imports`.
 
 Cells that a spreadsheet would run as a formula are neutralised with a leading apostrophe (and
-a cell that already starts with one gets a second), so import can undo it exactly.
+a cell that already starts with one gets a second), so import can undo it exactly. Rows end in
+CRLF (RFC 4180), so every cell holding a CR, a LF or a quote is quoted: a note with a bare CR
+stays one cell for readers that split lines on CR too, and an export imports back byte for byte.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 import pandas as pd
 
 from cxrviz.data.metadata import Metadata
-from cxrviz.errors import MetadataError
 from cxrviz.findings import FINDINGS, NO_FINDING, join_labels, split_labels
 from cxrviz.review.record import Review
-from cxrviz.review.store import Store
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 CORRECTION_COLUMNS = [
@@ -37,7 +36,8 @@ def neutralise(cell: object) -> str:
 
 
 def restore(cell: str) -> str:
-    return cell[1:] if cell.startswith("'") else cell
+    """Undo `neutralise`: the apostrophe it added, and only that one ("'tis" stays as written)."""
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
 
 
 def original_labels(metadata: Metadata | None, image: str) -> str:
@@ -65,9 +65,9 @@ def correction_rows(reviews: list[Review], metadata: Metadata | None) -> list[li
 
 
 def corrections_csv(reviews: list[Review], metadata: Metadata | None) -> bytes:
-    """UTF-8 CSV bytes, formula-like cells neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    """UTF-8 CSV bytes, formula-like cells neutralised, CRLF rows (cells with CR, LF or quotes quoted)."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CORRECTION_COLUMNS)
     for row in correction_rows(reviews, metadata):
         writer.writerow([neutralise(c) for c in row])
@@ -99,21 +99,3 @@ def data_entry_csv(reviews: list[Review], metadata: Metadata) -> bytes:
     })
     return frame.to_csv(index=False).encode("utf-8")
 
-
-def import_corrections(store: Store, path_or_bytes: Path | bytes) -> int:
-    """Replay a corrections CSV into a store, oldest first; returns the number of reviews saved."""
-    text = path_or_bytes.decode("utf-8") if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_text(encoding="utf-8")
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ("Image Index", "Corrected Labels", "Status", "Reviewer") if c not in (reader.fieldnames or [])]
-    if missing:
-        raise MetadataError(f"This is not a cxrviz corrections CSV: columns {missing} are missing.")
-    rows = [{k: restore(v or "") for k, v in row.items()} for row in reader]
-    rows.sort(key=lambda r: r.get("Reviewed At", ""))
-    for row in rows:
-        probs = {f: float(row[f"P({f})"]) for f in FINDINGS if row.get(f"P({f})")}
-        store.save_review(
-            row["Image Index"], row["Reviewer"], split_labels(row["Corrected Labels"]), row["Status"], row.get("Note", ""),
-            model=row.get("Model") or None, probabilities=probs or None, at=row.get("Reviewed At") or None,
-        )
-    store.restore_created_at([(r["Image Index"], r["Reviewer"], r["Created At"]) for r in rows if r.get("Created At")])
-    return len(rows)

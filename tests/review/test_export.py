@@ -4,7 +4,8 @@ import io
 import pandas as pd
 
 from cxrviz.data.metadata import load_metadata
-from cxrviz.review.export import corrections_csv, data_entry_csv, import_corrections, neutralise, restore
+from cxrviz.review.export import corrections_csv, data_entry_csv, neutralise, restore
+from cxrviz.review.imports import import_corrections
 from cxrviz.review.store import Store
 
 
@@ -41,7 +42,7 @@ def test_formula_cells_are_neutralised(tmp_path, metadata):
         for value in row.values():
             assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), value
     assert "'=HYPERLINK" in text and "''quoted" in text
-    for raw in ["=1+1", "+x", "-x", "@x", "\tx", "\rx", "'x", "plain", ""]:
+    for raw in ["=1+1", "+x", "-x", "@x", "\tx", "\rx", "'x", "''x", "'", "plain", ""]:
         assert restore(neutralise(raw)) == raw
 
 
@@ -50,7 +51,7 @@ def test_import_reproduces_the_same_state(tmp_path, metadata):
     _seed(source)
     exported = corrections_csv(source.reviews(), metadata)
     target = Store(str(tmp_path / "b.sqlite"))
-    assert import_corrections(target, exported) == 3
+    assert import_corrections(target, exported, metadata).counts["new"] == 3
     assert target.reviews() == source.reviews()
     assert corrections_csv(target.reviews(), metadata) == exported
 

@@ -266,8 +266,102 @@ class Store:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
+    # ---- import ---------------------------------------------------------------------------
+
+    def import_reviews(self, rows: list[Review], imported_by: str, replace_newer: bool = False,
+                       dry_run: bool = False) -> list[str]:
+        """Write reviews read from a file, all in one transaction or none; returns each row's outcome
+        (`IMPORT_NEW`, `IMPORT_UPDATED`, `IMPORT_SKIPPED_OLDER`, `IMPORT_UNCHANGED`).
+
+        A row never replaces the store's review of the same (image, reviewer) made at the same time
+        or later, unless `replace_newer`; an identical row writes nothing. Every change is audited
+        with action "import" and `imported_by` in its new values; `created_at` comes from the row
+        (the earlier of the two for an update). `dry_run` reads only and writes nothing. The caller
+        validates the rows (`cxrviz.review.imports`); this refuses only what would corrupt the store."""
+        importer = display_name(imported_by)
+        keys = [name_key(r.reviewer) for r in rows]
+        for review in rows:
+            if review.status not in STATUSES:
+                raise StoreError(f"Unknown status {review.status!r} for {review.image}; nothing was imported.")
+            if review.created_at > review.updated_at:
+                raise StoreError(f"{review.image}: created after it was last updated; nothing was imported.")
+        if len(set(zip((r.image for r in rows), keys))) != len(rows):
+            raise StoreError("The same image and reviewer appear twice in one import; nothing was imported.")
+        if dry_run:
+            with self._reading() as conn:
+                return [outcome for outcome, _, _ in _import_plan(conn, rows, keys, replace_newer)[1]]
+        now = utc_now()
+        with self._writing() as conn:
+            if not self.is_sqlite:  # saves made meanwhile wait (lock timeout) instead of being overwritten by a stale plan
+                conn.execute(sa.text("LOCK TABLE reviews IN SHARE ROW EXCLUSIVE MODE"))
+            reviewer_ids, plan = _import_plan(conn, rows, keys, replace_newer)
+            names = dict(conn.execute(sa.select(reviewers.c.id, reviewers.c.name)).all())
+            audits = []
+            for review, key, (outcome, old, new) in zip(rows, keys, plan):
+                if outcome == IMPORT_NEW:
+                    if key not in reviewer_ids:
+                        reviewer_ids[key] = self._reviewer_id(conn, review.reviewer)
+                        names[reviewer_ids[key]] = self._name_of(conn, reviewer_ids[key])
+                    rid = reviewer_ids[key]
+                    review_id = conn.execute(reviews.insert().values(image=review.image, reviewer_id=rid, **new)).inserted_primary_key[0]
+                    before = None
+                elif outcome == IMPORT_UPDATED:
+                    rid, review_id = old["reviewer_id"], old["id"]
+                    conn.execute(reviews.update().where(reviews.c.id == review_id).values(**new))
+                    before = json.dumps({k: old[k] for k in new})
+                else:
+                    continue
+                audits.append({"review_id": review_id, "image": review.image, "reviewer": names[rid], "action": "import",
+                               "old_values": before, "new_values": json.dumps({**new, "imported_by": importer}), "at": now})
+            if audits:
+                conn.execute(audit_log.insert(), audits)
+        counts = {o: sum(1 for p in plan if p[0] == o) for o in (IMPORT_NEW, IMPORT_UPDATED, IMPORT_SKIPPED_OLDER, IMPORT_UNCHANGED)}
+        log.info("Imported %d reviews into %s by %s: %s", len(rows), self.where, importer, counts)
+        return [outcome for outcome, _, _ in plan]
+
 
 def _sqlite_begin(conn: sa.Connection) -> None:
     # pysqlite's own BEGIN is deferred; a writer takes the write lock up front instead (writers queue
     # on the busy timeout), a reader begins deferred and never blocks anyone under WAL.
     conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+# Outcomes of `Store.import_reviews`, one per imported row.
+IMPORT_NEW, IMPORT_UPDATED, IMPORT_SKIPPED_OLDER, IMPORT_UNCHANGED = "new", "updated", "skipped-older", "unchanged"
+_IMPORT_LOOKUP = 200  # an import naming more images than this reads the whole reviews table once
+_CONTENT = ("labels", "status", "note", "model", "probabilities")
+
+
+def _import_values(review: Review) -> dict:
+    return {"labels": join_labels(list(review.labels)), "status": review.status, "note": review.note, "model": review.model,
+            "probabilities": json.dumps(review.probabilities) if review.probabilities is not None else None}
+
+
+def _same_content(old, new: dict) -> bool:
+    def probs(text):
+        return json.loads(text) if text else None
+    return all(old[k] == new[k] for k in _CONTENT if k != "probabilities") and probs(old["probabilities"]) == probs(new["probabilities"])
+
+
+def _import_plan(conn: sa.Connection, rows: list[Review], keys: list[str], replace_newer: bool) -> tuple[dict, list[tuple]]:
+    """Reviewer key -> id, and per row (outcome, old row or None, new values) against the store as it is now."""
+    reviewer_ids = {key: rid for rid, key in conn.execute(sa.select(reviewers.c.id, reviewers.c.name_key))}
+    images = sorted({r.image for r in rows})
+    # A few images: look them up; many: one pass over the table (long IN lists are slow on PostgreSQL).
+    query = sa.select(reviews) if len(images) > _IMPORT_LOOKUP else sa.select(reviews).where(reviews.c.image.in_(images))
+    existing = {(row["image"], row["reviewer_id"]): row for row in conn.execute(query).mappings()}
+    plan = []
+    for review, key in zip(rows, keys):
+        new = _import_values(review)
+        old = existing.get((review.image, reviewer_ids.get(key)))
+        if old is None:
+            plan.append((IMPORT_NEW, None, {**new, "created_at": review.created_at, "updated_at": review.updated_at}))
+            continue
+        new.update(created_at=min(old["created_at"], review.created_at), updated_at=review.updated_at)
+        if _same_content(old, new) and old["updated_at"] == new["updated_at"] and old["created_at"] == new["created_at"]:
+            plan.append((IMPORT_UNCHANGED, old, new))
+        elif review.updated_at <= old["updated_at"] and not replace_newer:
+            plan.append((IMPORT_SKIPPED_OLDER, old, new))
+        else:
+            plan.append((IMPORT_UPDATED, old, new))
+    return reviewer_ids, plan

@@ -14,7 +14,6 @@ state.run_through_app()
 
 config = resources.settings()
 model = sidebar.model_picker(config)
-st.title("Review labels")
 with stop_on_error():
     metadata = resources.metadata_for(config)
     boxes = resources.boxes_for(config)
@@ -23,11 +22,11 @@ index = resources.image_index(config)
 
 reviewer = state.reviewer_name()
 if not reviewer:
-    st.info("Enter your name to start reviewing; it is recorded with every label you save.")
+    st.info("Enter your name in the sidebar to start reviewing; it is recorded with every label you save.")
     st.stop()
 
 sources = [rules.BROWSE_SOURCE] + ([st.session_state[state.QUEUE_SOURCE_KEY]] if st.session_state.get(state.QUEUE_KEY) else [])
-source = st.radio("Queue", sources, index=len(sources) - 1, horizontal=True, key="queue_choice")
+source = st.sidebar.radio("Queue", sources, index=len(sources) - 1, key="queue_choice")
 queue = rules.build_queue(source, st.session_state.get("browse_rows"), metadata, index, st.session_state.get(state.QUEUE_KEY))
 if not queue:
     st.warning("The queue is empty: no image of the current Browse filter is present locally (CXRVIZ_IMAGES).")
@@ -37,10 +36,9 @@ mine, everyone = set(), set()
 with warn_on_error():
     mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
 done_mine, done_all = rules.progress(queue, mine, everyone)
-st.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed · anyone: {done_all}")
 
 position = rules.queue_position(queue, state.current_image())
-nav1, nav2, nav3 = st.columns([1, 1, 4])
+nav1, nav2, nav3, nav4 = st.columns([1, 1, 3, 3], vertical_alignment="center")
 # Callbacks move before the script runs, so the buttons are drawn for the image they lead from.
 nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft", on_click=state.set_current_image, args=(queue[position - 1],))
 nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight",
@@ -48,11 +46,12 @@ nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRigh
 name = queue[position]
 state.set_current_image(name)
 kept = [n for n in review_form.unsaved_images(queue) if n != name]
+nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed · anyone: {done_all}")
 nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
 
 flash = review_form.take_flash()
 if flash:
-    st.success(escape_markdown(flash), icon=":material/check_circle:")
+    st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
 nih = metadata.findings_of(name) or set()
 existing = []

@@ -28,6 +28,7 @@ PROBLEMS = "_review_problems"  # image -> message of the last failed save
 CONFLICTS = "_review_conflicts"  # image -> their review, after a stale save
 ADVANCE = "_review_advance"  # a save moved to another image: rerun the whole page
 FLASH = "review_flash"
+MAX_NOTE_CHARS = 20_000  # well inside what import accepts per cell
 
 # One key per label (C and R are reserved by Streamlit), one per status, shown on the buttons.
 LABEL_KEYS = dict(zip(FINDINGS, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "Q", "W", "E", "T"], strict=True)) | {NO_FINDING: "N"}
@@ -150,7 +151,7 @@ def show_keys() -> None:
     rows = [{"key": key, "does": f"tick / untick {label}"} for label, key in LABEL_KEYS.items()]
     rows += [{"key": key, "does": f"status: {status}"} for status, key in STATUS_KEYS.items()]
     rows += [{"key": key, "does": what} for what, key in NAVIGATION_KEYS.items()]
-    st.dataframe(rows, hide_index=True, width="stretch")
+    st.table(rows)  # static, every row in the page (a data grid would hide the later ones)
     st.caption("Label and status keys work wherever focus is, except while typing in the note or name; "
                "Ctrl+Enter saves from anywhere, the note included.")
 
@@ -178,15 +179,16 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
         head.markdown("**Your labels**" + (" · *unsaved*" if unsaved(ctx.image) else ""))
         if keys.button("Keys", key=f"keys_{ctx.image}", shortcut="H", width="stretch"):
             show_keys()
-        columns = st.columns(3)
+        columns = st.columns(2)
         for i, label in enumerate(ALL_LABELS):
-            columns[i % 3].button(
+            columns[i % 2].button(
                 label.replace("_", " "), key=f"lab_{ctx.image}_{label}", type="primary" if label in draft.labels else "secondary",
                 shortcut=LABEL_KEYS[label], on_click=_toggle, args=(ctx.image, label), width="stretch")
-        columns = st.columns(len(STATUSES))
-        for column, status in zip(columns, STATUSES):
-            column.button(status, key=f"status_{ctx.image}_{status}", type="primary" if draft.status == status else "secondary",
+        columns = st.columns(2)
+        for i, status in enumerate(STATUSES):
+            columns[i % 2].button(status, key=f"status_{ctx.image}_{status}", type="primary" if draft.status == status else "secondary",
                           shortcut=STATUS_KEYS[status], on_click=_set_status, args=(ctx.image, status), width="stretch")
-        st.text_area("Note", value=draft.note, key=_note_key(ctx.image), on_change=_note_changed, args=(ctx.image,), height=68)
+        st.text_area("Note", value=draft.note, key=_note_key(ctx.image), on_change=_note_changed, args=(ctx.image,), height=68,
+                     max_chars=MAX_NOTE_CHARS)
         st.button("Save and next", key=f"save_{ctx.image}", type="primary", shortcut="Ctrl+Enter", width="stretch",
                   on_click=_save, args=(ctx, probabilities))

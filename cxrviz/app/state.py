@@ -35,7 +35,8 @@ def reviewer_name() -> str | None:
 
     if REVIEWER not in st.session_state:
         st.session_state[REVIEWER] = st.session_state.get("_kept_reviewer") or st.query_params.get(REVIEWER, "")
-    typed = st.text_input("Your name (required)", key=REVIEWER, max_chars=200)
+    typed = st.sidebar.text_input("Your name (required)", key=REVIEWER, max_chars=200,
+                                  help="Recorded with every label you save; kept in the address bar across reloads.")
     st.session_state["_kept_reviewer"] = typed
     if not typed.strip():
         return None

@@ -90,7 +90,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
     truths = truth_boxes(boxes_table, image, gray.shape)
-    left, right = st.columns([3, 2])
+    left, right = st.columns([5, 3])
     with left:
         _viewer(gray, key, model, probs, truths, key_prefix)
     with right:
@@ -108,21 +108,21 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
 @st.fragment
 def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.ndarray | None,
             truths: list[tuple[str, Box]], key_prefix: str) -> None:
-    c1, c2, c3 = st.columns(3)
+    # The image comes first: two choices above it, the rest of the controls in a popover.
+    c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = int(np.argmax(probs)) if probs is not None else 0
     finding = c1.selectbox("Finding to explain", FINDINGS, index=default_finding, key=f"{key_prefix}_finding_{key}")
     method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1 if model is not None else 0, key=f"{key_prefix}_method", disabled=model is None)
-    colormap = c3.selectbox("Colormap", COLORMAPS, key=f"{key_prefix}_cmap")
-    c4, c5, c6 = st.columns(3)
-    opacity = c4.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=f"{key_prefix}_opacity")
-    level = c5.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
-    width = c6.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
-    c7, c8, c9, c10 = st.columns(4)
-    zoom = c7.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
-    cx = c8.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx", disabled=zoom == 1)
-    cy = c9.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy", disabled=zoom == 1)
-    invert = c10.checkbox("Invert", key=f"{key_prefix}_invert")
-    fraction = st.slider("Heatmap box threshold (fraction of peak)", 0.1, 0.9, 0.5, 0.05, key=f"{key_prefix}_fraction")
+    with c3.popover("Adjust view", icon=":material/tune:", width="stretch"):
+        colormap = st.selectbox("Colormap", COLORMAPS, key=f"{key_prefix}_cmap")
+        opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=f"{key_prefix}_opacity")
+        level = st.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
+        width = st.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
+        zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
+        cx = st.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx", disabled=zoom == 1)
+        cy = st.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy", disabled=zoom == 1)
+        invert = st.checkbox("Invert", key=f"{key_prefix}_invert")
+        fraction = st.slider("Heatmap box threshold (fraction of peak)", 0.1, 0.9, 0.5, 0.05, key=f"{key_prefix}_fraction")
 
     finding_index = FINDINGS.index(finding)
     cam_map = None

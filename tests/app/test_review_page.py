@@ -48,7 +48,7 @@ def test_label_with_buttons_save_and_move_on(app_env):
     assert "Hernia" in _ticked(at, first) and "No Finding" not in _ticked(at, first)  # a finding unticks No Finding
     at.text_area(key=f"note_{first}").input("<b>bold?</b> =1+1").run()
     _press(at, f"save_{first}")
-    assert any("Saved" in s.value for s in at.success)
+    assert any("Saved" in t.value for t in at.toast)
     assert at.session_state["image"] != first
     saved = _store(app_env).reviews(first)
     assert len(saved) == 1 and "Hernia" in saved[0].labels and saved[0].note == "<b>bold?</b> =1+1"

@@ -137,6 +137,20 @@ def parse_names(text: str, local: Mapping[str, object] | set[str]) -> tuple[list
     return list(dict.fromkeys(found)), refused
 
 
+def candidates_for(source: str, *, image_names, browse_rows, local, box_images: Iterable[str] = (),
+                   expert_images: Iterable[str] = (), typed: str = "") -> tuple[list[str], list[str]]:
+    """The local cases a source offers, and the typed names refused (only for "Image names")."""
+    if source == "Browse filter":
+        return images_of_rows(image_names, browse_rows, local), []
+    if source == "Boxed images":
+        return boxed_images(box_images, local), []
+    if source == "Expert-adjudicated":
+        return boxed_images(expert_images, local), []
+    if source == "Image names":
+        return parse_names(typed, local)
+    raise QuizError(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
+
+
 # ---- expert labels ------------------------------------------------------------------------------
 
 def read_expert_labels(path: Path) -> dict[str, dict[str, bool]]:

@@ -59,6 +59,12 @@ def test_case_sources():
     assert quiz.images_of_rows(names, None, local) == []
     assert quiz.boxed_images(["00000003_000.png", "00000002_000.png", "00000003_000.png", "00000001_000.png"], local) == \
         ["00000001_000.png", "00000003_000.png"]
+    pick = {"image_names": names, "browse_rows": [0, 1], "local": local, "box_images": ["00000003_000.png"],
+            "expert_images": ["00000001_000.png", "00000009_000.png"], "typed": "00000001_000.png x"}
+    assert quiz.candidates_for("Browse filter", **pick) == (["00000001_000.png"], [])
+    assert quiz.candidates_for("Boxed images", **pick) == (["00000003_000.png"], [])
+    assert quiz.candidates_for("Expert-adjudicated", **pick) == (["00000001_000.png"], [])
+    assert quiz.candidates_for("Image names", **pick) == (["00000001_000.png"], ["x"])
     found, refused = quiz.parse_names("00000003_000.png, 00000002_000.png\n../etc/passwd 00000003_000.png", local)
     assert found == ["00000003_000.png"] and refused == ["00000002_000.png", "../etc/passwd"]
 

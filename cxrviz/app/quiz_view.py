@@ -30,6 +30,7 @@ MODES = {"take": "Take the quiz", "present": "Presenter view", "scores": "Scores
 TICKS = "_quiz_ticks"  # (quiz, learner key, image) -> set of findings ticked, until submitted
 POSITIONS = "_quiz_positions"  # (quiz, learner key or "present") -> case index
 PROBLEMS = "_quiz_problems"  # (quiz, learner key, image) -> message of a failed submit
+SUBMITTED = "_quiz_submitted"  # slots submitted in this session: a repeated press must not overwrite them
 REVEALED = "_quiz_present_revealed"  # quiz -> case indices revealed in the presenter view
 CREATED = "_quiz_created"
 SUBMIT_KEY, REVEAL_KEY = "Ctrl+Enter", "V"
@@ -179,6 +180,9 @@ def _toggle(slot: tuple, finding: str) -> None:
 
 def _submit(store, quiz_id: str, learner: str, image: str) -> None:
     slot = (quiz_id, name_key(learner), image)
+    submitted = st.session_state.setdefault(SUBMITTED, set())
+    if slot in submitted:  # a second press (a repeated key) after this case was saved: keep the first answer
+        return
     ticks = st.session_state.setdefault(TICKS, {}).get(slot, set())
     problems = st.session_state.setdefault(PROBLEMS, {})
     try:
@@ -187,6 +191,7 @@ def _submit(store, quiz_id: str, learner: str, image: str) -> None:
         problems[slot] = str(error)
         return
     problems.pop(slot, None)
+    submitted.add(slot)
     st.session_state[TICKS].pop(slot, None)
 
 
@@ -262,10 +267,10 @@ def _answer_form(store, quiz_id: str, learner: str, image: str, spec: quiz.QuizS
         st.markdown("**Which findings do you see?** Tick with the keys shown; nothing ticked means no finding.")
         columns = st.columns(2)
         for i, finding in enumerate(spec.asked):
-            columns[i % 2].button(f"{finding.replace('_', ' ')} ({LABEL_KEYS[finding]})", key=f"quiz_tick_{image}_{finding}",
+            columns[i % 2].button(finding.replace("_", " "), key=f"quiz_tick_{image}_{finding}",
                                   type="primary" if finding in ticks else "secondary", shortcut=LABEL_KEYS[finding],
                                   on_click=_toggle, args=(slot, finding), width="stretch")
-        st.button(f"Submit ({SUBMIT_KEY})", key=f"quiz_submit_{image}", type="primary", shortcut=SUBMIT_KEY, width="stretch",
+        st.button("Submit", key=f"quiz_submit_{image}", type="primary", shortcut=SUBMIT_KEY, width="stretch",
                   on_click=_submit, args=(store, quiz_id, learner, image))
 
 

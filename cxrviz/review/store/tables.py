@@ -52,3 +52,26 @@ predictions = sa.Table(
     sa.Column("created_at", sa.String(40), nullable=False),
 )
 
+
+# ---- teach ----
+quizzes = sa.Table(
+    "quizzes", metadata,
+    sa.Column("id", sa.String(16), primary_key=True),  # a random token: the `/teach?quiz=` link
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),  # `quiz.QuizSpec` as JSON
+    sa.Column("created_by", sa.String(200), nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+quiz_answers = sa.Table(
+    "quiz_answers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("quiz_id", sa.String(16), sa.ForeignKey("quizzes.id"), nullable=False),
+    sa.Column("learner", sa.String(200), nullable=False),  # as first typed
+    sa.Column("learner_key", sa.String(200), nullable=False),  # `identity.name_key`
+    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("findings", sa.Text, nullable=False),  # pipe-separated, vocabulary order; "" for none
+    sa.Column("click_x", sa.Float, nullable=True),
+    sa.Column("click_y", sa.Float, nullable=True),
+    sa.Column("answered_at", sa.String(40), nullable=False),
+    sa.Index("uq_quiz_answers_case", "quiz_id", "learner_key", "image", unique=True),
+)

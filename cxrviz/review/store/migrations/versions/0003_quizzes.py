@@ -1,14 +1,14 @@
 """Teaching quizzes: a `quizzes` table (a random id, the spec as JSON) and `quiz_answers`, one row
 per (quiz, learner, image), replaced when the learner answers again.
 
-Revision ID: 0005
+Revision ID: 0003
 Revises: 0002
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
+revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None

@@ -1,0 +1,165 @@
+"""What a reviewer waits for, measured in a real browser over a full-size (112,120-image) folder.
+
+Builds the NIH layout of hard links in a temporary folder (benchmarks/fulltree.py), starts the app
+on it, warms the model, then drives headless Chromium:
+- "Save and next" (Ctrl+Enter) until the next image is on screen, N times, keyboard only;
+- a viewer control (window level, one arrow-key step) until the re-rendered image is on screen;
+- a new GradCAM (next finding in "Finding to explain") until its image is on screen;
+- the Image page's first paint with a warm model (navigation to the X-ray on screen).
+Each wait is timed in the page itself (`performance.now()` on every animation frame), so the
+figure is what a person sees, not a polling interval. Prints p50 and p95 of each; it asserts nothing.
+
+    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.fulltree import build_full_tree  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+
+# Resolves once the main X-ray <img> has a different src than `old` and is decoded.
+NEW_IMAGE = """([old, t0]) => new Promise(resolve => {
+  const check = () => {
+    const img = document.querySelector('[data-testid="stImage"] img');
+    if (img && img.src !== old && img.complete && img.naturalWidth > 0) { resolve(performance.now() - t0); return; }
+    requestAnimationFrame(check);
+  };
+  check();
+})"""
+
+
+def _src(page) -> str:
+    return page.evaluate("() => { const i = document.querySelector('[data-testid=\"stImage\"] img'); return i ? i.src : ''; }")
+
+
+def _timed(page, action) -> float:
+    """Seconds from `action()` (a key press or click) until a new X-ray image is on screen."""
+    old = _src(page)
+    t0 = page.evaluate("performance.now()")
+    action()
+    return page.evaluate(NEW_IMAGE, [old, t0]) / 1000
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _report(name: str, seconds: list[float]) -> None:
+    values = np.array(seconds)
+    print(f"{name:<42} n={len(values):>3}  p50 {np.percentile(values, 50):6.3f} s  p95 {np.percentile(values, 95):6.3f} s  "
+          f"max {values.max():6.3f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=30, help="save-and-next steps (default 30)")
+    parser.add_argument("--images", type=Path, help="an existing image folder (default: build the 112,120-link tree)")
+    args = parser.parse_args()
+
+    from playwright.sync_api import sync_playwright
+
+    work = Path(tempfile.mkdtemp(prefix="cxrviz-bench-", dir=os.environ.get("TMPDIR")))
+    try:
+        images = args.images
+        if images is None:
+            started = time.perf_counter()
+            images = build_full_tree(work / "nih")
+            print(f"full-size tree: 112,120 links in {time.perf_counter() - started:.1f} s")
+        port = _free_port()
+        env = {**os.environ, "CXRVIZ_IMAGES": str(images), "CXRVIZ_CACHE": str(work / "cache"),
+               "CXRVIZ_DB": str(work / "reviews.sqlite"), "CXRVIZ_DEVICE": os.environ.get("CXRVIZ_DEVICE", "cpu")}
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                                   "--server.address", "127.0.0.1", "--server.headless", "true",
+                                   "--browser.gatherUsageStats", "false"],
+                                  cwd=REPO, env=env, stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.5)
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+                                                     args=FLAGS, headless=True)
+                page = browser.new_page(viewport={"width": 1600, "height": 1000})
+                page.set_default_timeout(300_000)
+                print(f"CPU cores: {os.cpu_count()}; window 1600x1000")
+
+                page.goto(f"{url}/review?reviewer=Bench")  # warms metadata, index, model
+                page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
+                page.wait_for_timeout(3000)
+                page.get_by_role("button", name="Save and next").focus()
+                save = []
+                for _ in range(args.steps):
+                    save.append(_timed(page, lambda: page.keyboard.press("Control+Enter")))
+                    page.wait_for_timeout(300)  # a reader glances at the new image
+                _report("Review: save and next -> next image", save)
+
+                box = page.locator('[data-testid="stImage"] img').first.bounding_box()
+                print(f"X-ray on screen: {box['width']:.0f}x{box['height']:.0f} px at y={box['y']:.0f} "
+                      f"({100 * min(box['height'], 1000 - box['y']) / 1000:.0f}% of the window height visible)")
+
+                page.goto(f"{url}/image?image={page.url.split('image=')[1].split('&')[0]}")
+                page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
+                page.wait_for_timeout(2000)
+                page.get_by_role("button", name="Adjust view").click()
+                level = page.get_by_role("slider", name="Window level")
+                level.focus()
+                control = []
+                for _ in range(15):
+                    control.append(_timed(page, lambda: page.keyboard.press("ArrowRight")))
+                    page.wait_for_timeout(200)
+                _report("Viewer: window level step -> new image", control)
+                page.keyboard.press("Escape")
+
+                cams = []
+                finding = page.get_by_role("combobox", name="Finding to explain") if page.get_by_role(
+                    "combobox", name="Finding to explain").count() else page.get_by_label("Finding to explain")
+                for _ in range(10):
+                    def pick_next():
+                        finding.click()
+                        page.keyboard.press("ArrowDown")
+                        page.keyboard.press("Enter")
+                    cams.append(_timed(page, pick_next))
+                    page.wait_for_timeout(200)
+                _report("Viewer: new GradCAM (next finding) -> image", cams)
+
+                first_paint = []
+                names = page.evaluate("() => location.search")
+                for _ in range(5):
+                    t0 = time.perf_counter()
+                    page.goto(f"{url}/image{names}")
+                    page.wait_for_function("() => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+                                           " return i && i.complete && i.naturalWidth > 0; }", polling="raf")
+                    first_paint.append(time.perf_counter() - t0)
+                _report("Image page: first paint, warm model", first_paint)
+                browser.close()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

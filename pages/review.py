@@ -72,6 +72,8 @@ except CxrvizError as error:
     beside(None)
     st.stop()
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside)
+if position < len(queue) - 1:
+    resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 
 others = rules.others(existing, reviewer)
 st.subheader("Other reviewers of this image")

@@ -86,15 +86,25 @@ def row_masks(config: Settings) -> tuple[np.ndarray, np.ndarray]:
                       metadata_for(config), image_index(config), boxes_for(config))
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@st.cache_data(show_spinner=False, max_entries=32)  # 4 MB each at 1024 px: bounded
 def _gray(path: str, mtime: int):
+    from cxrviz.app import prefetch
     from cxrviz.data.imaging import load_gray
 
-    return load_gray(Path(path))
+    ready = prefetch.recall(prefetch.gray_key(Path(path), mtime))
+    return ready if ready is not None else load_gray(Path(path))
 
 
 def gray_of(path: Path):
     return _gray(str(path), mtime(path))
+
+
+def warm_next(path: Path | None, model) -> None:
+    """Decode the next image, run the model and its default heatmap on it in the background."""
+    from cxrviz.app import prefetch
+
+    if path is not None:
+        prefetch.warm(path, mtime(path), model)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)

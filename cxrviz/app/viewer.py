@@ -7,14 +7,14 @@ on, and the controls live in an `st.fragment`, so moving a slider reruns only th
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import plots
+from cxrviz.app import plots, prefetch
+from cxrviz.app.prefetch import image_key
 from cxrviz.app.text import escape_markdown
 from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou, scale_box
 from cxrviz.explain import cam as cams
@@ -26,22 +26,19 @@ from cxrviz.model.registry import LoadedModel
 COLORMAPS = ("jet", "inferno", "viridis", "turbo")
 
 
-def image_key(gray: np.ndarray) -> str:
-    """A short content hash: the cache key for an image, whether from disk or an upload."""
-    return hashlib.sha1(np.ascontiguousarray(gray).tobytes()).hexdigest()[:20]
-
-
 @st.cache_data(show_spinner=False, max_entries=2048, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
 def probabilities(_gray: np.ndarray, key: str, model: LoadedModel) -> np.ndarray:
-    return predict_gray(model, _gray)
+    ready = prefetch.recall(prefetch.probs_key(key, model))
+    return ready if ready is not None else predict_gray(model, _gray)
 
 
-@st.cache_data(show_spinner=False, max_entries=256, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
+@st.cache_data(show_spinner=False, max_entries=64, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
 def heatmap(_gray: np.ndarray, key: str, model: LoadedModel, finding: int, method: str) -> np.ndarray:
-    return cams.heatmap(model, _gray, finding, method)
+    ready = prefetch.recall(prefetch.cam_key(key, model, finding, method))
+    return ready if ready is not None else cams.heatmap(model, _gray, finding, method)
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@st.cache_data(show_spinner=False, max_entries=128)
 def rendered(_gray: np.ndarray, _cam: np.ndarray | None, key: tuple, boxes: tuple, opacity: float, colormap: str,
              level: float, width: float, invert: bool, zoom: float, centre: tuple[float, float]) -> bytes:
     """PNG bytes keyed by (image, finding, method, opacity, …); `key` carries the image and CAM identity."""

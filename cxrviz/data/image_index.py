@@ -11,6 +11,7 @@ import logging
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 NIH_NAME = re.compile(r"^\d{8}_\d{3}\.png$", re.IGNORECASE)
@@ -31,6 +32,11 @@ class ImageIndex:
 
     def __len__(self) -> int:
         return len(self.paths)
+
+    @cached_property
+    def sorted_names(self) -> tuple[str, ...]:
+        """Every image name, sorted once per index (a queue over 112,120 images is rebuilt each run)."""
+        return tuple(sorted(self.paths))
 
     def __contains__(self, name: object) -> bool:
         return name in self.paths

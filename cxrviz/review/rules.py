@@ -69,7 +69,7 @@ def build_queue(source: str, browse_rows: np.ndarray | None, metadata: Metadata,
     if source != BROWSE_SOURCE:
         return list(saved_queue or [])
     if browse_rows is None:
-        return sorted(index.paths)
+        return list(index.sorted_names)
     names = metadata.table["image"].to_numpy()[browse_rows].tolist()
     return [n for n in names if n in index]
 

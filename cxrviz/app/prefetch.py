@@ -1,0 +1,100 @@
+"""Work for the image a reviewer will see next, done while they look at this one.
+
+One background thread decodes the next image of the queue and runs the model and the default
+heatmap on it; the results wait in a small process-wide cache that the viewer's cached functions
+read first. A prefetch that fails only logs: the page computes the result itself when it gets there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+MAX_ENTRIES = 24  # a few images ahead, each with its probabilities and one heatmap (~4 MB a 1024-px map)
+DEFAULT_METHOD = "GradCAM"
+
+_lock = threading.Lock()
+_results: OrderedDict[tuple, object] = OrderedDict()
+_queued: set[tuple] = set()
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxrviz-prefetch")
+
+
+def image_key(gray: np.ndarray) -> str:
+    """A short content hash: the cache key for an image, whether from disk or an upload."""
+    return hashlib.sha1(np.ascontiguousarray(gray).tobytes()).hexdigest()[:20]
+
+
+def model_id(model) -> tuple[str, str]:
+    return (model.spec.name, model.weights_sha256)
+
+
+def remember(key: tuple, value: object) -> None:
+    with _lock:
+        _results[key] = value
+        _results.move_to_end(key)
+        while len(_results) > MAX_ENTRIES:
+            _results.popitem(last=False)
+
+
+def recall(key: tuple):
+    with _lock:
+        return _results.get(key)
+
+
+def gray_key(path: Path, mtime: int) -> tuple:
+    return ("gray", str(path), mtime)
+
+
+def probs_key(image: str, model) -> tuple:
+    return ("probs", image, *model_id(model))
+
+
+def cam_key(image: str, model, finding: int, method: str) -> tuple:
+    return ("cam", image, *model_id(model), finding, method)
+
+
+def warm(path: Path | None, mtime: int, model) -> None:
+    """Queue the next image's decode, probabilities and default heatmap (no-op if already done)."""
+    if path is None:
+        return
+    job_key = ("job", str(path), mtime, None if model is None else model_id(model))
+    with _lock:
+        if job_key in _queued:
+            return
+        _queued.add(job_key)
+        if len(_queued) > 4 * MAX_ENTRIES:
+            _queued.clear()
+            _queued.add(job_key)
+    _executor.submit(_work, path, mtime, model)
+
+
+def _work(path: Path, mtime: int, model) -> None:
+    from cxrviz.data.imaging import load_gray
+    from cxrviz.explain.cam import heatmap
+    from cxrviz.model.inference import predict_gray
+
+    try:
+        gray = recall(gray_key(path, mtime))
+        if gray is None:
+            gray = load_gray(path)
+            remember(gray_key(path, mtime), gray)
+        if model is None:
+            return
+        key = image_key(gray)
+        probs = recall(probs_key(key, model))
+        if probs is None:
+            probs = predict_gray(model, gray)
+            remember(probs_key(key, model), probs)
+        finding = int(np.argmax(probs))
+        if recall(cam_key(key, model, finding, DEFAULT_METHOD)) is None:
+            remember(cam_key(key, model, finding, DEFAULT_METHOD), heatmap(model, gray, finding, DEFAULT_METHOD))
+    except Exception:  # noqa: BLE001 - a prefetch is only a head start; the page reports real failures itself
+        log.warning("Prefetching %s failed; the page will compute it when it gets there", path.name, exc_info=True)

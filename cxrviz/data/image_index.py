@@ -46,20 +46,39 @@ class ImageIndex:
 
 
 def _image_dirs(root: Path) -> list[Path]:
-    """Folders under root (to MAX_DEPTH) that may hold images, root first."""
+    """Folders under root (to MAX_DEPTH) that may hold images, root first.
+
+    A symlinked folder is followed once: a link back into a folder already visited (a loop, or
+    30 links to `.`) is skipped, so a scan never walks the same folder twice."""
     found = [root]
     frontier = [root]
+    seen = set()
+    try:
+        seen.add(_identity(root))
+    except OSError:
+        return found
     for _ in range(MAX_DEPTH):
         nxt = []
         for folder in frontier:
             try:
                 with os.scandir(folder) as entries:
-                    nxt.extend(Path(e.path) for e in entries if e.is_dir(follow_symlinks=True))
+                    for entry in sorted(entries, key=lambda e: e.name):
+                        if not entry.is_dir(follow_symlinks=True):
+                            continue
+                        identity = _identity(Path(entry.path))
+                        if identity not in seen:
+                            seen.add(identity)
+                            nxt.append(Path(entry.path))
             except OSError:
                 continue
-        found.extend(sorted(nxt))
+        found.extend(nxt)
         frontier = nxt
     return found
+
+
+def _identity(folder: Path) -> tuple[int, int]:
+    info = os.stat(folder)  # follows links: two paths to one folder share (device, inode)
+    return info.st_dev, info.st_ino
 
 
 def folder_signature(root: Path) -> tuple[tuple[str, int], ...]:

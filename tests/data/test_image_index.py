@@ -66,3 +66,19 @@ def test_labels_csv_overrides_metadata(tmp_path, nih_images, metadata):
     changed = labelled_set(metadata, index, override)
     assert changed.targets[0].sum() == 2
     assert np.array_equal(changed.targets[1:], data.targets[1:])
+
+
+def test_symlinks_back_into_the_tree_are_not_walked_again(tmp_path):
+    import os
+
+    from cxrviz.data.image_index import _image_dirs, scan_images
+
+    inner = tmp_path / "images_001" / "images"
+    inner.mkdir(parents=True)
+    (inner / "00000001_000.png").write_bytes(b"x")
+    for i in range(30):
+        os.symlink(".", tmp_path / f"loop{i}")  # 30 links to the root itself
+    os.symlink(tmp_path, inner / "up")  # and one from deep inside back to the top
+    dirs = _image_dirs(tmp_path)
+    assert len(dirs) == len({os.stat(d).st_ino for d in dirs}) == 3  # root, images_001, images
+    assert list(scan_images(tmp_path).paths) == ["00000001_000.png"]

@@ -18,6 +18,8 @@ st.title("Browse NIH ChestX-ray14")
 with stop_on_error():
     metadata = resources.metadata_for(config)
     present, boxed = resources.row_masks(config)
+for warning in metadata.warnings:
+    st.warning(escape_markdown(warning), icon=":material/warning:")
 index = resources.image_index(config)
 
 if len(index) == 0:

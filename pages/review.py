@@ -1,5 +1,7 @@
 """Review: walk a queue of images, fix their labels, save; every save is committed before "saved"."""
 
+import dataclasses
+
 import streamlit as st
 
 from cxrviz.app import resources, review_form, sidebar, state, viewer
@@ -69,6 +71,7 @@ try:
     gray = resources.gray_of(index.path_of(name))
 except CxrvizError as error:
     show_error(error)
+    context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside)

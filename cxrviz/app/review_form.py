@@ -47,6 +47,7 @@ class FormContext:
     queue: tuple[str, ...]
     model_name: str | None
     own: Review | None
+    image_shown: bool = True
 
 
 def _drafts() -> dict[str, rules.Draft]:
@@ -108,7 +109,8 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     try:
         outcome = rules.save_and_advance(
             ctx.store, ctx.image, ctx.reviewer, {label: label in draft.labels for label in ALL_LABELS}, draft.status, note,
-            set(ctx.nih), list(ctx.queue), ctx.model_name, probabilities, expected_updated_at=draft.opened, check_version=True)
+            set(ctx.nih), list(ctx.queue), ctx.model_name, probabilities, expected_updated_at=draft.opened, check_version=True,
+            image_shown=ctx.image_shown)
     except StaleReviewError as error:
         problems[ctx.image] = str(error)
         conflicts[ctx.image] = error.theirs

@@ -56,8 +56,12 @@ def load_boxes(path: Path | None = None) -> pd.DataFrame:
         raise MetadataError(f"Box file {source}: {exc}.") from exc
     for position, column in enumerate("xywh", start=2):
         table[column] = pd.to_numeric(raw[position], errors="coerce")
-    if table[list("xywh")].isna().any().any():
-        raise MetadataError(f"Box file {source}: some box coordinates are not numbers.")
+    values = table[list("xywh")].to_numpy()
+    bad = ~np.isfinite(values).all(axis=1) | (values[:, 2] <= 0) | (values[:, 3] <= 0)
+    if bad.any():
+        lines = (np.flatnonzero(bad) + 2).tolist()
+        raise MetadataError(f"Box file {source}: {len(lines)} boxes have coordinates that are not finite numbers or a width "
+                            f"or height that is not positive, at lines {', '.join(map(str, lines[:5]))}{' …' if len(lines) > 5 else ''}.")
     return table
 
 

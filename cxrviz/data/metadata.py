@@ -60,6 +60,7 @@ class Metadata:
     table: pd.DataFrame
     labels: np.ndarray
     source: Path
+    warnings: tuple[str, ...] = ()  # what loaded but deserves a look (extra columns, an unusual row count)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -132,9 +133,37 @@ def _read_raw(path: Path) -> pd.DataFrame:
         )
     if raw.empty:
         raise MetadataError(f"Metadata file {path} has a header but no rows.")
+    extra = [str(name).strip() or f"column {i + 1}" for i, name in enumerate(header) if i >= len(COLUMNS)
+             and raw.iloc[:, i].astype(str).str.strip().ne("").any()]
     raw = raw.iloc[:, : len(COLUMNS)]
     raw.columns = list(COLUMNS)
+    raw.attrs["extra_columns"] = extra
     return raw
+
+
+NIH_ROWS = 112_120  # rows of the NIH release's Data_Entry_2017.csv
+
+
+def _check_rows(raw: pd.DataFrame, table: pd.DataFrame, source: Path) -> list[str]:
+    """Refuse rows with missing fields (a cut file) and duplicate images; return warnings."""
+    required = ["image", "finding_labels", "patient_id"]
+    blank = raw[required].apply(lambda c: c.astype(str).str.strip().eq("")).any(axis=1)
+    if blank.any():
+        lines = (np.flatnonzero(blank.to_numpy()) + 2).tolist()  # + header, 1-based
+        truncated = " (the last row is incomplete: the file looks truncated)" if blank.iloc[-1] else ""
+        raise MetadataError(f"Metadata file {source}: {len(lines)} rows miss an image name, labels or patient id, "
+                            f"at lines {', '.join(map(str, lines[:5]))}{' …' if len(lines) > 5 else ''}{truncated}.")
+    duplicated = table["image"][table["image"].duplicated()].unique().tolist()
+    if duplicated:
+        raise MetadataError(f"Metadata file {source}: {len(duplicated)} images appear more than once, e.g. "
+                            f"{', '.join(duplicated[:5])}. Keep one row per image.")
+    warnings = []
+    if raw.attrs.get("extra_columns"):
+        warnings.append(f"Metadata file {source.name} has columns cxrviz does not use: {', '.join(raw.attrs['extra_columns'][:5])}.")
+    if source.name.startswith("Data_Entry_2017") and len(table) != NIH_ROWS:
+        warnings.append(f"Metadata file {source.name} has {len(table):,} rows; the NIH release has {NIH_ROWS:,}. "
+                        "Counts and filters cover only the rows present.")
+    return warnings
 
 
 def label_matrix(cells: pd.Series, source: Path) -> np.ndarray:
@@ -170,9 +199,12 @@ def load_metadata(path: Path | None = None) -> Metadata:
             "spacing_y": pd.to_numeric(raw["spacing_y"], errors="coerce"),
         }
     )
+    warnings = _check_rows(raw, table, source)
     if table["patient_id"].isna().any():
         bad = int(table["patient_id"].isna().sum())
         raise MetadataError(f"Metadata file {source}: {bad} rows have no numeric 'Patient ID'.")
     labels = label_matrix(table["finding_labels"], source)
     log.info("Loaded %d metadata rows from %s", len(table), source)
-    return Metadata(table=table, labels=labels, source=source)
+    for warning in warnings:
+        log.warning(warning)
+    return Metadata(table=table, labels=labels, source=source, warnings=tuple(warnings))

@@ -18,6 +18,10 @@ class LabelConflict(CxrvizError, ValueError):
     """'No Finding' was ticked together with a finding."""
 
 
+class UnseenImageError(CxrvizError):
+    """A confirmation or correction of an image that failed to load."""
+
+
 def starting_labels(own: Review | None, nih: set[str]) -> set[str]:
     """The form starts from the reviewer's own last answer, else from the NIH labels."""
     if own is not None:
@@ -136,7 +140,7 @@ class SaveOutcome:
 
 def save_and_advance(store, image: str, reviewer: str, ticked: dict[str, bool], status: str, note: str, nih: set[str],
                      queue: list[str], model_name: str | None, probabilities: dict[str, float] | None,
-                     expected_updated_at=None, check_version: bool = False) -> SaveOutcome:
+                     expected_updated_at=None, check_version: bool = False, image_shown: bool = True) -> SaveOutcome:
     """Validate the form, save it (committed before this returns) and name the next image.
 
     With `check_version`, a review saved since the form was opened (`expected_updated_at`) raises
@@ -144,6 +148,9 @@ def save_and_advance(store, image: str, reviewer: str, ticked: dict[str, bool], 
     page keeps the form."""
     labels = chosen_labels(ticked)
     final = resolve_status(status, nih, labels)
+    if not image_shown and final in ("confirmed", "corrected"):
+        raise UnseenImageError(f"{image} could not be shown, so its labels cannot be confirmed or corrected; "
+                               "mark it uncertain or skipped (say why in the note).")
     if check_version:
         store.save_review(image, reviewer, labels, final, note, model_name, probabilities, expected_updated_at=expected_updated_at)
     else:

@@ -20,7 +20,7 @@ def test_box_file_errors(tmp_path):
     with pytest.raises(MetadataError, match="does not look like BBox_List_2017.csv"):
         load_boxes(bad)
     bad.write_text("Image Index,Finding Label,Bbox [x,y,w,h]\nx.png,Mass,a,1,2,3\n")
-    with pytest.raises(MetadataError, match="not numbers"):
+    with pytest.raises(MetadataError, match="not finite numbers"):
         load_boxes(bad)
 
 
@@ -47,3 +47,16 @@ def test_box_from_heatmap_finds_the_largest_blob():
     heat[70:75, 100:105] = 0.9  # smaller blob above threshold
     assert box_from_heatmap(heat, 0.5) == Box(20, 10, 40, 20)
     assert box_from_heatmap(np.zeros((5, 5)), 0.5) is None
+
+
+def test_boxes_with_infinite_or_non_positive_sizes_are_refused(tmp_path):
+    import pytest
+
+    from cxrviz.data.boxes import load_boxes
+    from cxrviz.errors import MetadataError
+
+    path = tmp_path / "BBox_List_2017.csv"
+    path.write_text("Image Index,Finding Label,Bbox [x,y,w,h]\n00000001_000.png,Mass,10,10,50,50\n"
+                    "00000002_000.png,Mass,10,10,inf,50\n00000003_000.png,Mass,10,10,-5,50\n00000004_000.png,Mass,10,10,50,0\n")
+    with pytest.raises(MetadataError, match="3 boxes .* at lines 3, 4, 5"):
+        load_boxes(path)

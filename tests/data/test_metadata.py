@@ -99,3 +99,49 @@ def test_missing_and_binary_files(tmp_path):
 
 def test_default_is_the_bundled_v2020_copy():
     assert default_metadata_path().name == "Data_Entry_2017_v2020.csv.gz"
+
+
+def _write_rows(path, rows, header=None):
+    header = header or ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
+                        "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y]")
+    path.write_text(header + "\n" + "\n".join(rows) + "\n")
+    return path
+
+
+ROW = "{name},Mass,0,{patient},58,M,PA,2682,2749,0.143,0.143"
+
+
+def test_a_file_cut_mid_row_is_refused_naming_the_line(tmp_path):
+    import pytest
+
+    from cxrviz.data.metadata import load_metadata
+    from cxrviz.errors import MetadataError
+
+    rows = [ROW.format(name=f"0000000{i}_000.png", patient=i) for i in range(1, 6)] + ["00000009_000.png,Ma"]
+    with pytest.raises(MetadataError, match=r"at lines 7 \(the last row is incomplete: the file looks truncated\)"):
+        load_metadata(_write_rows(tmp_path / "Data_Entry_2017.csv", rows))
+
+
+def test_duplicate_images_are_refused_and_named(tmp_path):
+    import pytest
+
+    from cxrviz.data.metadata import load_metadata
+    from cxrviz.errors import MetadataError
+
+    rows = [ROW.format(name="00000001_000.png", patient=1), ROW.format(name="00000002_000.png", patient=2),
+            ROW.format(name="00000001_000.png", patient=1)]
+    with pytest.raises(MetadataError, match="1 images appear more than once, e.g. 00000001_000.png"):
+        load_metadata(_write_rows(tmp_path / "m.csv", rows))
+
+
+def test_extra_columns_and_a_short_release_file_are_reported(tmp_path):
+    from cxrviz.data.metadata import load_metadata
+
+    header = ("Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position,"
+              "OriginalImage[Width,Height],OriginalImagePixelSpacing[x,y],Comment,")
+    rows = [ROW.format(name="00000001_000.png", patient=1) + ",looks odd,", ROW.format(name="00000002_000.png", patient=2) + ",,"]
+    metadata = load_metadata(_write_rows(tmp_path / "Data_Entry_2017.csv", rows, header))
+    assert len(metadata) == 2
+    assert any("columns cxrviz does not use: Comment" in w for w in metadata.warnings)
+    assert any("has 2 rows; the NIH release has 112,120" in w for w in metadata.warnings)
+    assert load_metadata().warnings == ()  # the real file: nothing to report

@@ -180,3 +180,15 @@ def test_a_stale_form_is_refused_and_nothing_is_written(target):
     with pytest.raises(StaleReviewError):  # a first save that finds someone else's first save
         store.save_review("00000001_000.png", "ann", ["Nodule"], "corrected", "", expected_updated_at=None)
     assert len(store.audit("00000001_000.png")) == 2
+
+
+def test_many_processes_opening_an_empty_database_at_once_all_start(target, tmp_path):
+    """Schema creation is serialised (advisory lock on PostgreSQL, the write lock on SQLite)."""
+    go = tmp_path / "go"
+    workers = [subprocess.Popen([sys.executable, "-m", "tests.review.store_worker", target, f"r{i}", "1", "--open-at", str(go)],
+                                cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for i in range(12)]
+    assert [w.stdout.readline().strip() for w in workers] == ["ready"] * 12
+    go.touch()
+    codes = [w.wait(timeout=180) for w in workers]
+    assert codes == [0] * 12, [w.stderr.read()[-800:] for w in workers if w.returncode]
+    assert len(Store(target).reviews()) == 12

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cxrviz.app import resources, viewer
+from cxrviz.app import resources, state, viewer
 from cxrviz.app.messages import show_error
 from cxrviz.app.review_form import LABEL_KEYS
 from cxrviz.app.text import escape_markdown
@@ -22,7 +22,7 @@ from cxrviz.errors import CxrvizError
 from cxrviz.explain.render import TRUTH_COLOUR
 from cxrviz.findings import FINDINGS
 from cxrviz.review import quiz
-from cxrviz.review.identity import ReviewerNameError, display_name, name_key
+from cxrviz.review.identity import name_key
 from cxrviz.review.store import quizzes as quiz_store
 
 QUIZ_PARAM, LEARNER_PARAM, MODE_PARAM = "quiz", "learner", "mode"
@@ -153,20 +153,8 @@ def _gray(index, image: str):
 # ---- taking a quiz ----------------------------------------------------------------------------
 
 def learner_name() -> str | None:
-    """The learner's name, kept across reloads in `?learner=`."""
-    if "learner" not in st.session_state:
-        st.session_state["learner"] = st.query_params.get(LEARNER_PARAM, "")
-    typed = st.text_input("Your name (required)", key="learner", max_chars=200)
-    if not typed.strip():
-        return None
-    try:
-        name = display_name(typed)
-    except ReviewerNameError as error:
-        show_error(error)
-        return None
-    if st.query_params.get(LEARNER_PARAM) != name:
-        st.query_params[LEARNER_PARAM] = name
-    return name
+    """The learner's name, kept across page switches and reloads in `?learner=`."""
+    return state.person_name("learner", LEARNER_PARAM)
 
 
 def _set_position(slot: tuple, position: int) -> None:

@@ -26,18 +26,23 @@ def current_image() -> str | None:
 
 
 def reviewer_name() -> str | None:
-    """The reviewer's name field, kept across page switches (session) and reloads (`?reviewer=`).
+    """The reviewer's name field (sidebar), kept across page switches and reloads (`?reviewer=`)."""
+    return person_name(REVIEWER, REVIEWER, st.sidebar, "Recorded with every label you save; kept in the address bar across reloads.")
+
+
+def person_name(key: str, param: str, where=st, help: str | None = None) -> str | None:
+    """A "Your name" field kept across page switches (session) and reloads (`?param=`).
 
     Returns the name as it will be stored (`identity.display_name`), or None (nothing typed, or a
     name the store would refuse: the reason is shown)."""
     from cxrviz.app.messages import show_error
     from cxrviz.review.identity import ReviewerNameError, display_name
 
-    if REVIEWER not in st.session_state:
-        st.session_state[REVIEWER] = st.session_state.get("_kept_reviewer") or st.query_params.get(REVIEWER, "")
-    typed = st.sidebar.text_input("Your name (required)", key=REVIEWER, max_chars=200,
-                                  help="Recorded with every label you save; kept in the address bar across reloads.")
-    st.session_state["_kept_reviewer"] = typed
+    kept = f"_kept_{key}"
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.get(kept) or st.query_params.get(param, "")
+    typed = where.text_input("Your name (required)", key=key, max_chars=200, help=help)
+    st.session_state[kept] = typed
     if not typed.strip():
         return None
     try:
@@ -45,8 +50,8 @@ def reviewer_name() -> str | None:
     except ReviewerNameError as error:
         show_error(error)
         return None
-    if st.query_params.get(REVIEWER) != name:
-        st.query_params[REVIEWER] = name
+    if st.query_params.get(param) != name:
+        st.query_params[param] = name
     return name
 
 

@@ -39,6 +39,16 @@ MODELS_DIR = PROJECT_ROOT / "models"
 BUNDLED_NAME = "cxrviz-efficientnet-lite0"
 XRV_IDS = ("densenet121-res224-nih", "densenet121-res224-all")
 
+# torchxrayvision weight files a user may ask to download (`python -m cxrviz weights fetch NAME`, the
+# sidebar button): id -> (size in bytes, sha256). torchxrayvision publishes neither figure for its
+# release files, so a value stays None until someone pins it from a trusted copy; what is pinned is
+# verified, and a download that is not fully pinned says so and prints the sha256 it got.
+XRV_PINS: dict[str, tuple[int | None, str | None]] = {
+    "densenet121-res224-nih": (None, None),
+    "densenet121-res224-all": (None, None),
+    "resnet50-res512-all": (None, None),
+}
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -57,6 +67,10 @@ class ModelSpec:
     # ScoreCAM runs one forward pass per channel of its layer: a narrower layer of the same
     # resolution makes it affordable on a CPU (Lite0: 320 channels instead of the head's 1280).
     score_cam_layer: str | None = None
+    # where the weights can be downloaded from when a user asks (torchxrayvision's models only),
+    # and the file size pinned beside `sha256`
+    url: str | None = None
+    size: int | None = None
 
 
 @dataclass
@@ -111,6 +125,7 @@ def xrv_spec(xrv_id: str) -> ModelSpec:
     labels = [label for label in entry["labels"]]
     thresholds = tuple(float(entry["op_threshs"][labels.index(f)]) for f in FINDINGS)
     filename = Path(entry["weights_url"]).name
+    size, sha256 = XRV_PINS.get(xrv_id, (None, None))
     return ModelSpec(
         name=xrv_id,
         description=f"torchxrayvision {xrv_id} (DenseNet-121, 224 px)",
@@ -122,6 +137,9 @@ def xrv_spec(xrv_id: str) -> ModelSpec:
         weights=xrv_cache_dir() / filename,
         xrv_id=xrv_id,
         thresholds=thresholds,
+        url=entry["weights_url"],
+        size=size,
+        sha256=sha256,
     )
 
 
@@ -185,11 +203,12 @@ def availability(spec: ModelSpec) -> str | None:
     if spec.source == "xrv":
         import torchxrayvision as xrv
 
-        url = xrv.models.model_urls[spec.xrv_id]["weights_url"]
+        url = spec.url or xrv.models.model_urls[spec.xrv_id]["weights_url"]
         return (
             f"{spec.name} is unavailable: its weights are not in the local cache and this app "
-            f"never downloads. Fetch {spec.weights.name} ({url}) on a machine with internet and "
-            f"put it in {spec.weights.parent}/."
+            f"never downloads unless you ask. Download them with the button below or "
+            f"`python -m cxrviz weights fetch {spec.name}`, or fetch {spec.weights.name} ({url}) on a "
+            f"machine with internet and put it in {spec.weights.parent}/."
         )
     if spec.source == "checkpoint":
         return f"{spec.name} is unavailable: weight file {label_of(spec.weights)} does not exist."

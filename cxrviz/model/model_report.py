@@ -138,3 +138,11 @@ def reliability_frame(report: dict) -> pd.DataFrame:
             for point in row.get(f"reliability_{stage}") or []:
                 rows.append({"finding": row["finding"], "stage": stage, **point})
     return pd.DataFrame(rows, columns=["finding", "stage", "bin", "low", "high", "count", "mean_predicted", "frequency"])
+
+
+def report_paths(models_dir: Path | None = None) -> list[Path]:
+    """The reports written next to models (`models/*.report.json`), sorted by name."""
+    from cxrviz.config import PROJECT_ROOT
+
+    folder = Path(models_dir) if models_dir is not None else PROJECT_ROOT / "models"
+    return sorted(folder.glob("*.report.json"))

@@ -22,7 +22,7 @@ def auroc_vs_baseline(table: pd.DataFrame) -> go.Figure:
     fig.update_layout(
         title="AUROC with 95% bootstrap interval", xaxis={"range": [0, 1], "title": "AUROC"},
         yaxis={"tickvals": list(range(len(table))), "ticktext": list(table["finding"]), "autorange": "reversed"},
-        height=40 * len(table) + 120, legend={"orientation": "h", "y": -0.08}, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        height=40 * len(table) + 120, legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1, "xanchor": "right"}, margin={"l": 10, "r": 10, "t": 40, "b": 10},
     )
     return fig
 

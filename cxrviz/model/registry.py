@@ -207,7 +207,7 @@ def availability(spec: ModelSpec) -> str | None:
         url = spec.url or xrv.models.model_urls[spec.xrv_id]["weights_url"]
         return (
             f"{spec.name} is unavailable: its weights are not in the local cache and this app "
-            f"never downloads unless you ask. Download them with the button below or "
+            f"never downloads unless you ask. Download them with the app's Download button or "
             f"`python -m cxrviz weights fetch {spec.name}`, or fetch {spec.weights.name} ({url}) on a "
             f"machine with internet and put it in {spec.weights.parent}/."
         )

@@ -98,11 +98,6 @@ def fetch(item: WeightDownload, progress: Progress | None = None, timeout: float
     scheme = urllib.parse.urlsplit(item.url).scheme
     if scheme not in ("http", "https"):
         raise ModelUnavailableError(f"The weights URL for {item.name} must be http or https; it is {item.url!r}.")
-    folder = item.destination.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ModelUnavailableError(f"The folder {folder} cannot be created ({exc.strerror}). {_by_hand(item)}") from None
     request = urllib.request.Request(item.url, headers={"User-Agent": "cxrviz"})
     try:
         response = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 - http(s) only, checked above
@@ -113,6 +108,12 @@ def fetch(item: WeightDownload, progress: Progress | None = None, timeout: float
         log.info("weights download of %s failed: %s", item.url, reason)
         raise ModelUnavailableError(f"Could not reach {urllib.parse.urlsplit(item.url).netloc} ({reason}); "
                                     f"this machine may have no internet. {_by_hand(item)}") from None
+    folder = item.destination.parent
+    try:  # only once the server answered: a failed attempt leaves no trace
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        response.close()
+        raise ModelUnavailableError(f"The folder {folder} cannot be created ({exc.strerror}). {_by_hand(item)}") from None
     digest = hashlib.sha256()
     received = 0
     announced = response.headers.get("Content-Length")

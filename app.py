@@ -16,6 +16,7 @@ navigation = st.navigation(
         st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
+        st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
     ]
 )
 sidebar.sidebar(resources.settings())

@@ -22,6 +22,8 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_WEIGHTS": "a DenseNet-121 checkpoint (CheXNet-style state dict) to register",
     "CXRVIZ_WEIGHTS_DIR": "folder whose *.pt, *.pth and *.safetensors DenseNet-121 checkpoints users may pick "
                           "(default: weights/ in the user data folder)",
+    "CXRVIZ_WEIGHTS_URL": "folder URL the torchxrayvision weight files are downloaded from when a user asks "
+                          "(`weights fetch`, the sidebar button; default: torchxrayvision's GitHub release)",
     "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
     "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
     "CXRVIZ_DB_TIMEOUT": "seconds a save waits for a busy database before saying so (default 5)",
@@ -58,6 +60,7 @@ class Settings:
     device: str | None
     db: str
     db_timeout: float = 5.0
+    weights_url: str | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -74,6 +77,7 @@ class Settings:
             device=os.environ.get("CXRVIZ_DEVICE") or None,
             db=os.environ.get("CXRVIZ_DB") or str(data_dir / "reviews.sqlite"),
             db_timeout=_seconds("CXRVIZ_DB_TIMEOUT", 5.0),
+            weights_url=os.environ.get("CXRVIZ_WEIGHTS_URL", "").strip() or None,
         )
 
     def as_rows(self) -> list[tuple[str, str]]:

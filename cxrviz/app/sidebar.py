@@ -56,6 +56,28 @@ def _remember_choice() -> None:
     st.session_state[CHOSEN_MODEL_KEY] = st.session_state[MODEL_KEY]
 
 
+def _offer_download(spec, config: Settings) -> None:
+    """A button that downloads a torchxrayvision model's weights (only when pressed), with a progress bar."""
+    from cxrviz.model.download import fetch, xrv_download
+
+    if not st.button(f"Download {spec.name}", key=f"download_{spec.name}", icon=":material/download:",
+                     help="Fetches torchxrayvision's weight file into its cache folder, checked against the registry."):
+        return
+    bar = st.progress(0.0, text="connecting…")
+
+    def progress(done: int, total: int | None) -> None:
+        megabytes = f"{done / 2**20:.1f} MB"
+        bar.progress(min(done / total, 1.0) if total else 0.0, text=megabytes if not total else f"{megabytes} of {total / 2**20:.1f} MB")
+
+    try:
+        fetch(xrv_download(spec.xrv_id, config.weights_url, spec.weights.parent), progress)
+    except CxrvizError as error:
+        bar.empty()
+        show_error(error)
+        return
+    st.rerun()
+
+
 def model_picker(config: Settings):
     """Sidebar choice of model; returns a `LoadedModel`, or None with the reason shown."""
     from cxrviz.model.devices import pick_device
@@ -96,6 +118,8 @@ def model_picker(config: Settings):
             problem = availability(spec)
             if problem:
                 st.warning(escape_markdown(problem), icon=":material/warning:")
+                if spec.source == "xrv":
+                    _offer_download(spec, config)
                 return None
             try:
                 model = resources.loaded_model(spec, device, resources.mtime(spec.weights))

@@ -104,3 +104,21 @@ class XrvDenseNet(nn.Module):
         pooled = torch.flatten(nn.functional.adaptive_avg_pool2d(maps, 1), 1)
         logits = self.inner.classifier(pooled)
         return logits[:, self.label_indices]
+
+
+class XrvResNet(nn.Module):
+    """A torchxrayvision ResNet-50 (512 px) returning logits of `label_indices`; `features_out`
+    (layer4's map, 16×16 for a 512-px input) is the CAM layer."""
+
+    def __init__(self, xrv_model: nn.Module, label_indices: list[int]) -> None:
+        super().__init__()
+        self.inner = without_inplace_relu(xrv_model)
+        self.features_out = nn.ReLU(inplace=False)
+        self.label_indices = label_indices
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        net = self.inner.model
+        x = net.maxpool(net.relu(net.bn1(net.conv1(inputs))))
+        maps = self.features_out(net.layer4(net.layer3(net.layer2(net.layer1(x)))))
+        logits = net.fc(torch.flatten(net.avgpool(maps), 1))
+        return logits[:, self.label_indices]

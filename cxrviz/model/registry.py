@@ -21,7 +21,7 @@ from torch import nn
 from cxrviz.config import PROJECT_ROOT
 from cxrviz.errors import ModelUnavailableError, WeightsError
 from cxrviz.findings import FINDINGS
-from cxrviz.model.architectures import XrvDenseNet, densenet121, efficientnet_lite0
+from cxrviz.model.architectures import XrvDenseNet, XrvResNet, densenet121, efficientnet_lite0
 from cxrviz.model.weights import (
     check_finite,
     chexnet_state_dict,
@@ -37,14 +37,24 @@ log = logging.getLogger(__name__)
 
 MODELS_DIR = PROJECT_ROOT / "models"
 BUNDLED_NAME = "cxrviz-efficientnet-lite0"
-XRV_IDS = ("densenet121-res224-nih", "densenet121-res224-all")
+XRV_IDS = ("densenet121-res224-nih", "densenet121-res224-all", "resnet50-res512-all")
+
+# torchxrayvision weight files a user may ask to download (`python -m cxrviz weights fetch NAME`, the
+# sidebar button): id -> (size in bytes, sha256). torchxrayvision publishes neither figure for its
+# release files, so a value stays None until someone pins it from a trusted copy; what is pinned is
+# verified, and a download that is not fully pinned says so and prints the sha256 it got.
+XRV_PINS: dict[str, tuple[int | None, str | None]] = {
+    "densenet121-res224-nih": (None, None),
+    "densenet121-res224-all": (None, None),
+    "resnet50-res512-all": (None, None),
+}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     name: str
     description: str
-    arch: str  # efficientnet_lite0 | densenet121 | xrv_densenet121
+    arch: str  # efficientnet_lite0 | densenet121 | xrv_densenet121 | xrv_resnet50
     input_size: int
     normalisation: str
     cam_layer: str  # attribute path of the module Grad-CAM hooks
@@ -57,6 +67,10 @@ class ModelSpec:
     # ScoreCAM runs one forward pass per channel of its layer: a narrower layer of the same
     # resolution makes it affordable on a CPU (Lite0: 320 channels instead of the head's 1280).
     score_cam_layer: str | None = None
+    # where the weights can be downloaded from when a user asks (torchxrayvision's models only),
+    # and the file size pinned beside `sha256`
+    url: str | None = None
+    size: int | None = None
 
 
 @dataclass
@@ -111,10 +125,12 @@ def xrv_spec(xrv_id: str) -> ModelSpec:
     labels = [label for label in entry["labels"]]
     thresholds = tuple(float(entry["op_threshs"][labels.index(f)]) for f in FINDINGS)
     filename = Path(entry["weights_url"]).name
+    size, sha256 = XRV_PINS.get(xrv_id, (None, None))
+    resnet = xrv_id.startswith("resnet50")
     return ModelSpec(
         name=xrv_id,
-        description=f"torchxrayvision {xrv_id} (DenseNet-121, 224 px)",
-        arch="xrv_densenet121",
+        description=f"torchxrayvision {xrv_id} ({'ResNet-50' if resnet else 'DenseNet-121'}, {entry['input_resolution']} px)",
+        arch="xrv_resnet50" if resnet else "xrv_densenet121",
         input_size=int(entry["input_resolution"]),
         normalisation="xrv",
         cam_layer="features_out",
@@ -122,6 +138,9 @@ def xrv_spec(xrv_id: str) -> ModelSpec:
         weights=xrv_cache_dir() / filename,
         xrv_id=xrv_id,
         thresholds=thresholds,
+        url=entry["weights_url"],
+        size=size,
+        sha256=sha256,
     )
 
 
@@ -185,11 +204,12 @@ def availability(spec: ModelSpec) -> str | None:
     if spec.source == "xrv":
         import torchxrayvision as xrv
 
-        url = xrv.models.model_urls[spec.xrv_id]["weights_url"]
+        url = spec.url or xrv.models.model_urls[spec.xrv_id]["weights_url"]
         return (
             f"{spec.name} is unavailable: its weights are not in the local cache and this app "
-            f"never downloads. Fetch {spec.weights.name} ({url}) on a machine with internet and "
-            f"put it in {spec.weights.parent}/."
+            f"never downloads unless you ask. Download them with the app's Download button or "
+            f"`python -m cxrviz weights fetch {spec.name}`, or fetch {spec.weights.name} ({url}) on a "
+            f"machine with internet and put it in {spec.weights.parent}/."
         )
     if spec.source == "checkpoint":
         return f"{spec.name} is unavailable: weight file {label_of(spec.weights)} does not exist."
@@ -219,21 +239,22 @@ def build_module(spec: ModelSpec, data: bytes | None = None) -> nn.Module:
         raw = read_checkpoint_bytes(data, label) if spec.source == "upload" else read_checkpoint(spec.weights)
         module = densenet121(len(FINDINGS))
         _load_state(module, chexnet_state_dict(raw, f"Weight file {label}"), label)
-    elif spec.arch == "xrv_densenet121":
+    elif spec.arch in ("xrv_densenet121", "xrv_resnet50"):
         import torchxrayvision as xrv
 
+        network = xrv.models.ResNet if spec.arch == "xrv_resnet50" else xrv.models.DenseNet
         try:
-            inner = xrv.models.DenseNet(weights=spec.xrv_id, cache_dir=str(spec.weights.parent))
+            inner = network(weights=spec.xrv_id, cache_dir=str(spec.weights.parent))
         except Exception as exc:  # noqa: BLE001 - torchxrayvision raises bare Exception; translate it for the page
             log.warning("torchxrayvision weights %s could not be loaded (%s)", label, type(exc).__name__)
             raise WeightsError(f"Weight file {label} could not be loaded: it is damaged or not the file "
                                f"torchxrayvision publishes for {spec.xrv_id}.") from None
         indices = [list(inner.targets).index(f) for f in FINDINGS]
-        module = XrvDenseNet(inner, indices)
+        module = (XrvResNet if spec.arch == "xrv_resnet50" else XrvDenseNet)(inner, indices)
     else:
         raise ValueError(f"unknown architecture {spec.arch!r}")
     state = module.state_dict()
-    if spec.arch == "xrv_densenet121":  # NaN op_threshs mark the labels a torchxrayvision model has no threshold for
+    if spec.arch.startswith("xrv_"):  # NaN op_threshs mark the labels a torchxrayvision model has no threshold for
         state = {k: v for k, v in state.items() if not k.endswith("op_threshs")}
     check_finite(state, label)
     return module.eval()

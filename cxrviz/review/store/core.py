@@ -49,6 +49,18 @@ def engine_url(target: str) -> str:
     return f"sqlite:///{Path(target).expanduser()}"
 
 
+MAX_IMAGE_NAME = 40  # the column's width: PostgreSQL refuses longer, SQLite would accept it
+
+
+def check_image_name(image: str) -> None:
+    """Refuse, on SQLite as on PostgreSQL, an image name the store cannot hold faithfully."""
+    if not image or not image.strip():
+        raise StoreError("An image name is required.")
+    if len(image) > MAX_IMAGE_NAME or any(ord(c) < 32 or ord(c) == 127 for c in image):
+        raise StoreError(f"{image[:60]!r} is not an image name the review store accepts "
+                         f"(at most {MAX_IMAGE_NAME} characters, no control characters).")
+
+
 class Store:
     """One database; safe to share between threads of one process and between processes."""
 
@@ -146,6 +158,7 @@ class Store:
         for "there was none"), a review changed since then raises `StaleReviewError` and nothing is
         written: a stale form never overwrites a newer save silently."""
         display_name(reviewer)  # refuse a bad name before touching the database
+        check_image_name(image)
         if status not in STATUSES:
             raise StoreError(f"Unknown status {status!r}; choose one of {', '.join(STATUSES)}.")
         label_text = join_labels(split_labels("|".join(labels)) if labels else [])

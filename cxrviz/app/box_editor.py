@@ -208,3 +208,35 @@ def downloads(store, key_prefix: str = "boxes") -> None:
                        on_click="ignore", key=f"{key_prefix}_dl_csv")
     d2.download_button("Boxes COCO JSON", lambda: boxes_coco(list_boxes(store)), "cxrviz_boxes_coco.json", "application/json",
                        on_click="ignore", key=f"{key_prefix}_dl_coco")
+
+
+def agreement_section(config) -> None:
+    """The Agreement page's box section: reviewers against each other and against the NIH boxes, per finding."""
+    from cxrviz.app import resources
+    from cxrviz.review.boxes import MATCH_IOU, nih_agreement, reviewer_agreement
+
+    st.subheader("Box agreement", anchor=False)
+    try:
+        boxes = list_boxes(resources.store_for(config))
+        nih = resources.boxes_for(config)
+    except CxrvizError as error:
+        show_error(error)
+        return
+    if not boxes:
+        st.info("No reviewer has drawn a box yet.")
+        return
+    st.caption(f"{len(boxes)} boxes by {len({name_key(b.reviewer) for b in boxes})} reviewers on {len({b.image for b in boxes})} images. "
+               f"Boxes are paired one-to-one per finding (Hungarian matching on IoU, 1024-px frame); a pair counts "
+               f"as matched at IoU ≥ {MATCH_IOU}. NIH boxes marked wrong are marks, not boxes.")
+    st.markdown("**Between reviewers** (every image where two reviewers both drew boxes)")
+    between = reviewer_agreement(boxes)
+    if between.empty:
+        st.caption("No image has boxes from two reviewers yet.")
+    else:
+        st.dataframe(between.round(3), hide_index=True)
+    st.markdown("**Against the NIH boxes** (same image and finding, where both exist)")
+    against = nih_agreement(boxes, nih)
+    if against.empty:
+        st.caption("No reviewer box shares an image and finding with an NIH box yet.")
+    else:
+        st.dataframe(against.round(3), hide_index=True)

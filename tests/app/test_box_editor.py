@@ -49,3 +49,24 @@ def test_own_box_moves_and_deletes_and_others_boxes_are_listed(app_env):
     assert any("clipped" in shown(w.value) for w in at.warning)
     at.button(key="image_boxes_delete").click().run()
     assert [b.reviewer for b in list_boxes(store, BOXED_1024)] == ["bob"]
+
+
+def test_agreement_page_box_section(app_env):
+    store = Store(str(app_env / "reviews.sqlite"))
+    # ann and bob agree on Cardiomegaly (IoU 2/3); ann's box also matches the NIH box exactly
+    # (00009745_000.png's NIH Cardiomegaly box, read from the bundled table)
+    from cxrviz.data.boxes import load_boxes
+    from cxrviz.review.boxes import nih_boxes_of
+
+    [(ref, _, nih)] = nih_boxes_of(load_boxes(), BOXED_1024)
+    add_box(store, ReviewerBox(BOXED_1024, "ann", "Cardiomegaly", nih.x, nih.y, nih.w, nih.h, 1024, 1024))
+    add_box(store, ReviewerBox(BOXED_1024, "bob", "Cardiomegaly", nih.x + nih.w / 5, nih.y, nih.w, nih.h, 1024, 1024))
+    add_box(store, ReviewerBox(BOXED_1024, "bob", "Cardiomegaly", nih.x, nih.y, nih.w, nih.h, 1024, 1024, "wrong", ref))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.switch_page("pages/agreement.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    between, against = at.dataframe[-2].value.set_index("finding"), at.dataframe[-1].value.set_index("finding")
+    assert between.loc["Cardiomegaly", "matched pairs"] == 1 and between.loc["Cardiomegaly", "unmatched boxes"] == 0
+    assert between.loc["Cardiomegaly", "mean IoU of matches"] == round(4 / 6, 3)  # 0.8 w overlap: 0.8 / 1.2
+    assert against.loc["Cardiomegaly", "matched pairs"] == 2  # ann's exact box and bob's shifted one
+    assert against.loc["Cardiomegaly", "NIH boxes marked wrong"] == 1

@@ -240,3 +240,16 @@ def agreement_section(config) -> None:
         st.caption("No reviewer box shares an image and finding with an NIH box yet.")
     else:
         st.dataframe(against.round(3), hide_index=True)
+
+
+def reviewer_box_mask(config, metadata) -> np.ndarray:
+    """Per metadata row: does any reviewer have a box on that image (Browse's "Has a reviewer box")."""
+    from cxrviz.app import resources
+    from cxrviz.review.store.boxes import images_with_boxes
+
+    try:
+        boxed = images_with_boxes(resources.store_for(config))
+    except CxrvizError as error:
+        show_error(error)
+        boxed = set()
+    return metadata.table["image"].isin(boxed).to_numpy()

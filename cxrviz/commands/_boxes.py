@@ -34,3 +34,18 @@ def import_boxes(args: argparse.Namespace, store) -> None:
     from cxrviz.review.box_export import import_boxes
 
     print(f"imported {import_boxes(store, args.boxes)} boxes from {args.boxes} into {args.db}")
+
+
+def ground_truth(path: Path | None):
+    """`load_boxes` of a BBox_List_2017.csv or of an `export --boxes` CSV; from the latter, rows that
+    only mark an NIH box wrong are dropped (they are not boxes of a finding)."""
+    import pandas as pd
+
+    from cxrviz.data.boxes import load_boxes
+
+    table = load_boxes(path)
+    if path is not None:
+        status = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=lambda c: c == "Status")
+        if "Status" in status.columns and len(status) == len(table):
+            table = table[(status["Status"] != "wrong").to_numpy()].reset_index(drop=True)
+    return table

@@ -70,3 +70,12 @@ def test_agreement_page_box_section(app_env):
     assert between.loc["Cardiomegaly", "mean IoU of matches"] == round(4 / 6, 3)  # 0.8 w overlap: 0.8 / 1.2
     assert against.loc["Cardiomegaly", "matched pairs"] == 2  # ann's exact box and bob's shifted one
     assert against.loc["Cardiomegaly", "NIH boxes marked wrong"] == 1
+
+
+def test_browse_filter_has_a_reviewer_box(app_env):
+    store = Store(str(app_env / "reviews.sqlite"))
+    add_box(store, ReviewerBox(BOXED_1024, "ann", "Cardiomegaly", 10, 10, 100, 100, 1024, 1024))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception, [e.value for e in at.exception]
+    at.checkbox(key="f_hasreviewerbox").check().run()
+    assert {m.label: m.value for m in at.metric}["Images"] == "1"

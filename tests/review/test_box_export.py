@@ -104,3 +104,16 @@ def test_cli_export_and_import_round_trip(tmp_path):
     assert json.loads((tmp_path / "b.json").read_text())["annotations"]
     nothing = subprocess.run([*run, "import", "--db", str(db)], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert nothing.returncode == 2 and "--boxes FILE" in nothing.stderr
+
+
+def test_localize_ground_truth_reads_reviewer_boxes_without_wrong_marks(tmp_path):
+    from cxrviz.commands._boxes import ground_truth
+
+    store = Store(str(tmp_path / "a.sqlite"))
+    _seed(store)
+    path = tmp_path / "boxes.csv"
+    path.write_bytes(boxes_csv(list_boxes(store)))
+    table = ground_truth(path)
+    assert list(table["finding"]) == ["Mass", "Cardiomegaly", "Nodule"]  # bob's wrong mark is gone, his correction kept
+    assert table.loc[1, "x"] == 310.0
+    assert len(ground_truth(None)) == len(load_boxes())  # the NIH table is read as before

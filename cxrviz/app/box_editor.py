@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
+from streamlit.errors import StreamlitAPIException
 
 from cxrviz.app.messages import show_error
 from cxrviz.app.text import escape_markdown
@@ -62,7 +63,7 @@ def _canvas(background: Image.Image, label: str, key: str):
     """The drawing canvas, or None where the component cannot load (bare script runs in tests)."""
     try:
         from streamlit_drawable_canvas import st_canvas
-    except Exception as exc:  # the component registers itself at import; outside a server it cannot
+    except (ImportError, StreamlitAPIException) as exc:  # it registers itself at import; outside a server it cannot
         log.warning("The drawing canvas is unavailable: %s", exc)
         st.image(background)
         st.caption("The drawing canvas could not load here; enter a box's coordinates below instead.")

@@ -77,3 +77,22 @@ def test_marking_an_nih_box_wrong_twice_keeps_one_mark(target):
     corrected = add_box(store, _box(status="corrected", corrects=f"{IMAGE}:Mass:0", x=300))
     assert [(b.status, b.corrects) for b in list_boxes(store)] == [("wrong", f"{IMAGE}:Mass:0"), ("corrected", f"{IMAGE}:Mass:0")]
     assert corrected != first
+
+
+def test_the_limit_holds_when_many_tabs_add_at_once(target):
+    from concurrent.futures import ThreadPoolExecutor
+
+    store = Store(target, timeout=30)
+    store.save_review(IMAGE, "ann", ["Mass"], "corrected")  # the reviewer exists before the race
+
+    def one(i: int) -> str:
+        try:
+            add_box(Store(target, timeout=30), _box(x=i * 10, w=5))
+            return "kept"
+        except BoxError:
+            return "refused"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = list(pool.map(one, range(28)))
+    assert outcomes.count("kept") == 20 and outcomes.count("refused") == 8
+    assert len(list_boxes(store, IMAGE)) == 20

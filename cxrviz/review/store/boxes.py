@@ -40,6 +40,8 @@ def add_box(store: Store, box: ReviewerBox, at: str | None = None, limit: int = 
     now = at or utc_now()
     with store._writing() as conn:
         reviewer_id = store._reviewer_id(conn, box.reviewer)
+        if not store.is_sqlite:  # one writer per reviewer at a time, so two tabs cannot both pass the limit
+            conn.execute(sa.select(reviewers.c.id).where(reviewers.c.id == reviewer_id).with_for_update())
         mine = sa.and_(boxes.c.image == box.image, boxes.c.reviewer_id == reviewer_id)
         if box.status == "wrong":
             found = conn.execute(sa.select(boxes.c.id).where(mine, boxes.c.status == "wrong", boxes.c.corrects == box.corrects)).scalar()

@@ -254,3 +254,18 @@ def reviewer_box_mask(config, metadata) -> np.ndarray:
         show_error(error)
         boxed = set()
     return metadata.table["image"].isin(boxed).to_numpy()
+
+
+def viewer_boxes(config, image: str, shape: tuple[int, int]) -> list[tuple[str, str, Box]]:
+    """Every reviewer's boxes on the image as (reviewer, finding, box in an array of `shape`), for
+    `viewer.show(reviewer_boxes=...)`; marks of NIH boxes as wrong are left out."""
+    from cxrviz.app import resources
+
+    try:
+        boxes = list_boxes(resources.store_for(config), image)
+    except CxrvizError as error:
+        show_error(error)
+        return []
+    h, w = shape
+    return [(b.reviewer, b.finding, Box(b.x * w / b.frame_width, b.y * h / b.frame_height, b.w * w / b.frame_width, b.h * h / b.frame_height))
+            for b in boxes if b.status != "wrong"]

@@ -79,3 +79,17 @@ def test_browse_filter_has_a_reviewer_box(app_env):
     assert not at.exception, [e.value for e in at.exception]
     at.checkbox(key="f_hasreviewerbox").check().run()
     assert {m.label: m.value for m in at.metric}["Images"] == "1"
+
+
+def test_image_viewer_scores_the_cam_box_against_reviewer_boxes(app_env):
+    store = Store(str(app_env / "reviews.sqlite"))
+    add_box(store, ReviewerBox(BOXED_1024, "bob", "Cardiomegaly", 300, 400, 450, 380, 1024, 1024))
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["image"] = BOXED_1024
+    at.switch_page("pages/image.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    # the model's top finding on this image is Cardiomegaly (as in tests/app/test_app.py): the CAM box is scored
+    metrics = at.table[0].value
+    assert {"Cardiomegaly", "Cardiomegaly (bob)"} <= set(metrics.index)
+    assert 0 <= metrics.loc["Cardiomegaly (bob)", "IoU"] <= 1
+    assert "Blue: reviewers' boxes." in at.get("image")[0].proto.imgs[0].caption

@@ -96,3 +96,26 @@ def test_the_limit_holds_when_many_tabs_add_at_once(target):
         outcomes = list(pool.map(one, range(28)))
     assert outcomes.count("kept") == 20 and outcomes.count("refused") == 8
     assert len(list_boxes(store, IMAGE)) == 20
+
+
+def test_a_0002_store_upgrades_to_boxes_keeping_every_review(target):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from cxrviz.review.store.core import engine_url
+    from cxrviz.review.store.migrate import _config, head_revision
+
+    engine = sa.create_engine(engine_url(target))
+    with engine.begin() as conn:  # the schema of the release before boxes, with reviews in it
+        command.upgrade(_config(conn), "0002")
+        conn.execute(sa.text("INSERT INTO reviewers (id, name, name_key, created_at) VALUES (1, 'Ann', 'ann', 't0')"))
+        conn.execute(sa.text("INSERT INTO reviews (id, image, reviewer_id, labels, status, note, created_at, updated_at) "
+                             "VALUES (1, :image, 1, 'Mass', 'corrected', 'kept', 't0', 't1')"), {"image": IMAGE})
+        assert "boxes" not in sa.inspect(conn).get_table_names()
+    engine.dispose()
+    store = Store(target)
+    assert store.migrate() == head_revision()
+    [review] = store.reviews()
+    assert (review.reviewer, review.labels, review.note, review.updated_at) == ("Ann", ("Mass",), "kept", "t1")
+    add_box(store, _box(reviewer="ann"))
+    assert [b.reviewer for b in list_boxes(store)] == ["Ann"]  # the box joins the existing reviewer

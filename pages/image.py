@@ -1,4 +1,4 @@
-"""Image: one NIH image with the model's probabilities, Grad-CAM and the ground-truth boxes."""
+"""Image: one NIH image with the model's probabilities, Grad-CAM, the NIH boxes, and reviewers' boxes (drawn here)."""
 
 import streamlit as st
 

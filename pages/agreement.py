@@ -4,7 +4,7 @@ reviewers, Cohen's kappa when there are exactly two, positive and negative agree
 import plotly.express as px
 import streamlit as st
 
-from cxrviz.app import resources, state
+from cxrviz.app import box_editor, resources, state
 from cxrviz.app.messages import stop_on_error
 from cxrviz.review.agreement import agreement_table, conflicts, formatted
 
@@ -18,6 +18,7 @@ st.caption(f"{len(reviews)} reviews by {len({r.reviewer for r in reviews})} revi
 table = agreement_table(reviews)
 if table["images"].max() == 0:
     st.info("No image has been reviewed by two or more reviewers yet.")
+    box_editor.agreement_section(config)
     st.stop()
 st.caption(f"{table['images'].max()} images have two or more reviewers; skipped reviews are left out. "
            "A statistic that cannot be computed is shown as n/a, with the reason.")
@@ -33,3 +34,4 @@ else:
 st.dataframe(formatted(table), hide_index=True)
 st.subheader("Conflicts")
 st.dataframe(conflicts(reviews), hide_index=True)
+box_editor.agreement_section(config)

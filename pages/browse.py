@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cxrviz.app import gallery, links, plots, resources, sidebar, state
+from cxrviz.app import box_editor, gallery, links, plots, resources, sidebar, state
 from cxrviz.app.messages import stop_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.data import stats
@@ -43,9 +43,10 @@ with st.container(border=True):
     genders = c5.multiselect("Gender", GENDERS, key="f_gender")
     views = c6.multiselect("View", VIEWS, key="f_view")
     patients_text = c7.text_input("Patient ids (comma-separated)", key="f_patients")
-    c8, c9 = st.columns(2)
+    c8, c9, c10 = st.columns(3)
     has_image = c8.checkbox("Has a local image", key="f_hasimage")
     has_box = c9.checkbox("Has a ground-truth box", key="f_hasbox")
+    has_reviewer_box = c10.checkbox("Has a reviewer box", key="f_hasreviewerbox")
 
 patient_ids, not_ids = parse_patient_ids(patients_text)
 if not_ids:
@@ -53,6 +54,8 @@ if not_ids:
 spec = filter_from_form(findings, match, no_finding, age_range, genders, views, patient_ids, has_image, has_box)
 links.mirror_filter(spec, default)
 mask = apply_filter(metadata, spec, present, boxed)
+if has_reviewer_box:
+    mask &= box_editor.reviewer_box_mask(config, metadata)
 rows = np.flatnonzero(mask)
 n_patients = metadata.table["patient_id"].to_numpy()[mask]
 m1, m2, m3, m4 = st.columns(4)

@@ -1,9 +1,9 @@
-"""Image: one NIH image with the model's probabilities, Grad-CAM and the ground-truth boxes."""
+"""Image: one NIH image with the model's probabilities, Grad-CAM, the NIH boxes, and reviewers' boxes (drawn here)."""
 
 import streamlit as st
 
-from cxrviz.app import resources, sidebar, state, viewer
-from cxrviz.app.messages import stop_on_error
+from cxrviz.app import box_editor, resources, sidebar, state, viewer
+from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 
 state.run_through_app()
@@ -28,4 +28,12 @@ with stop_on_error():
 row = metadata.row_of(name)
 if row is not None:
     st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px"))
-viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image")
+viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image",
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
+
+reviewer = state.reviewer_name()
+if reviewer:
+    with warn_on_error():
+        box_editor.box_section(resources.store_for(config), name, reviewer, gray, boxes, key_prefix="image_boxes")
+else:
+    st.caption("Enter your name above to draw boxes on this image.")

@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import resources, review_form, sidebar, state, viewer
+from cxrviz.app import box_editor, resources, review_form, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
@@ -74,9 +74,11 @@ except CxrvizError as error:
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
-viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside)
+viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
 if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
+box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
 
 others = rules.others(existing, reviewer)
 st.subheader("Other reviewers of this image")

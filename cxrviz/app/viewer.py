@@ -24,6 +24,7 @@ from cxrviz.model.inference import predict_gray
 from cxrviz.model.registry import LoadedModel
 
 COLORMAPS = ("jet", "inferno", "viridis", "turbo")
+REVIEWER_COLOUR = (80, 160, 255)
 
 
 @st.cache_data(show_spinner=False, max_entries=2048, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
@@ -73,23 +74,26 @@ def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tupl
     return [(r.finding, scale_box(Box(r.x, r.y, r.w, r.h), shape[1], shape[0])) for r in rows.itertuples()]
 
 
-def box_legend(truth_boxes: bool, heatmap_box: bool) -> str | None:
+def box_legend(truth_boxes: bool, heatmap_box: bool, reviewer_boxes: bool = False) -> str | None:
     """The image's caption: a colour key for the boxes drawn on it, and nothing when none is."""
-    keys = (["Green: ground-truth boxes (NIH)."] if truth_boxes else []) + (["Yellow: box from the heatmap."] if heatmap_box else [])
+    keys = (["Green: ground-truth boxes (NIH)."] if truth_boxes else []) + (["Blue: reviewers' boxes."] if reviewer_boxes else []) \
+        + (["Yellow: box from the heatmap."] if heatmap_box else [])
     return " ".join(keys) or None
 
 
 def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, nih_labels: set[str] | None = None,
          boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
-         beside: Callable[[np.ndarray | None], None] | None = None) -> np.ndarray | None:
-    """Lay out the view; `beside(probs)` fills the top of the right column (the review form).
-    Returns the probabilities (None without a model)."""
+         beside: Callable[[np.ndarray | None], None] | None = None,
+         reviewer_boxes: list[tuple[str, str, Box]] | None = None) -> np.ndarray | None:
+    """Lay out the view; `beside(probs)` fills the top of the right column (the review form);
+    `reviewer_boxes`: (reviewer, finding, box in the array's frame), drawn in blue and scored against
+    the CAM box like the NIH boxes. Returns the probabilities (None without a model)."""
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
     truths = truth_boxes(boxes_table, image, gray.shape)
     left, right = st.columns([5, 3])
     with left:
-        _viewer(gray, key, model, probs, truths, key_prefix)
+        _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()))
     with right:
         if beside is not None:
             beside(probs)  # the review form comes first: it is what the reviewer acts on
@@ -104,7 +108,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
 
 @st.fragment
 def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.ndarray | None,
-            truths: list[tuple[str, Box]], key_prefix: str) -> None:
+            truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = ()) -> None:
     # The image comes first: two choices above it, the rest of the controls in a popover.
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = int(np.argmax(probs)) if probs is not None else 0
@@ -128,6 +132,8 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
         with st.spinner(f"Computing {method} for {finding}{note}…"):
             cam_map = heatmap(gray, key, model, finding_index, method)
     drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths]
+    drawn += [((b.x, b.y, b.w, b.h), f"{who}: {label}", REVIEWER_COLOUR) for who, label, b in theirs]
+    base = len(drawn)
     metrics = []
     if cam_map is not None:
         derived = box_from_heatmap(cam_map, fraction)
@@ -136,8 +142,11 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
             for label, truth in truths:
                 if label == finding:
                     metrics.append({"finding": label, "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
+            for who, label, truth in theirs:
+                if label == finding:
+                    metrics.append({"finding": f"{label} ({who})", "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
     png = rendered(gray, cam_map, (key, finding, method, fraction), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
-    st.image(png, width="stretch", caption=box_legend(bool(truths), len(drawn) > len(truths)))
+    st.image(png, width="stretch", caption=box_legend(bool(truths), len(drawn) > base, bool(theirs)))
     if metrics:
         st.table(pd.DataFrame(metrics).set_index("finding").round(3))
     elif truths and cam_map is not None:

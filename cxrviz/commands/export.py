@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from cxrviz.commands import _boxes
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
@@ -18,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--corrections", type=Path, default=None, help="corrections CSV to write (default: ./corrections.csv, announced)")
     parser.add_argument("--data-entry", type=Path, default=None, help="corrected Data_Entry_2017.csv to write (default: ./Data_Entry_2017_corrected.csv, announced)")
     parser.add_argument("--metadata", type=Path, default=settings.metadata, help="Data_Entry_2017.csv (default: CXRVIZ_METADATA, else torchxrayvision's copy)")
+    _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -25,6 +27,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.review.export import corrections_csv, data_entry_csv
     from cxrviz.review.store import Store
 
+    if args.boxes is not None or args.coco is not None:  # boxes only, unless label files are asked for too
+        _boxes.export_boxes(args, Store(args.db, settings.db_timeout))
+        if args.corrections is None and args.data_entry is None:
+            return 0
     corrections = output_path(args.corrections, "corrections.csv")
     data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")
     for path in (corrections, data_entry):

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from cxrviz.config import Settings
+from cxrviz.errors import CxrvizError
 
 NAME = "import"
 HELP = "import a corrections CSV into the store"
@@ -27,7 +28,7 @@ def _os_user() -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
-    parser.add_argument("csv", type=Path, help="a corrections CSV written by `export` or the Review page")
+    parser.add_argument("csv", type=Path, nargs="?", help="a corrections CSV written by `export` or the Review page")
     parser.add_argument("--db", default=settings.db, help="review store: SQLite path or postgresql:// URL (default: CXRVIZ_DB)")
     parser.add_argument("--metadata", type=Path, default=settings.metadata,
                         help="Data_Entry_2017.csv whose images the rows must name (default: CXRVIZ_METADATA, else torchxrayvision's copy)")
@@ -36,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--replace-newer", action="store_true",
                         help="let a row replace a review made at the same time or later (default: such rows are skipped)")
     parser.add_argument("--dry-run", action="store_true", help="check the file and print what would change; write nothing")
+    parser.add_argument("--boxes", type=Path, default=None, help="a reviewer-box CSV written by `export --boxes`")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -44,6 +46,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.review.imports import ImportRefusedError, import_corrections
     from cxrviz.review.store import Store
 
+    if args.boxes is not None:  # reviewer boxes
+        from cxrviz.commands._boxes import import_boxes
+
+        import_boxes(args, Store(args.db, settings.db_timeout))
+        if args.csv is None:
+            return 0
+    if args.csv is None:
+        raise CxrvizError("Give a corrections CSV to import, or --boxes FILE.")
     importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
     metadata = load_metadata(args.metadata)
     store = Store(args.db, settings.db_timeout)

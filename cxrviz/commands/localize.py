@@ -18,18 +18,19 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     data_arguments(parser, settings)
     model_arguments(parser, settings)
     parser.add_argument("--method", default="GradCAM", help="GradCAM, GradCAM++, EigenCAM or ScoreCAM")
-    parser.add_argument("--bbox", type=Path, default=settings.bbox, help="BBox_List_2017.csv (default: CXRVIZ_BBOX, else torchxrayvision's copy)")
+    parser.add_argument("--bbox", "--boxes", dest="bbox", type=Path, default=settings.bbox,
+                        help="BBox_List_2017.csv, or reviewer boxes from `export --boxes` (default: CXRVIZ_BBOX, else torchxrayvision's copy)")
     parser.add_argument("--fraction", type=float, default=0.5, help="heatmap threshold as a fraction of its peak")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from cxrviz.data.boxes import load_boxes
+    from cxrviz.commands._boxes import ground_truth
     from cxrviz.data.image_index import scan_images
     from cxrviz.explain.localization import accuracy_table, box_scores
 
     model = load_model(args)
     index = scan_images(args.images)
-    boxes = load_boxes(args.bbox)
+    boxes = ground_truth(args.bbox)  # NIH boxes, or reviewer boxes less NIH boxes marked wrong
     count = int(boxes["image"].isin(list(index.paths)).sum())
     print(f"{count} ground-truth boxes on images present under {args.images}; model {model.spec.name}, {args.method}")
     with tqdm(total=count, desc="localising") as bar:

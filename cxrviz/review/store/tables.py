@@ -75,3 +75,33 @@ quiz_answers = sa.Table(
     sa.Column("answered_at", sa.String(40), nullable=False),
     sa.Index("uq_quiz_answers_case", "quiz_id", "learner_key", "image", unique=True),
 )
+# ---- boxes ----
+# Reviewer boxes in the original image frame (`cxrviz.review.boxes`), and their append-only log.
+boxes = sa.Table(
+    "boxes", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
+    sa.Column("finding", sa.String(40), nullable=False),
+    sa.Column("x", sa.Float, nullable=False),
+    sa.Column("y", sa.Float, nullable=False),
+    sa.Column("w", sa.Float, nullable=False),
+    sa.Column("h", sa.Float, nullable=False),
+    sa.Column("frame_width", sa.Integer, nullable=False),
+    sa.Column("frame_height", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("corrects", sa.String(120), nullable=True),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+box_audit = sa.Table(
+    "box_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("box_id", sa.Integer, nullable=False, index=True),
+    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # box-create, box-move, box-delete
+    sa.Column("old_values", sa.Text, nullable=True),
+    sa.Column("new_values", sa.Text, nullable=True),
+    sa.Column("at", sa.String(40), nullable=False),
+)

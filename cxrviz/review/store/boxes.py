@@ -1,0 +1,119 @@
+"""Reviewer boxes in the store: add, move, delete (own boxes only), list, and the box audit log.
+
+Every change is one transaction with its `box_audit` entry (box-create / box-move / box-delete,
+old and new coordinates as JSON), like a review save and its `audit_log` entry. The per-reviewer
+limit of boxes per image is checked inside the write transaction, so two tabs cannot pass it.
+The caller checks the rules that need the review (`cxrviz.review.boxes.check_box`).
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+
+from cxrviz.review.boxes import MAX_BOXES_PER_IMAGE, BoxError, ReviewerBox, check_box, check_count
+from cxrviz.review.identity import display_name, name_key
+from cxrviz.review.record import utc_now
+from cxrviz.review.store.core import Store
+from cxrviz.review.store.tables import box_audit, boxes, reviewers
+
+_COORDS = ("x", "y", "w", "h")
+
+
+def _values(row) -> dict:
+    return {"finding": row["finding"], **{c: row[c] for c in _COORDS}, "status": row["status"], "corrects": row["corrects"]}
+
+
+def _log(conn: sa.Connection, box_id: int, image: str, reviewer: str, action: str, old: dict | None, new: dict | None, at: str) -> None:
+    conn.execute(box_audit.insert().values(
+        box_id=box_id, image=image, reviewer=reviewer, action=action, at=at,
+        old_values=json.dumps(old) if old is not None else None, new_values=json.dumps(new) if new is not None else None))
+
+
+def add_box(store: Store, box: ReviewerBox, at: str | None = None, limit: int = MAX_BOXES_PER_IMAGE) -> int:
+    """Keep a new box (already checked by `check_box`); returns its id. Refuses (BoxError) past
+    `limit` boxes of this reviewer on the image. Marking the same NIH box wrong twice returns the
+    first mark."""
+    display_name(box.reviewer)
+    box, _ = check_box(box)  # shape rules again: nothing without area or outside the image is stored
+    now = at or utc_now()
+    with store._writing() as conn:
+        reviewer_id = store._reviewer_id(conn, box.reviewer)
+        if not store.is_sqlite:  # one writer per reviewer at a time, so two tabs cannot both pass the limit
+            conn.execute(sa.select(reviewers.c.id).where(reviewers.c.id == reviewer_id).with_for_update())
+        mine = sa.and_(boxes.c.image == box.image, boxes.c.reviewer_id == reviewer_id)
+        if box.status == "wrong":
+            found = conn.execute(sa.select(boxes.c.id).where(mine, boxes.c.status == "wrong", boxes.c.corrects == box.corrects)).scalar()
+            if found is not None:
+                return int(found)
+        check_count(conn.execute(sa.select(sa.func.count()).select_from(boxes).where(mine)).scalar_one(), limit)
+        new = {"finding": box.finding, "x": box.x, "y": box.y, "w": box.w, "h": box.h, "status": box.status, "corrects": box.corrects}
+        box_id = conn.execute(boxes.insert().values(
+            image=box.image, reviewer_id=reviewer_id, frame_width=box.frame_width, frame_height=box.frame_height,
+            created_at=now, updated_at=now, **new)).inserted_primary_key[0]
+        name = conn.execute(sa.select(reviewers.c.name).where(reviewers.c.id == reviewer_id)).scalar_one()
+        _log(conn, box_id, box.image, name, "box-create", None, new, now)
+    return int(box_id)
+
+
+def _own(conn: sa.Connection, box_id: int, reviewer: str):
+    row = conn.execute(sa.select(boxes, reviewers.c.name.label("reviewer"), reviewers.c.name_key)
+                       .join(reviewers, reviewers.c.id == boxes.c.reviewer_id).where(boxes.c.id == box_id)).mappings().first()
+    if row is None:
+        raise BoxError(f"Box {box_id} no longer exists (deleted since the page was drawn?).")
+    if row["name_key"] != name_key(reviewer):
+        raise BoxError(f"Box {box_id} is {row['reviewer']}'s; you can only move or delete your own boxes.")
+    return row
+
+
+def move_box(store: Store, box_id: int, reviewer: str, x: float, y: float, w: float, h: float, at: str | None = None) -> list[str]:
+    """Move or resize one of the reviewer's own boxes; returns messages (clipping). Logs old and new."""
+    now = at or utc_now()
+    with store._writing() as conn:
+        row = _own(conn, box_id, reviewer)
+        moved = ReviewerBox(row["image"], row["reviewer"], row["finding"], x, y, w, h, row["frame_width"], row["frame_height"],
+                            row["status"], row["corrects"])
+        moved, messages = check_box(moved)
+        new = {**_values(row), "x": moved.x, "y": moved.y, "w": moved.w, "h": moved.h}
+        conn.execute(boxes.update().where(boxes.c.id == box_id).values(updated_at=now, **{c: new[c] for c in _COORDS}))
+        _log(conn, box_id, row["image"], row["reviewer"], "box-move", _values(row), new, now)
+    return messages
+
+
+def delete_box(store: Store, box_id: int, reviewer: str, at: str | None = None) -> None:
+    """Delete one of the reviewer's own boxes; the log keeps what it was."""
+    now = at or utc_now()
+    with store._writing() as conn:
+        row = _own(conn, box_id, reviewer)
+        conn.execute(boxes.delete().where(boxes.c.id == box_id))
+        _log(conn, box_id, row["image"], row["reviewer"], "box-delete", _values(row), None, now)
+
+
+def list_boxes(store: Store, image: str | None = None, reviewer: str | None = None) -> list[ReviewerBox]:
+    """Boxes, oldest first; of one image and/or one reviewer (matched by name key)."""
+    query = (sa.select(boxes, reviewers.c.name.label("reviewer")).join(reviewers, reviewers.c.id == boxes.c.reviewer_id)
+             .order_by(boxes.c.created_at, boxes.c.id))
+    if image is not None:
+        query = query.where(boxes.c.image == image)
+    if reviewer is not None:
+        query = query.where(reviewers.c.name_key == name_key(reviewer))
+    with store._reading() as conn:
+        rows = conn.execute(query).mappings().all()
+    return [ReviewerBox(r["image"], r["reviewer"], r["finding"], r["x"], r["y"], r["w"], r["h"], r["frame_width"], r["frame_height"],
+                        r["status"], r["corrects"], r["id"], r["created_at"], r["updated_at"]) for r in rows]
+
+
+def images_with_boxes(store: Store) -> set[str]:
+    """Images on which any reviewer has a box (the Browse filter "has a reviewer box")."""
+    with store._reading() as conn:
+        return set(conn.execute(sa.select(boxes.c.image).distinct()).scalars())
+
+
+def box_log(store: Store, image: str | None = None) -> list[dict]:
+    """The box audit log, oldest first."""
+    query = sa.select(box_audit).order_by(box_audit.c.id)
+    if image is not None:
+        query = query.where(box_audit.c.image == image)
+    with store._reading() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]

@@ -193,6 +193,10 @@ def _start_ray(address: str | None, num_cpus: int | None):
     return ray
 
 
+def _decode_task_options() -> dict:
+    return {"scheduling_strategy": "SPREAD"}
+
+
 def plan_actors(resources: dict[str, float], actors: int | None, cpu_only: bool = False) -> tuple[int, float, float, str]:
     """(model actors, GPUs each, CPUs each, device): one actor per GPU when the cluster has GPUs
     (and `cpu_only` is off), else a CPU actor per 4 CPUs (at least one), leaving half the CPUs
@@ -236,10 +240,11 @@ def predict_with_ray(
 
     ds = ray.data.from_items([{"image": n, "path": p} for n, p in todo], override_num_blocks=max(1, min(len(todo) // DECODE_BATCH, 2000)))
     ray.data.DataContext.get_current().enable_progress_bars = False  # the caller reports progress
-    # SPREAD spreads decoding over the nodes, and (a remote argument the actors lack) keeps Ray
-    # from fusing decode into the model actors: decode stays in its own CPU tasks.
+    # Decode tasks are spread over the nodes. Given as a function, their options also keep Ray
+    # from fusing decode into the model actors (it fuses stages whose options match, as they do
+    # on a small CPU machine): decode stays in its own CPU tasks, beside the actors.
     ds = ds.map_batches(decode_batch, fn_kwargs={"size": spec.input_size}, batch_size=DECODE_BATCH, batch_format="numpy",
-                        num_cpus=1, scheduling_strategy="SPREAD")
+                        num_cpus=1, ray_remote_args_fn=_decode_task_options)
     ds = ds.map_batches(Predictor, fn_constructor_kwargs={"spec": spec, "device": device}, batch_size=batch_size,
                         batch_format="numpy", concurrency=count, num_gpus=gpus_each, num_cpus=cpus_each)
 
@@ -253,9 +258,9 @@ def predict_with_ray(
         summary.model_s += float(np.sum(batch["model_s"]))
         summary.errors += sum(1 for e in batch["error"] if e)
         summary.added += len(batch["image"])
-        if len(pending["image"]) >= rows_per_part:
-            summary.files.append(_write_part(out, run_id, number, pending))
-            pending, number = {c: [] for c in COLUMNS}, number + 1
+        while len(pending["image"]) >= rows_per_part:
+            summary.files.append(_write_part(out, run_id, number, {c: v[:rows_per_part] for c, v in pending.items()}))
+            pending, number = {c: v[rows_per_part:] for c, v in pending.items()}, number + 1
         if progress:
             progress(summary.added, len(todo))
     if pending["image"]:

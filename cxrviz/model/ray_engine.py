@@ -246,7 +246,7 @@ def predict_with_ray(
     ds = ds.map_batches(decode_batch, fn_kwargs={"size": spec.input_size}, batch_size=DECODE_BATCH, batch_format="numpy",
                         num_cpus=1, ray_remote_args_fn=_decode_task_options)
     ds = ds.map_batches(Predictor, fn_constructor_kwargs={"spec": spec, "device": device}, batch_size=batch_size,
-                        batch_format="numpy", concurrency=count, num_gpus=gpus_each, num_cpus=cpus_each)
+                        batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=count), num_gpus=gpus_each, num_cpus=cpus_each)
 
     run_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
     pending: dict[str, list] = {c: [] for c in COLUMNS}

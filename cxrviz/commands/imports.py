@@ -29,6 +29,8 @@ def _os_user() -> str:
 
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("csv", type=Path, nargs="?", help="a corrections CSV written by `export` or the Review page")
+    parser.add_argument("--predictions", type=Path, default=None,
+                        help="a Parquet file or folder from `predict --engine ray`, into the prediction cache")
     parser.add_argument("--db", default=settings.db, help="review store: SQLite path or postgresql:// URL (default: CXRVIZ_DB)")
     parser.add_argument("--metadata", type=Path, default=settings.metadata,
                         help="Data_Entry_2017.csv whose images the rows must name (default: CXRVIZ_METADATA, else torchxrayvision's copy)")
@@ -44,16 +46,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.data.metadata import load_metadata
     from cxrviz.review.identity import display_name
     from cxrviz.review.imports import ImportRefusedError, import_corrections
+    from cxrviz.review.prediction_import import import_predictions
     from cxrviz.review.store import Store
 
     if args.boxes is not None:  # reviewer boxes
         from cxrviz.commands._boxes import import_boxes
 
         import_boxes(args, Store(args.db, settings.db_timeout))
-        if args.csv is None:
-            return 0
+    if args.predictions is not None:  # batch predictions (predict --engine ray) into the cache
+        done = import_predictions(Store(args.db, settings.db_timeout), args.predictions)
+        print(f"cached {done.imported} predictions ({', '.join(done.models) or 'no model'}) in {args.db}; {done.skipped} rows skipped")
     if args.csv is None:
-        raise CxrvizError("Give a corrections CSV to import, or --boxes FILE.")
+        if args.boxes is not None or args.predictions is not None:
+            return 0
+        raise CxrvizError("Give a corrections CSV to import, --boxes FILE or --predictions PARQUET.")
     importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
     metadata = load_metadata(args.metadata)
     store = Store(args.db, settings.db_timeout)

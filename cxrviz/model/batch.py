@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -35,13 +36,23 @@ class _Files(Dataset):
 
 
 def iter_predictions(model: LoadedModel, paths: list[Path], batch_size: int = 16, workers: int = 0) -> Iterator[tuple[list[int], np.ndarray, list[str]]]:
-    """Yields (indices into paths, probabilities, error per index) batch by batch."""
+    """Yields (indices into paths, probabilities, error per index) batch by batch.
+
+    On a CPU the decode workers get their cores: the model uses the others (at least one thread).
+    Otherwise the model's OpenMP threads and the workers share cores, and OpenMP threads that
+    wait for each other at every layer slow the model down several times (bench_engines)."""
     loader = DataLoader(
         _Files(paths, model.spec.input_size, model.spec.normalisation),
         batch_size=batch_size, num_workers=workers, pin_memory=model.device.startswith("cuda"),
     )
-    for inputs, indices, errors in loader:
-        yield indices.tolist(), forward_probabilities(model.module, inputs, model.device), list(errors)
+    threads = torch.get_num_threads()
+    if workers and model.device == "cpu":
+        torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 1) - workers)))
+    try:
+        for inputs, indices, errors in loader:
+            yield indices.tolist(), forward_probabilities(model.module, inputs, model.device), list(errors)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def done_images(out: Path) -> set[str]:

@@ -37,7 +37,7 @@ def test_many_rows_go_in_chunks(store):
 
 def issue(image, finding, score, label=0):
     return {"image": image, "finding": finding, "label": label, "direction": "probably missing" if not label else "probably spurious",
-            "score": score, "image_score": score / 2, "probability": 0.9}
+            "score": score, "image_score": score / 2, "probability": 0.9, "flagged": score < 0.2}
 
 
 def test_label_issues_are_replaced_per_run_and_listed_most_suspect_first(store):
@@ -47,6 +47,7 @@ def test_label_issues_are_replaced_per_run_and_listed_most_suspect_first(store):
     assert [(r["image"], r["finding"], r["label"], r["direction"]) for r in rows] == [
         ("b.png", "Nodule", 1, "probably spurious"), ("a.png", "Mass", 0, "probably missing")]
     assert rows[0]["score"] == pytest.approx(0.1) and rows[0]["image_score"] == pytest.approx(0.05)
+    assert [r["flagged"] for r in rows] == [True, False]
     assert [r["image"] for r in stored_label_issues(store)] == ["c.png", "b.png", "a.png"]
     replace_label_issues(store, "m", "s", [issue("d.png", "Edema", 0.2)])
     assert [r["image"] for r in stored_label_issues(store, scheme="s")] == ["d.png"]

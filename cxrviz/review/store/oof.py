@@ -18,7 +18,7 @@ from cxrviz.review.store.tables import label_issues, oof_predictions
 
 CHUNK = 500  # rows per INSERT: well under SQLite's bound-parameter limit
 
-ISSUE_FIELDS = ("image", "finding", "label", "direction", "score", "image_score", "probability")
+ISSUE_FIELDS = ("image", "finding", "label", "direction", "score", "image_score", "probability", "flagged")
 
 
 def _chunks(values: list[dict]) -> Iterable[list[dict]]:
@@ -65,8 +65,8 @@ def replace_label_issues(store: Store, model: str, scheme: str, rows: Iterable[M
     now = utc_now()
     values = [{**{k: row[k] for k in ISSUE_FIELDS}, "model": model, "scheme": scheme, "created_at": now} for row in rows]
     for v in values:
-        v["label"], v["score"], v["image_score"], v["probability"] = (
-            int(v["label"]), float(v["score"]), float(v["image_score"]), float(v["probability"]))
+        v["label"], v["score"], v["image_score"], v["probability"], v["flagged"] = (
+            int(v["label"]), float(v["score"]), float(v["image_score"]), float(v["probability"]), bool(v["flagged"]))
     with store._writing() as conn:
         conn.execute(sa.delete(label_issues).where(label_issues.c.model == model, label_issues.c.scheme == scheme))
         for chunk in _chunks(values):

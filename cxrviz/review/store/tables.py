@@ -78,5 +78,6 @@ label_issues = sa.Table(
     sa.Column("score", sa.Float, nullable=False),  # cleanlab's label quality for this finding: low = suspect
     sa.Column("image_score", sa.Float, nullable=False),  # cleanlab's per-image label quality
     sa.Column("probability", sa.Float, nullable=False),  # the out-of-fold probability of the finding
+    sa.Column("flagged", sa.Boolean, nullable=False),  # confident learning calls it an issue
     sa.Column("created_at", sa.String(40), nullable=False),
 )

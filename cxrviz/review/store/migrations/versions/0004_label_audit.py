@@ -35,6 +35,7 @@ def upgrade() -> None:
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("image_score", sa.Float, nullable=False),
         sa.Column("probability", sa.Float, nullable=False),
+        sa.Column("flagged", sa.Boolean, nullable=False),
         sa.Column("created_at", sa.String(40), nullable=False),
     )
 

@@ -5,6 +5,6 @@ A new command is a new module here plus one line in `COMMANDS`. Commands are thi
 call a `cxrviz` function, and print what they did (where files went included).
 """
 
-from cxrviz.commands import evaluate, export, imports, localize, predict, publish, train
+from cxrviz.commands import audit, evaluate, export, imports, localize, predict, publish, train
 
-COMMANDS = [train, publish, evaluate, predict, localize, export, imports]
+COMMANDS = [train, publish, evaluate, predict, localize, export, imports, audit]

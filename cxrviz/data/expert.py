@@ -192,3 +192,15 @@ def disagreements(compared: pd.DataFrame) -> pd.DataFrame:
     diff = compared[compared["nih"] != compared["expert"]].copy()
     diff["direction"] = np.where(diff["expert"], "NIH missed it", "NIH over-calls it")
     return diff.reset_index(drop=True)
+
+
+def expert_finding_for(nih_finding: str) -> str | None:
+    """The expert finding an NIH finding maps to (Mass -> 'Nodule or mass'), else None."""
+    return next((e for e, nih in NIH_EQUIVALENTS.items() if nih_finding in nih), None)
+
+
+def expert_label_for(expert: ExpertLabels, image: str, nih_finding: str) -> bool | None:
+    """The experts' verdict on the expert finding an NIH finding maps to; None when the image was
+    not adjudicated or the finding has no expert counterpart."""
+    finding = expert_finding_for(nih_finding)
+    return None if finding is None else expert.of(image).get(finding)

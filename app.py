@@ -15,6 +15,7 @@ navigation = st.navigation(
         st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
         st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
+        st.Page("pages/label_audit.py", title="Label audit", icon=":material/rule:"),
     ]
 )
 sidebar.sidebar(resources.settings())

@@ -1,0 +1,81 @@
+"""The Label audit page's pieces: expert labels and their statistics (cached per file version),
+the suspect-label queue from the store, and the two plots."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from cxrviz.app.resources import mtime
+from cxrviz.data.expert import ExpertLabels, agreement_statistics, comparison, default_expert_path, load_expert_labels
+
+QUEUE_SOURCE = "likely wrong labels (cleanlab)"
+METRICS = (("ppv", "PPV (NIH positives the experts confirm)"), ("sensitivity", "sensitivity (expert positives NIH labels)"),
+           ("agreement", "agreement"))
+
+
+@st.cache_resource(show_spinner="Loading the expert labels…")
+def _expert(path: str, mtime_ns: int) -> ExpertLabels:
+    from pathlib import Path
+
+    return load_expert_labels(Path(path))
+
+
+def expert_labels() -> ExpertLabels:
+    """Google's 2019 adjudicated labels; raises `ExpertLabelsError` (shown, the page goes on)."""
+    path = default_expert_path()
+    return _expert(str(path), mtime(path))
+
+
+@st.cache_data(show_spinner=False)
+def _statistics(path: str, mtime_ns: int) -> pd.DataFrame:
+    return agreement_statistics(comparison(_expert(path, mtime_ns)))
+
+
+def expert_statistics() -> pd.DataFrame:
+    path = default_expert_path()
+    expert_labels()  # raises for a missing or malformed file, before anything is cached
+    return _statistics(str(path), mtime(path))
+
+
+def statistics_plot(stats: pd.DataFrame) -> go.Figure:
+    """PPV, sensitivity and agreement per finding with their 95% intervals."""
+    figure = go.Figure()
+    for key, name in METRICS:
+        figure.add_bar(name=name, x=stats["finding"], y=stats[key],
+                       error_y={"type": "data", "array": stats[f"{key}_high"] - stats[key],
+                                "arrayminus": stats[key] - stats[f"{key}_low"]})
+    figure.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "share (95% Wilson interval)"},
+                         title="NIH labels against Google's 2019 expert adjudication", legend={"orientation": "h"})
+    return figure
+
+
+def statistics_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """The statistics as shown: one 'value [low, high]' column per metric."""
+    out = stats[["finding", "nih_findings", "images", "nih_positive", "expert_positive", "both_positive"]].copy()
+    for key in ("ppv", "sensitivity", "agreement", "nih_positive_disagree"):
+        out[key.replace("_", " ")] = [f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if v == v else "n/a"
+                                      for v, lo, hi in zip(stats[key], stats[f"{key}_low"], stats[f"{key}_high"])]
+    return out.rename(columns={"nih_findings": "NIH findings", "nih_positive": "NIH positive",
+                               "expert_positive": "expert positive", "both_positive": "both positive",
+                               "nih positive disagree": "NIH positives the experts reject"})
+
+
+def queue_plot(queue: pd.DataFrame) -> go.Figure:
+    """Suspect labels per finding, split by direction."""
+    counts = queue.groupby(["finding", "direction"]).size().rename("labels").reset_index()
+    figure = go.Figure()
+    for direction, part in counts.groupby("direction"):
+        figure.add_bar(name=str(direction), y=part["finding"], x=part["labels"], orientation="h")
+    figure.update_layout(barmode="stack", title="Suspect labels per finding", xaxis_title="labels",
+                         legend={"orientation": "h"}, height=max(300, 28 * counts["finding"].nunique() + 140))
+    return figure
+
+
+def send_to_review(images: list[str]) -> None:
+    """Make these images the Review page's queue, in this order, and open the first."""
+    from cxrviz.app import state
+
+    state.set_queue(images, QUEUE_SOURCE)
+    state.open_page("pages/review.py", images[0])

@@ -79,3 +79,37 @@ def send_to_review(images: list[str]) -> None:
 
     state.set_queue(images, QUEUE_SOURCE)
     state.open_page("pages/review.py", images[0])
+
+
+FLIPS_SOURCE = "follow-up flips"
+
+
+@st.cache_resource(show_spinner="Finding follow-up flips…")
+def _flips(path: str, mtime_ns: int, _metadata) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from cxrviz.data.followups import flip_rates, follow_up_flips
+
+    return follow_up_flips(_metadata), flip_rates(_metadata)
+
+
+def follow_up_flips(config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(flips, per-finding rates) of the configured metadata, computed once per file version."""
+    from cxrviz.app import resources
+
+    metadata = resources.metadata_for(config)
+    return _flips(str(metadata.source), mtime(metadata.source), metadata)
+
+
+def flip_rate_plot(rates: pd.DataFrame) -> go.Figure:
+    shown = rates.dropna(subset=["rate"]).sort_values("rate")
+    figure = go.Figure(go.Bar(x=shown["rate"], y=shown["finding"], orientation="h", customdata=shown[["flips", "triples"]],
+                              hovertemplate="%{y}: %{customdata[0]} of %{customdata[1]} (%{x:.0%})<extra></extra>"))
+    figure.update_layout(title="Present at follow-ups i and i+2, absent at i+1", xaxis={"title": "share of such triples",
+                         "range": [0, 1], "tickformat": ".0%"}, height=max(300, 26 * len(shown) + 120))
+    return figure
+
+
+def send_flips_to_review(images: list[str]) -> None:
+    from cxrviz.app import state
+
+    state.set_queue(images, FLIPS_SOURCE)
+    state.open_page("pages/review.py", images[0])

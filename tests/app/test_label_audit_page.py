@@ -37,20 +37,33 @@ def test_expert_statistics_and_no_audit_yet(app_env):
     assert list(table["finding"]) == ["Pneumothorax", "Nodule or mass", "Airspace opacity"]
     assert table.set_index("finding").loc["Pneumothorax", "NIH positive"] == 238
     assert any("No label audit has been run yet" in i.value for i in at.info)
-    assert len(at.get("plotly_chart")) == 1
+    assert len(at.get("plotly_chart")) == 2
+    flips = at.dataframe[1].value
+    assert list(flips.columns)[:4] == ["image", "finding", "prior", "next"] and len(flips) > 0
+    at.selectbox(key="flip_finding").set_value("Cardiomegaly").run()
+    assert set(at.dataframe[1].value["finding"]) == {"Cardiomegaly"}
+
+
+def test_follow_up_flips_go_to_review_as_a_queue(app_env):
+    at = _app()
+    button = at.button(key="flip_review")
+    assert not button.disabled
+    button.click().run()
+    queue = at.session_state["review_queue"]
+    assert at.session_state["review_queue_source"] == "follow-up flips" and len(queue) == len(set(queue)) > 0
 
 
 def test_queue_filter_and_send_to_review(app_env):
     _store_issues(app_env)
     at = _app()
     assert not at.exception
-    queue = at.dataframe[1].value
+    queue = at.dataframe[2].value
     assert list(queue["image"]) == ["00000013_026.png", "00000032_002.png", "00000013_026.png"]  # flagged only
     assert list(queue["expert"]) == ["present", "present", "absent"]  # Google 2019: PTX yes; airspace yes; nodule/mass no
     at.checkbox(key="audit_flagged").uncheck().run()
-    assert len(at.dataframe[1].value) == 4
+    assert len(at.dataframe[2].value) == 4
     at.selectbox(key="audit_finding").set_value("Mass").run()
-    assert list(at.dataframe[1].value["finding"]) == ["Mass"]
+    assert list(at.dataframe[2].value["finding"]) == ["Mass"]
     at.selectbox(key="audit_finding").set_value("all").run()
     at.button(key="audit_review").click().run()
     assert at.session_state["review_queue"] == ["00000013_026.png", "00000032_002.png", "00000001_000.png"]
@@ -65,5 +78,5 @@ def test_a_malformed_expert_file_is_shown_and_the_queue_still_works(app_env, mon
     at = _app()
     assert not at.exception
     assert any("lacks the column" in shown(e.value) for e in at.error)
-    queue = at.dataframe[0].value
+    queue = at.dataframe[1].value
     assert len(queue) == 3 and set(queue["expert"]) == {""}

@@ -29,11 +29,10 @@ with warn_on_error():
     flips, rates = label_audit.follow_up_flips(config)
     st.plotly_chart(label_audit.flip_rate_plot(rates))
     flip_finding = st.selectbox("Flips of", ["all", *rates.loc[rates["flips"] > 0, "finding"]], key="flip_finding")
-    chosen = flips if flip_finding == "all" else flips[flips["finding"] == flip_finding]
-    local = chosen[chosen["image"].isin(list(resources.image_index(config).paths))]
-    st.caption(f"{len(chosen):,} flips ({len(local):,} with a local image): each row names the patient's prior and next study.")
+    chosen, flip_images = label_audit.flips_of(config, flips, None if flip_finding == "all" else flip_finding)
+    st.caption(f"{len(chosen):,} flips on {len(flip_images):,} local images: each row names the patient's prior and next "
+               "study (the first 2,000 shown).")
     st.dataframe(chosen.head(2000), hide_index=True, height=240)
-    flip_images = list(dict.fromkeys(local["image"]))
     if st.button(f"Review the {len(flip_images):,} local images in this list", key="flip_review", disabled=not flip_images):
         label_audit.send_flips_to_review(flip_images)
 

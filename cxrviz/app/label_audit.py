@@ -99,6 +99,15 @@ def follow_up_flips(config) -> tuple[pd.DataFrame, pd.DataFrame]:
     return _flips(str(metadata.source), mtime(metadata.source), metadata)
 
 
+def flips_of(config, flips: pd.DataFrame, finding: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The flips of one finding (all when None) and their distinct local images, in order."""
+    from cxrviz.app import resources
+
+    chosen = flips if finding is None else flips[flips["finding"] == finding]
+    local = chosen["image"].isin(list(resources.image_index(config).paths))
+    return chosen, list(dict.fromkeys(chosen.loc[local, "image"]))
+
+
 def flip_rate_plot(rates: pd.DataFrame) -> go.Figure:
     shown = rates.dropna(subset=["rate"]).sort_values("rate")
     figure = go.Figure(go.Bar(x=shown["rate"], y=shown["finding"], orientation="h", customdata=shown[["flips", "triples"]],

@@ -48,6 +48,7 @@ def main() -> int:
     parser.add_argument("--input-size", type=int, default=128)
     parser.add_argument("--freeze-blocks", type=int, default=4)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--save", type=Path, default=None, help="also save the out-of-fold probabilities and flips (.npz)")
     args = parser.parse_args()
 
     data = labelled_set(load_metadata(), scan_images(args.images))
@@ -59,18 +60,26 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as workdir:
         probs = out_of_fold(noisy, config, folds, Path(workdir))
     seconds = time.time() - started
+    if args.save is not None:
+        np.savez(args.save, probs=probs, given=noisy.targets, flips=flips, names=np.array(data.names))
     given = noisy.targets.astype(int)
-    scores = {"cleanlab": find_label_issues(given, probs).pair_scores.ravel(), "|p - label|": naive_pair_scores(given, probs).ravel()}
-    flagged = find_label_issues(given, probs).flagged
+    issues = find_label_issues(given, probs)
+    scores = {
+        "cleanlab": issues.pair_scores.ravel(),  # what the audit ranks by (adjust_pred_probs=True)
+        "cleanlab image": np.repeat(issues.image_scores, given.shape[1]),  # the image's score for each of its pairs
+        "|p - label|": naive_pair_scores(given, probs).ravel(),
+        "label only": 1.0 - given.ravel(),  # "every present label is suspect": a prior, no model
+    }
+    flagged = issues.flagged
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"{len(data)} images, {flips.sum()} of {flips.size} (image, finding) pairs flipped "
           f"({int((flips & (data.targets == 0)).sum())} absent->present, {int((flips & (data.targets == 1)).sum())} present->absent); "
           f"{args.folds} patient folds, {args.epochs} epochs at {args.input_size} px on {config.device}: {seconds:.0f} s")
-    print(f"{'ranking':<14}{'P@25':>8}{'P@50':>8}{'P@100':>8}{'AUROC':>8}")
+    print(f"{'ranking':<16}{'P@25':>8}{'P@50':>8}{'P@100':>8}{'AUROC':>8}")
     for name, score in scores.items():
         order = np.argsort(score, kind="stable")  # low quality = suspect first
         auroc = roc_auc_score(flips.ravel(), -score)
-        print(f"{name:<14}" + "".join(f"{precision_at(order, flips, k):8.2f}" for k in (25, 50, 100)) + f"{auroc:8.3f}")
+        print(f"{name:<16}" + "".join(f"{precision_at(order, flips, k):8.2f}" for k in (25, 50, 100)) + f"{auroc:8.3f}")
     hits = int((flagged & flips).sum())
     print(f"cleanlab flags {int(flagged.sum())} pairs: precision {hits / max(int(flagged.sum()), 1):.2f}, recall {hits / flips.sum():.2f} "
           f"(base rate {flips.mean():.2f})")

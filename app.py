@@ -17,6 +17,7 @@ navigation = st.navigation(
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
         st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
+        st.Page("pages/label_audit.py", title="Label audit", icon=":material/rule:"),
     ]
 )
 sidebar.sidebar(resources.settings())

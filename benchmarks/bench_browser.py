@@ -34,10 +34,11 @@ REPO = Path(__file__).resolve().parent.parent
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 
 # Resolves once the main X-ray <img> has a different src than `old` and is decoded.
-NEW_IMAGE = """([old, t0]) => new Promise(resolve => {
+NEW_IMAGE = """([old, t0]) => new Promise((resolve, reject) => {
   const check = () => {
     const img = document.querySelector('[data-testid="stImage"] img');
     if (img && img.src !== old && img.complete && img.naturalWidth > 0) { resolve(performance.now() - t0); return; }
+    if (performance.now() - t0 > 120000) { reject(new Error("no new image within 120 s")); return; }
     requestAnimationFrame(check);
   };
   check();
@@ -108,6 +109,7 @@ def main() -> None:
                 page.goto(f"{url}/review?reviewer=Bench")  # warms metadata, index, model
                 page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
                 page.wait_for_timeout(3000)
+                page.screenshot(path=str(work.parent / "bench_review_first.png"))
                 page.get_by_role("button", name="Save and next").focus()
                 save = []
                 for _ in range(args.steps):

@@ -105,3 +105,31 @@ box_audit = sa.Table(
     sa.Column("new_values", sa.Text, nullable=True),
     sa.Column("at", sa.String(40), nullable=False),
 )
+# ---- audit ----
+# Out-of-fold probabilities: from a model that never trained on the image (`model/crossval.py`),
+# one row per (image, training recipe, fold scheme); `fold` is the fold the image was held out in.
+oof_predictions = sa.Table(
+    "oof_predictions", metadata,
+    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("scheme", sa.String(100), primary_key=True),
+    sa.Column("fold", sa.Integer, nullable=False),
+    sa.Column("probabilities", sa.Text, nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+# Suspect (image, finding) labels found by cleanlab on those probabilities (`review/label_issues.py`):
+# replaced as a whole per (model, scheme) by each audit run.
+label_issues = sa.Table(
+    "label_issues", metadata,
+    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("finding", sa.String(40), primary_key=True),
+    sa.Column("model", sa.String(200), primary_key=True),
+    sa.Column("scheme", sa.String(100), primary_key=True),
+    sa.Column("label", sa.Integer, nullable=False),  # the label audited: 1 present, 0 absent
+    sa.Column("direction", sa.String(20), nullable=False),  # "probably missing" / "probably spurious"
+    sa.Column("score", sa.Float, nullable=False),  # cleanlab's label quality for this finding: low = suspect
+    sa.Column("image_score", sa.Float, nullable=False),  # cleanlab's per-image label quality
+    sa.Column("probability", sa.Float, nullable=False),  # the out-of-fold probability of the finding
+    sa.Column("flagged", sa.Boolean, nullable=False),  # confident learning calls it an issue
+    sa.Column("created_at", sa.String(40), nullable=False),
+)

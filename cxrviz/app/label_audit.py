@@ -1,0 +1,124 @@
+"""The Label audit page's pieces: expert labels and their statistics (cached per file version),
+the suspect-label queue from the store, and the two plots."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from cxrviz.app.resources import mtime
+from cxrviz.data.expert import ExpertLabels, agreement_statistics, comparison, default_expert_path, load_expert_labels
+
+QUEUE_SOURCE = "likely wrong labels (cleanlab)"
+METRICS = (("ppv", "PPV (NIH positives the experts confirm)"), ("sensitivity", "sensitivity (expert positives NIH labels)"),
+           ("agreement", "agreement"))
+
+
+@st.cache_resource(show_spinner="Loading the expert labels…")
+def _expert(path: str, mtime_ns: int) -> ExpertLabels:
+    from pathlib import Path
+
+    return load_expert_labels(Path(path))
+
+
+def expert_labels() -> ExpertLabels:
+    """Google's 2019 adjudicated labels; raises `ExpertLabelsError` (shown, the page goes on)."""
+    path = default_expert_path()
+    return _expert(str(path), mtime(path))
+
+
+@st.cache_data(show_spinner=False)
+def _statistics(path: str, mtime_ns: int) -> pd.DataFrame:
+    return agreement_statistics(comparison(_expert(path, mtime_ns)))
+
+
+def expert_statistics() -> pd.DataFrame:
+    path = default_expert_path()
+    expert_labels()  # raises for a missing or malformed file, before anything is cached
+    return _statistics(str(path), mtime(path))
+
+
+def statistics_plot(stats: pd.DataFrame) -> go.Figure:
+    """PPV, sensitivity and agreement per finding with their 95% intervals."""
+    figure = go.Figure()
+    for key, name in METRICS:
+        figure.add_bar(name=name, x=stats["finding"], y=stats[key],
+                       error_y={"type": "data", "array": stats[f"{key}_high"] - stats[key],
+                                "arrayminus": stats[key] - stats[f"{key}_low"]})
+    figure.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "share (95% Wilson interval)"},
+                         title="NIH labels against Google's 2019 expert adjudication", legend={"orientation": "h"})
+    return figure
+
+
+def statistics_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """The statistics as shown: one 'value [low, high]' column per metric."""
+    out = stats[["finding", "nih_findings", "images", "nih_positive", "expert_positive", "both_positive"]].copy()
+    for key in ("ppv", "sensitivity", "agreement", "nih_positive_disagree"):
+        out[key.replace("_", " ")] = [f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if v == v else "n/a"
+                                      for v, lo, hi in zip(stats[key], stats[f"{key}_low"], stats[f"{key}_high"])]
+    return out.rename(columns={"nih_findings": "NIH findings", "nih_positive": "NIH positive",
+                               "expert_positive": "expert positive", "both_positive": "both positive",
+                               "nih positive disagree": "NIH positives the experts reject"})
+
+
+def queue_plot(queue: pd.DataFrame) -> go.Figure:
+    """Suspect labels per finding, split by direction."""
+    counts = queue.groupby(["finding", "direction"]).size().rename("labels").reset_index()
+    figure = go.Figure()
+    for direction, part in counts.groupby("direction"):
+        figure.add_bar(name=str(direction), y=part["finding"], x=part["labels"], orientation="h")
+    figure.update_layout(barmode="stack", title="Suspect labels per finding", xaxis_title="labels",
+                         legend={"orientation": "h"}, height=max(300, 28 * counts["finding"].nunique() + 140))
+    return figure
+
+
+def send_to_review(images: list[str]) -> None:
+    """Make these images the Review page's queue, in this order, and open the first."""
+    from cxrviz.app import state
+
+    state.set_queue(images, QUEUE_SOURCE)
+    state.open_page("pages/review.py", images[0])
+
+
+FLIPS_SOURCE = "follow-up flips"
+
+
+@st.cache_resource(show_spinner="Finding follow-up flips…")
+def _flips(path: str, mtime_ns: int, _metadata) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from cxrviz.data.followups import flip_rates, follow_up_flips
+
+    return follow_up_flips(_metadata), flip_rates(_metadata)
+
+
+def follow_up_flips(config) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(flips, per-finding rates) of the configured metadata, computed once per file version."""
+    from cxrviz.app import resources
+
+    metadata = resources.metadata_for(config)
+    return _flips(str(metadata.source), mtime(metadata.source), metadata)
+
+
+def flips_of(config, flips: pd.DataFrame, finding: str | None) -> tuple[pd.DataFrame, list[str]]:
+    """The flips of one finding (all when None) and their distinct local images, in order."""
+    from cxrviz.app import resources
+
+    chosen = flips if finding is None else flips[flips["finding"] == finding]
+    local = chosen["image"].isin(list(resources.image_index(config).paths))
+    return chosen, list(dict.fromkeys(chosen.loc[local, "image"]))
+
+
+def flip_rate_plot(rates: pd.DataFrame) -> go.Figure:
+    shown = rates.dropna(subset=["rate"]).sort_values("rate")
+    figure = go.Figure(go.Bar(x=shown["rate"], y=shown["finding"], orientation="h", customdata=shown[["flips", "triples"]],
+                              hovertemplate="%{y}: %{customdata[0]} of %{customdata[1]} (%{x:.0%})<extra></extra>"))
+    figure.update_layout(title="Present at follow-ups i and i+2, absent at i+1", xaxis={"title": "share of such triples",
+                         "range": [0, 1], "tickformat": ".0%"}, height=max(300, 26 * len(shown) + 120))
+    return figure
+
+
+def send_flips_to_review(images: list[str]) -> None:
+    from cxrviz.app import state
+
+    state.set_queue(images, FLIPS_SOURCE)
+    state.open_page("pages/review.py", images[0])

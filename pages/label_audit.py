@@ -1,0 +1,64 @@
+"""Label audit: how far the NIH labels agree with Google's 2019 expert adjudication, and the
+labels cleanlab finds most likely wrong (from `python -m cxrviz audit`), sent to Review as a queue."""
+
+import streamlit as st
+
+from cxrviz.app import label_audit, resources, state
+from cxrviz.app.messages import stop_on_error, warn_on_error
+from cxrviz.data.expert import NIH_EQUIVALENTS
+from cxrviz.review.audit_run import queue_images, suspect_queue
+
+state.run_through_app()
+
+config = resources.settings()
+st.title("Label audit")
+
+st.subheader("NIH labels against the experts")
+expert = None
+with warn_on_error():
+    expert = label_audit.expert_labels()
+    stats = label_audit.expert_statistics()
+    st.plotly_chart(label_audit.statistics_plot(stats))
+    st.dataframe(label_audit.statistics_table(stats), hide_index=True)
+    st.caption(f"{len(expert):,} images adjudicated by three radiologists (Google, 2019), taken as the reference. "
+               "Mapping: " + "; ".join(f"{e} → {', '.join(n) or 'no NIH finding'}" for e, n in NIH_EQUIVALENTS.items())
+               + ". Airspace opacity is broader than its NIH counterparts, so its figures measure the mapping as much as the labels.")
+
+st.subheader("Follow-up flips")
+with warn_on_error():
+    flips, rates = label_audit.follow_up_flips(config)
+    st.plotly_chart(label_audit.flip_rate_plot(rates))
+    flip_finding = st.selectbox("Flips of", ["all", *rates.loc[rates["flips"] > 0, "finding"]], key="flip_finding")
+    chosen, flip_images = label_audit.flips_of(config, flips, None if flip_finding == "all" else flip_finding)
+    st.caption(f"{len(chosen):,} flips on {len(flip_images):,} local images: each row names the patient's prior and next "
+               "study (the first 2,000 shown).")
+    st.dataframe(chosen.head(2000), hide_index=True, height=240)
+    if st.button(f"Review the {len(flip_images):,} local images in this list", key="flip_review", disabled=not flip_images):
+        label_audit.send_flips_to_review(flip_images)
+
+st.subheader("Likely wrong labels")
+with stop_on_error():
+    queue = suspect_queue(resources.store_for(config), expert)
+if queue.empty:
+    st.info("No label audit has been run yet. Run `python -m cxrviz audit --images DIR` (out-of-fold predictions and "
+            "cleanlab); its suspect labels appear here.")
+    st.stop()
+runs = sorted(set(zip(queue["model"], queue["scheme"])))
+c1, c2, c3 = st.columns([2, 2, 1])
+run = c1.selectbox("Audit", runs, format_func=lambda r: f"{r[0]} · {r[1]}", key="audit_run")
+finding = c2.selectbox("Finding", ["all", *sorted(set(queue["finding"]))], key="audit_finding")
+flagged_only = c3.checkbox("Flagged only", value=True, key="audit_flagged",
+                           help="Only the labels cleanlab's confident learning flags; otherwise the most suspect ones too.")
+with stop_on_error():
+    queue = suspect_queue(resources.store_for(config), expert, model=run[0], scheme=run[1],
+                          finding=None if finding == "all" else finding, flagged_only=flagged_only)
+images = queue_images(queue)
+st.caption(f"{len(queue):,} suspect labels on {len(images):,} images, most suspect first (cleanlab's per-finding label "
+           "quality: low = likely wrong). Expert: the Google 2019 adjudication where there is one.")
+if queue.empty:
+    st.info("No suspect labels for this choice.")
+    st.stop()
+st.plotly_chart(label_audit.queue_plot(queue))
+st.dataframe(queue.drop(columns=["model", "scheme"]).round(3), hide_index=True, height=360)
+if st.button(f"Review these {len(images):,} images in this order", type="primary", key="audit_review"):
+    label_audit.send_to_review(images)

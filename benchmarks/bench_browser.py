@@ -54,7 +54,13 @@ def _timed(page, action) -> float:
     old = _src(page)
     t0 = page.evaluate("performance.now()")
     action()
-    return page.evaluate(NEW_IMAGE, [old, t0]) / 1000
+    try:
+        return page.evaluate(NEW_IMAGE, [old, t0]) / 1000
+    except Exception:
+        shot = Path(tempfile.gettempdir()) / "bench_browser_stuck.png"
+        page.screenshot(path=str(shot))
+        print(f"no new image after the last action; screenshot: {shot}")
+        raise
 
 
 def _free_port() -> int:
@@ -110,12 +116,17 @@ def main() -> None:
                 page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
                 page.wait_for_timeout(3000)
                 page.screenshot(path=str(work.parent / "bench_review_first.png"))
-                page.get_by_role("button", name="Save and next").focus()
-                save = []
+                save, ready = [], []
                 for _ in range(args.steps):
+                    before = page.url.split("image=")[1].split("&")[0]
+                    started = time.perf_counter()
                     save.append(_timed(page, lambda: page.keyboard.press("Control+Enter")))
+                    # keys reach the new form once the page run ends and the old form is gone
+                    page.wait_for_function(f"() => !document.querySelector('.st-key-save_{before.replace('.', '-')}')", polling="raf")
+                    ready.append(time.perf_counter() - started)
                     page.wait_for_timeout(300)  # a reader glances at the new image
                 _report("Review: save and next -> next image", save)
+                _report("Review: save and next -> keys reach the new form", ready)
 
                 box = page.locator('[data-testid="stImage"] img').first.bounding_box()
                 print(f"X-ray on screen: {box['width']:.0f}x{box['height']:.0f} px at y={box['y']:.0f} "
@@ -134,16 +145,21 @@ def main() -> None:
                 _report("Viewer: window level step -> new image", control)
                 page.keyboard.press("Escape")
 
+                page.wait_for_timeout(1000)
                 cams = []
-                finding = page.get_by_role("combobox", name="Finding to explain") if page.get_by_role(
-                    "combobox", name="Finding to explain").count() else page.get_by_label("Finding to explain")
-                for _ in range(10):
-                    def pick_next():
+                finding = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").locator('[role="combobox"], input').first
+                from cxrviz.findings import FINDINGS
+
+                shown = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").inner_text()
+                start = next((i for i, f in enumerate(FINDINGS) if f in shown), 0)
+                for other in [f for f in FINDINGS if f not in shown][:10]:
+                    def pick(other=other):
                         finding.click()
-                        page.keyboard.press("ArrowDown")
+                        page.keyboard.type(other)
+                        page.wait_for_timeout(150)
                         page.keyboard.press("Enter")
-                    cams.append(_timed(page, pick_next))
-                    page.wait_for_timeout(200)
+                    cams.append(_timed(page, pick) - 0.15)  # the pause for the list to filter is not the app's
+                    page.wait_for_timeout(300)
                 _report("Viewer: new GradCAM (next finding) -> image", cams)
 
                 first_paint = []

@@ -78,7 +78,9 @@ viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_pref
             reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
 if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
-box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
+# The box editor draws the image a second time: only when asked, so the label loop stays quick.
+if st.toggle("Draw or correct boxes on this image", key="review_show_boxes"):
+    box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
 
 others = rules.others(existing, reviewer)
 st.subheader("Other reviewers of this image")

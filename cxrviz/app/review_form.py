@@ -101,7 +101,9 @@ def _note_changed(image: str) -> None:
 def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     drafts = _drafts()
     draft = drafts.get(ctx.image)
-    if draft is None:  # a second press after this image was saved: nothing left to save
+    if draft is None:  # a press that reached this image after it was saved: say so, confirm nothing else
+        st.session_state[FLASH] = (f"{ctx.image} was already saved; that press was not applied to the next image. "
+                                   "Press again to save the image on screen.")
         return
     note = st.session_state.get(_note_key(ctx.image), draft.note)
     drafts[ctx.image] = draft = dataclasses.replace(draft, note=note)

@@ -12,17 +12,29 @@ REVIEWER = "reviewer"  # the name field's key, and the URL parameter that keeps 
 QUEUE_KEY = "review_queue"
 QUEUE_SOURCE_KEY = "review_queue_source"
 VIA_APP = "_cxrviz_via_app"
+_URL_WRITTEN = "_cxrviz_url_images"  # image names this session put in the URL itself
 
 
 def current_image() -> str | None:
-    """The image chosen in Browse, or named by `?image=` in the URL."""
+    """The image chosen in Browse, or named by `?image=` in the URL.
+
+    The URL wins only with a value this session never wrote there (a link opened, an address
+    typed): a browser that has not caught up with the last `set_current_image` sends the old
+    value back with its next request, and that echo must not move the reader backwards."""
     from_url = st.query_params.get(CURRENT_IMAGE)
-    if from_url and st.session_state.get(CURRENT_IMAGE) != from_url:
+    written = st.session_state.setdefault(_URL_WRITTEN, set())
+    if from_url and from_url not in written and st.session_state.get(CURRENT_IMAGE) != from_url:
         st.session_state[CURRENT_IMAGE] = from_url
+        written.add(from_url)
     chosen = st.session_state.get(CURRENT_IMAGE)
-    if chosen and not from_url:
-        st.query_params[CURRENT_IMAGE] = chosen  # so the address bar is a link to this image
+    if chosen and from_url != chosen:
+        _write_url(chosen)  # so the address bar is a link to this image
     return chosen
+
+
+def _write_url(name: str) -> None:
+    st.session_state.setdefault(_URL_WRITTEN, set()).add(name)
+    st.query_params[CURRENT_IMAGE] = name
 
 
 def reviewer_name() -> str | None:
@@ -57,7 +69,7 @@ def person_name(key: str, param: str, where=st, help: str | None = None) -> str 
 
 def set_current_image(name: str) -> None:
     st.session_state[CURRENT_IMAGE] = name
-    st.query_params[CURRENT_IMAGE] = name
+    _write_url(name)
 
 
 def open_page(page: str, image: str) -> None:

@@ -92,11 +92,14 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     probs = probabilities(gray, key, model) if model is not None else None
     truths = truth_boxes(boxes_table, image, gray.shape)
     left, right = st.columns([5, 3])
+    if beside is not None:
+        with right:
+            # The form is sent before the image: once the new X-ray is on screen, its form is too,
+            # so a key pressed at the sight of it acts on this image, not the one just saved.
+            beside(probs)
     with left:
         _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()))
     with right:
-        if beside is not None:
-            beside(probs)  # the review form comes first: it is what the reviewer acts on
         if probs is not None:
             st.plotly_chart(plots.probability_bar(probability_table(probs, model, nih_labels)), key=f"{key_prefix}_probs")
         else:

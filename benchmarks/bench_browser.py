@@ -151,7 +151,6 @@ def main() -> None:
                 from cxrviz.findings import FINDINGS
 
                 shown = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").inner_text()
-                start = next((i for i, f in enumerate(FINDINGS) if f in shown), 0)
                 for other in [f for f in FINDINGS if f not in shown][:10]:
                     def pick(other=other):
                         finding.click()

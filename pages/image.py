@@ -28,6 +28,9 @@ with stop_on_error():
 row = metadata.row_of(name)
 if row is not None:
     st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px"))
+with warn_on_error():
+    if note := resources.expert_note(name):
+        st.caption(escape_markdown(note))
 viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image",
             reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
 

@@ -56,6 +56,9 @@ if flash:
     st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
 nih = metadata.findings_of(name) or set()
+with warn_on_error():
+    if note := resources.expert_note(name):
+        st.caption(escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")")
 existing = []
 with warn_on_error():
     existing = store.reviews(name)

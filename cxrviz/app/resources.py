@@ -99,6 +99,15 @@ def gray_of(path: Path):
     return _gray(str(path), mtime(path))
 
 
+def expert_note(image: str) -> str:
+    """'Google 2019 adjudicated: Pneumothorax absent, …' for an adjudicated image, else "".
+
+    Raises `ExpertLabelsError` (a `CxrvizError`) when torchxrayvision's file is missing or malformed."""
+    from cxrviz.data.expert import describe, load_expert_labels
+
+    return describe(load_expert_labels().of(image))
+
+
 def warm_next(path: Path | None, model) -> None:
     """Decode the next image, run the model and its default heatmap on it in the background."""
     from cxrviz.app import prefetch

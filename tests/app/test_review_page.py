@@ -146,3 +146,14 @@ def test_a_name_with_invisible_characters_is_refused_with_a_message(app_env):
     at = _review(reviewer="ann\u200b")
     assert any("invisible or control characters" in e.value for e in at.error)
     assert not any(b.key and b.key.startswith("save_") for b in at.button)
+
+
+def test_an_adjudicated_image_shows_the_expert_labels_beside_the_nih_ones(app_env):
+    from cxrviz.data.expert import load_expert_labels
+
+    at = _review(image="00013519_000.png")  # one of the shared images Google's radiologists adjudicated
+    assert at.session_state["image"] == "00013519_000.png"
+    expected = load_expert_labels().of("00013519_000.png")
+    assert expected
+    shown = [c.value for c in at.caption if "Google 2019" in c.value]
+    assert shown and all(f in shown[0] for f in expected)

@@ -24,6 +24,15 @@ with warn_on_error():
                "Mapping: " + "; ".join(f"{e} → {', '.join(n) or 'no NIH finding'}" for e, n in NIH_EQUIVALENTS.items())
                + ". Airspace opacity is broader than its NIH counterparts, so its figures measure the mapping as much as the labels.")
 
+if expert is not None:
+    with warn_on_error():
+        ref = st.selectbox("Disagreements on", ["all", *[f for f, nih in NIH_EQUIVALENTS.items() if nih]], key="disagree_finding")
+        found, disagree_images = label_audit.disagreement_images(config, expert, None if ref == "all" else ref)
+        st.caption(f"{len(found):,} (image, finding) pairs where NIH and the experts differ; {len(disagree_images):,} of those images are local.")
+        if st.button(f"Review the {len(disagree_images):,} local images where NIH and the experts disagree", key="disagree_review",
+                     disabled=not disagree_images):
+            label_audit.send_disagreements_to_review(disagree_images)
+
 st.subheader("Follow-up flips")
 with warn_on_error():
     flips, rates = label_audit.follow_up_flips(config)

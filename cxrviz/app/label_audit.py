@@ -122,3 +122,25 @@ def send_flips_to_review(images: list[str]) -> None:
 
     state.set_queue(images, FLIPS_SOURCE)
     state.open_page("pages/review.py", images[0])
+
+
+DISAGREE_SOURCE = "NIH disagrees with experts"
+
+
+def disagreement_images(config, expert: ExpertLabels, finding: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """(image, expert finding, direction) where NIH and the experts differ, and the local images among them."""
+    from cxrviz.app import resources
+    from cxrviz.data.expert import comparison, disagreements
+
+    found = disagreements(comparison(expert))
+    if finding is not None:
+        found = found[found["finding"] == finding]
+    local = found["image"].isin(list(resources.image_index(config).paths))
+    return found, list(dict.fromkeys(found.loc[local, "image"]))
+
+
+def send_disagreements_to_review(images: list[str]) -> None:
+    from cxrviz.app import state
+
+    state.set_queue(images, DISAGREE_SOURCE)
+    state.open_page("pages/review.py", images[0])

@@ -80,3 +80,19 @@ def test_a_malformed_expert_file_is_shown_and_the_queue_still_works(app_env, mon
     assert any("lacks the column" in shown(e.value) for e in at.error)
     queue = at.dataframe[1].value
     assert len(queue) == 3 and set(queue["expert"]) == {""}
+
+
+def test_nih_expert_disagreements_go_to_review_as_a_queue(app_env):
+    from cxrviz.data.expert import comparison, disagreements, load_expert_labels
+
+    at = _app()
+    at.selectbox(key="disagree_finding").set_value("Pneumothorax").run()
+    button = at.button(key="disagree_review")
+    assert not button.disabled
+    button.click().run()
+    assert not at.exception
+    queue = at.session_state["review_queue"]
+    found = disagreements(comparison(load_expert_labels()))
+    expected = set(found.loc[found["finding"] == "Pneumothorax", "image"])
+    assert at.session_state["review_queue_source"] == "NIH disagrees with experts"
+    assert queue and set(queue) <= expected and len(queue) == len(set(queue))

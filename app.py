@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cxrviz.app import resources, sidebar, state
+from cxrviz.app import auth, resources, sidebar, state
 from cxrviz.logs import configure_logging
 
 configure_logging()
@@ -19,5 +19,6 @@ navigation = st.navigation(
         st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
     ]
 )
+auth.gate(resources.settings(), resources.store_for)
 sidebar.sidebar(resources.settings())
 navigation.run()

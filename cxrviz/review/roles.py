@@ -11,7 +11,10 @@ inside its write transactions; pages never decide permissions themselves.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from cxrviz.errors import CxrvizError
+from cxrviz.review.identity import display_name
 
 READER, ADJUDICATOR, ADMIN = "reader", "adjudicator", "admin"
 ROLES = (READER, ADJUDICATOR, ADMIN)
@@ -76,3 +79,43 @@ def check_role_change(actor_role: str | None, old: str | None, new: str | None, 
     if old == ADMIN and new != ADMIN and admins <= 1:
         raise RoleError("This is the only admin; make someone else admin first, so the store is never without one.")
     return new
+
+
+# ---- who is the reviewer: sign-in, single-user or refused ---------------------------------------
+
+SIGNED_IN, SIGN_IN_NEEDED, SINGLE_USER, ANONYMOUS_TEAM, REFUSED = "signed in", "sign in needed", "single user", "anonymous team", "refused"
+SINGLE_USER_LABEL = ("Single-user mode: no sign-in is configured, so the name you type is recorded as is. "
+                     "For a team, configure sign-in ([auth] in .streamlit/secrets.toml).")
+ANONYMOUS_LABEL = ("Team store without sign-in (CXRVIZ_ALLOW_ANONYMOUS=1): anyone can type any name, "
+                   "so who saved what cannot be trusted.")
+REFUSED_MESSAGE = ("This app uses a shared PostgreSQL review store (team mode), but no sign-in is configured, so anyone "
+                   "could save labels under anyone's name. Configure OpenID Connect sign-in ([auth] in "
+                   ".streamlit/secrets.toml), or, to accept that risk, start the app with CXRVIZ_ALLOW_ANONYMOUS=1.")
+
+
+class Access(NamedTuple):
+    mode: str
+    reviewer: str | None = None  # set only when signed in: the identity token's email, else its name
+    email: str | None = None
+    display: str | None = None
+    message: str = ""
+
+
+def decide_access(auth_configured: bool, logged_in: bool, claims: dict, team_mode: bool, allow_anonymous: bool) -> Access:
+    """How this session is identified. Signed-in identity is the only source of the reviewer
+    when sign-in is configured: the email (unique per person) or, without one, the name."""
+    if auth_configured:
+        if not logged_in:
+            return Access(SIGN_IN_NEEDED, message="Sign in to review: every label is recorded under your signed-in identity.")
+        email = str(claims.get("email") or "").strip() or None
+        display = str(claims.get("name") or "").strip() or None
+        who = email or display
+        if not who:
+            return Access(REFUSED, message="Your sign-in carries neither an email nor a name, so your labels could not be "
+                                           "attributed to you. Ask your identity provider's admin to release them.")
+        return Access(SIGNED_IN, display_name(who), email, display)
+    if team_mode and not allow_anonymous:
+        return Access(REFUSED, message=REFUSED_MESSAGE)
+    if team_mode:
+        return Access(ANONYMOUS_TEAM, message=ANONYMOUS_LABEL)
+    return Access(SINGLE_USER, message=SINGLE_USER_LABEL)

@@ -55,3 +55,31 @@ def test_role_changes_need_an_admin_and_keep_one_admin():
     with pytest.raises(roles.RoleError, match="only admin"):
         roles.check_role_change(ADMIN, ADMIN, READER, admins=1)
     assert roles.check_role_change(ADMIN, ADMIN, None, admins=2) is None
+
+
+# ---- who the reviewer is ---------------------------------------------------------------------
+
+def test_signed_in_reviewer_is_the_token_email_else_its_name():
+    found = roles.decide_access(True, True, {"name": "Ann Lee", "email": "ann@example.org"}, team_mode=True, allow_anonymous=False)
+    assert (found.mode, found.reviewer, found.display) == (roles.SIGNED_IN, "ann@example.org", "Ann Lee")
+    assert roles.decide_access(True, True, {"name": " Ann  Lee "}, False, False).reviewer == "Ann Lee"
+    assert roles.decide_access(True, True, {}, False, False).mode == roles.REFUSED  # nothing to attribute labels to
+
+
+def test_configured_sign_in_must_be_used_even_with_anonymous_allowed():
+    assert roles.decide_access(True, False, {}, team_mode=True, allow_anonymous=True).mode == roles.SIGN_IN_NEEDED
+    assert roles.decide_access(True, False, {}, team_mode=False, allow_anonymous=False).mode == roles.SIGN_IN_NEEDED
+
+
+def test_team_store_without_sign_in_is_refused_unless_allowed():
+    refused = roles.decide_access(False, False, {}, team_mode=True, allow_anonymous=False)
+    assert refused.mode == roles.REFUSED and "CXRVIZ_ALLOW_ANONYMOUS=1" in refused.message and "[auth]" in refused.message
+    assert roles.decide_access(False, False, {}, team_mode=True, allow_anonymous=True).mode == roles.ANONYMOUS_TEAM
+    single = roles.decide_access(False, False, {}, team_mode=False, allow_anonymous=False)
+    assert single.mode == roles.SINGLE_USER and single.reviewer is None and "Single-user mode" in single.message
+
+
+def test_claims_without_sign_in_configured_are_ignored():
+    # a session cannot claim an identity when sign-in is off: the reviewer is only ever set when signed in
+    found = roles.decide_access(False, True, {"email": "boss@example.org"}, team_mode=False, allow_anonymous=False)
+    assert found.reviewer is None

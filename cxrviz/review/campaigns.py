@@ -131,12 +131,13 @@ def disagreement(readings: dict[str, frozenset[str] | set[str]], boxes: dict[str
 
 
 def outcome(readings: dict[str, frozenset[str] | set[str]], adjudicated: frozenset[str] | set[str] | None,
-            boxes: dict[str, dict[str, list[Box]]] | None = None) -> tuple[tuple[str, ...] | None, str]:
-    """(final labels in vocabulary order, how reached) for one image; labels None while pending
-    or unread. An adjudication overrides whatever the readers said."""
+            boxes: dict[str, dict[str, list[Box]]] | None = None, expected: int | None = None) -> tuple[tuple[str, ...] | None, str]:
+    """(final labels in vocabulary order, how reached) for one image; labels None while pending:
+    unread, fewer than the `expected` readings in, or a disagreement not adjudicated yet. An
+    adjudication overrides whatever the readers said."""
     if adjudicated is not None:
         return tuple(label for label in ALL_LABELS if label in adjudicated), ADJUDICATED
-    if not readings:
+    if not readings or (expected is not None and len(readings) < expected):
         return None, PENDING
     if len(readings) == 1:
         only = next(iter(readings.values()))

@@ -91,6 +91,9 @@ def test_outcomes():
     assert campaigns.outcome({"a": {"Mass"}, "b": {"Nodule"}}, None) == (None, PENDING)
     assert campaigns.outcome({"a": {"Mass"}, "b": {"Nodule"}}, {"Nodule", "Mass"}) == (("Mass", "Nodule"), ADJUDICATED)
     assert campaigns.outcome({}, None) == (None, PENDING)
+    assert campaigns.outcome({"a": {"Mass"}}, None, expected=2) == (None, PENDING)  # the second reader is still to read
+    assert campaigns.outcome({"a": {"Mass"}}, None, expected=1) == (("Mass",), SINGLE)
+    assert campaigns.outcome({"a": {"Mass"}, "b": {"Mass"}}, None, expected=2) == (("Mass",), UNANIMOUS)
     apart = {"a": {"Mass": [Box(0, 0, 10, 10)]}, "b": {"Mass": [Box(50, 50, 10, 10)]}}
     assert campaigns.outcome({"a": {"Mass"}, "b": {"Mass"}}, None, apart) == (None, PENDING)
 

@@ -8,7 +8,7 @@ import threading
 import pytest
 
 from cxrviz.review.boxes import ReviewerBox
-from cxrviz.review.campaigns import ADJUDICATED, PENDING, SINGLE, UNANIMOUS, CampaignError, CampaignSpec
+from cxrviz.review.campaigns import ADJUDICATED, PENDING, UNANIMOUS, CampaignError, CampaignSpec
 from cxrviz.review.roles import ADJUDICATOR, ADMIN, READER, PermissionDenied, RoleError
 from cxrviz.review.store import Store, team
 from cxrviz.review.store.boxes import add_box
@@ -117,7 +117,7 @@ def test_disagreements_are_queued_adjudicated_and_outcomes_reported(store):
     store.save_review(a, "bob", ["Mass", "Nodule"], "corrected")
     store.save_review(b, "alice", ["Effusion"], "corrected")
     store.save_review(b, "bob", ["Effusion"], "corrected")
-    store.save_review(c, "alice", ["No Finding"], "confirmed")
+    store.save_review(c, "alice", ["No Finding"], "confirmed")  # bob has not read it yet
     assert [row["image"] for row in team.adjudication_queue(store, campaign_id)] == [a]
     assert team.adjudication_queue(store, campaign_id)[0]["disagreement"] == ["Nodule"]
     with pytest.raises(PermissionDenied):
@@ -127,7 +127,7 @@ def test_disagreements_are_queued_adjudicated_and_outcomes_reported(store):
     team.adjudicate(store, "judy", campaign_id, a, ["Mass", "Nodule"], "nodule visible at the right apex")
     assert team.adjudication_queue(store, campaign_id) == []
     outcomes = {row["image"]: (row["final"], row["how"]) for row in team.campaign_images(store, campaign_id)}
-    assert outcomes == {a: (("Mass", "Nodule"), ADJUDICATED), b: (("Effusion",), UNANIMOUS), c: (("No Finding",), SINGLE)}
+    assert outcomes == {a: (("Mass", "Nodule"), ADJUDICATED), b: (("Effusion",), UNANIMOUS), c: (None, PENDING)}
     entry = [e for e in team.team_log(store) if e["action"] == "adjudicate"]
     assert entry[0]["actor"] == "judy" and entry[0]["target"] == f"{campaign_id}:{a}"
 

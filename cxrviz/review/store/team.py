@@ -229,7 +229,7 @@ def campaign_images(store: Store, campaign_id: int) -> list[dict]:
         by_key = {name_key(k): v for k, v in readings.items()}
         disagree = rules.disagreement(by_key, boxes) if len(readings) > 1 else []
         adj = adjudicated.get(image)
-        final, how = rules.outcome(by_key, frozenset(split_labels(adj["labels"])) if adj else None, boxes)
+        final, how = rules.outcome(by_key, frozenset(split_labels(adj["labels"])) if adj else None, boxes, len(readers))
         rows.append({"image": image, "readers": readers, "readings": readings, "submitted": len(readings),
                      "disagreement": disagree, "adjudication": adj, "final": final, "how": how})
     return rows

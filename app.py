@@ -17,6 +17,8 @@ navigation = st.navigation(
         st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
         st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
         st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
+        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+        st.Page("pages/adjudication.py", title="Adjudication", icon=":material/gavel:"),
     ]
 )
 auth.gate(resources.settings(), resources.store_for)

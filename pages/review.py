@@ -11,6 +11,7 @@ from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
 from cxrviz.review.export import corrections_csv, data_entry_csv
+from cxrviz.review.store import team
 
 state.run_through_app()
 
@@ -80,9 +81,14 @@ if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
 
-others = rules.others(existing, reviewer)
+visible = existing
+with warn_on_error():
+    visible = team.visible_others(store, name, reviewer, existing)  # None: blind until this reader saves
+others = rules.others(visible, reviewer) if visible is not None else None
 st.subheader("Other reviewers of this image")
-if others:
+if others is None:
+    st.caption("Blind campaign: other readers' labels appear once you have saved your own.")
+elif others:
     st.dataframe(others, hide_index=True)
 else:
     st.caption("Nobody else has reviewed this image yet.")

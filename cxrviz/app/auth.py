@@ -70,3 +70,14 @@ def gate(config: Settings, store_for) -> roles.Access:
         st.info(roles.NO_ROLE_MESSAGE, icon=":material/lock:")
         st.stop()
     return found
+
+
+def acting_role(config: Settings, store, actor: str) -> str | None:
+    """The role of `actor` as the store holds it. Signed in, `gate` has recorded them already; in
+    single-user mode the typed name is recorded on first use (the first one of an empty store
+    becomes admin), which is all a name typed without sign-in can be trusted for."""
+    from cxrviz.review.store import team
+
+    if access(config).mode == roles.SIGNED_IN:
+        return team.role_of(store, actor)
+    return team.sign_in(store, actor)

@@ -10,6 +10,7 @@ from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
+from cxrviz.review.campaigns import own_rows
 from cxrviz.review.export import corrections_csv, data_entry_csv
 from cxrviz.review.store import team
 
@@ -68,6 +69,9 @@ def beside(probs) -> None:
     review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
 
 
+visible = existing
+with warn_on_error():
+    visible = team.visible_others(store, name, reviewer, existing)  # None: blind until this reader saves
 try:
     gray = resources.gray_of(index.path_of(name))
 except CxrvizError as error:
@@ -75,15 +79,13 @@ except CxrvizError as error:
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
+drawn = box_editor.viewer_boxes(config, name, gray.shape)
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
+            reviewer_boxes=drawn if visible is not None else own_rows(drawn, reviewer))
 if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
 
-visible = existing
-with warn_on_error():
-    visible = team.visible_others(store, name, reviewer, existing)  # None: blind until this reader saves
 others = rules.others(visible, reviewer) if visible is not None else None
 st.subheader("Other reviewers of this image")
 if others is None:
@@ -94,6 +96,12 @@ else:
     st.caption("Nobody else has reviewed this image yet.")
 
 st.subheader("Export")
+withheld = True
+with warn_on_error():
+    withheld = bool(team.blind_images(store, reviewer))
+if withheld:
+    st.caption("Exports hold every reader's labels: they open once you have read all your images of blind campaigns.")
+    st.stop()
 e1, e2 = st.columns(2)
 e1.download_button("Corrections CSV", lambda: corrections_csv(store.reviews(), metadata), "cxrviz_corrections.csv", "text/csv", on_click="ignore", key="dl_corrections")
 e2.download_button("Data_Entry_2017.csv with corrections", lambda: data_entry_csv(store.reviews(), metadata), "Data_Entry_2017_corrected.csv", "text/csv", on_click="ignore", key="dl_dataentry")

@@ -93,6 +93,12 @@ def can_see_others(blind: bool, viewer: str, assigned: tuple[str, ...] | list[st
     return allows(role, ADJUDICATE)  # an adjudicator or admin from outside the image's readers
 
 
+def own_rows(rows: list[tuple], viewer: str) -> list[tuple]:
+    """Of (reviewer, ...) rows, only the viewer's own: what a blind reader may see before saving."""
+    key = name_key(viewer)
+    return [row for row in rows if name_key(row[0]) == key]
+
+
 def labels_disagree(readings: dict[str, frozenset[str] | set[str]]) -> list[str]:
     """The labels on which the readings differ (ticked by some, not all), in vocabulary order."""
     sets = [set(s) for s in readings.values()]

@@ -73,6 +73,7 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     assert not at.exception, [e.value for e in at.exception]
     assert any("Blind campaign" in c.value for c in at.caption)  # bob's reading is hidden from cy
     assert not [d for d in at.dataframe if "bob@example.org" in d.value.to_string()]
+    assert any("Exports hold every reader's labels" in c.value for c in at.caption)  # no export to peek through
 
     store.save_review(image, "cy@example.org", ["Cardiomegaly", "Effusion"], "corrected")
     at = _as("judy@example.org", "pages/adjudication.py")

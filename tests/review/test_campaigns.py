@@ -107,3 +107,8 @@ def test_progress_counts_per_reader_and_campaign():
         {"reader": "Carol", "assigned": 2, "submitted": 0, "left": 2},
     ]
     assert total == {"images": 3, "images fully read": 1, "readings submitted": 3, "readings assigned": 6}
+
+
+def test_a_blind_reader_keeps_only_their_own_boxes():
+    rows = [("Alice", "Mass", Box(0, 0, 1, 1)), ("bob", "Mass", Box(2, 2, 1, 1)), ("alice ", "Nodule", Box(3, 3, 1, 1))]
+    assert campaigns.own_rows(rows, "ALICE") == [rows[0], rows[2]]

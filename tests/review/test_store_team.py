@@ -149,3 +149,13 @@ def test_progress_per_reader(store):
     rows, total = team.campaign_progress(store, campaign_id)
     assert {r["reader"]: r["submitted"] for r in rows} == {"alice": 1, "bob": 0}
     assert total["readings submitted"] == 1 and total["readings assigned"] == 6
+
+
+def test_exports_are_withheld_from_a_blind_reader_until_all_their_images_are_read(store):
+    campaign_id = _campaign(store)
+    mine = team.reader_queue(store, campaign_id, "alice")
+    assert team.blind_images(store, "alice") == set(mine)
+    for image in mine:
+        store.save_review(image, "alice", ["Mass"], "corrected")
+    assert team.blind_images(store, "alice") == set()
+    assert team.blind_images(store, "admin") == set()  # not a reader of the campaign

@@ -201,6 +201,20 @@ def visible_others(store: Store, image: str, viewer: str, reviews_of_image: list
     return [r for r in reviews_of_image if name_key(r.reviewer) != key]
 
 
+def blind_images(store: Store, viewer: str) -> set[str]:
+    """Images of blind campaigns assigned to `viewer` that they have not read yet: while any is
+    left, whole-store exports would show them others' readings, so pages withhold them."""
+    key = name_key(viewer)
+    with store._reading() as conn:
+        assigned = set(conn.execute(sa.select(assignments.c.image).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
+                                    .where(assignments.c.reader_key == key, campaigns.c.blind.is_(True))).scalars())
+        if not assigned:
+            return set()
+        done = set(conn.execute(sa.select(reviews.c.image).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+                                .where(reviewers.c.name_key == key)).scalars())
+    return assigned - done
+
+
 # ---- adjudication -----------------------------------------------------------------------------
 
 def _boxes_by_reader(store: Store, image: str, readers: set[str]) -> dict[str, dict[str, list[Box]]]:

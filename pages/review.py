@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import box_editor, resources, review_form, sidebar, state, viewer
+from cxrviz.app import box_editor, campaign_queue, resources, review_form, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
@@ -29,6 +29,7 @@ if not reviewer:
     st.info("Enter your name in the sidebar to start reviewing; it is recorded with every label you save.")
     st.stop()
 
+campaign_queue.campaign_picker(store, reviewer)
 sources = [rules.BROWSE_SOURCE] + ([st.session_state[state.QUEUE_SOURCE_KEY]] if st.session_state.get(state.QUEUE_KEY) else [])
 source = st.sidebar.radio("Queue", sources, index=len(sources) - 1, key="queue_choice")
 queue = rules.build_queue(source, st.session_state.get("browse_rows"), metadata, index, st.session_state.get(state.QUEUE_KEY))

@@ -75,6 +75,11 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     assert not [d for d in at.dataframe if "bob@example.org" in d.value.to_string()]
     assert any("Exports hold every reader's labels" in c.value for c in at.caption)  # no export to peek through
 
+    at.selectbox(key="campaign_queue").set_value(team.campaigns_of(store, "cy@example.org")[0]).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="queue_choice").value == "Campaign 1: pilot"
+    assert at.session_state["review_queue"] == team.reader_queue(store, cid, "cy@example.org") == list(IMAGES)
+
     store.save_review(image, "cy@example.org", ["Cardiomegaly", "Effusion"], "corrected")
     at = _as("judy@example.org", "pages/adjudication.py")
     assert not at.exception, [e.value for e in at.exception]

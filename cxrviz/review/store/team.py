@@ -161,6 +161,15 @@ def reader_queue(store: Store, campaign_id: int, reader: str) -> list[str]:
         return list(conn.execute(query).scalars())
 
 
+def campaigns_of(store: Store, reader: str) -> list[dict]:
+    """The campaigns `reader` has images in: id, name, blind, and how many images are theirs."""
+    query = (sa.select(campaigns.c.id, campaigns.c.name, campaigns.c.blind, sa.func.count().label("images"))
+             .join(assignments, assignments.c.campaign_id == campaigns.c.id).where(assignments.c.reader_key == name_key(reader))
+             .group_by(campaigns.c.id, campaigns.c.name, campaigns.c.blind).order_by(campaigns.c.id))
+    with store._reading() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
 def _reviews_of(conn: sa.Connection, images: list[str] | None) -> list[Review]:
     query = sa.select(reviews, reviewers.c.name.label("reviewer"), reviewers.c.name_key).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
     if images is not None:

@@ -59,6 +59,12 @@ if flash:
     st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
 nih = metadata.findings_of(name) or set()
+hidden = False
+with warn_on_error():
+    hidden = team.references_hidden(store, name, reviewer)
+if hidden:  # a campaign reads this image without references until this reader has saved
+    nih, boxes, model = set(), None, None
+    st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you save your own labels.")
 existing = []
 with warn_on_error():
     existing = store.reviews(name)

@@ -159,3 +159,14 @@ def test_exports_are_withheld_from_a_blind_reader_until_all_their_images_are_rea
         store.save_review(image, "alice", ["Mass"], "corrected")
     assert team.blind_images(store, "alice") == set()
     assert team.blind_images(store, "admin") == set()  # not a reader of the campaign
+
+
+def test_references_are_hidden_from_an_assigned_reader_until_they_save(store):
+    team.sign_in(store, "admin")
+    team.create_campaign(store, "admin", CampaignSpec("hidden", IMAGES[:1], ("alice",), 1, blind=True, hide_references=True))
+    team.create_campaign(store, "admin", CampaignSpec("shown", IMAGES[1:2], ("alice",), 1, blind=True, hide_references=False))
+    assert team.references_hidden(store, IMAGES[0], "Alice")
+    assert not team.references_hidden(store, IMAGES[0], "bob")  # not a reader of it
+    assert not team.references_hidden(store, IMAGES[1], "alice")  # that campaign shows them
+    store.save_review(IMAGES[0], "alice", ["Mass"], "corrected")
+    assert not team.references_hidden(store, IMAGES[0], "alice")

@@ -210,6 +210,20 @@ def visible_others(store: Store, image: str, viewer: str, reviews_of_image: list
     return [r for r in reviews_of_image if name_key(r.reviewer) != key]
 
 
+def references_hidden(store: Store, image: str, viewer: str) -> bool:
+    """True while `viewer` is an assigned reader of `image` in a campaign that hides the NIH
+    labels, boxes and the model from readers, and has not saved their own reading yet."""
+    key = name_key(viewer)
+    with store._reading() as conn:
+        hiding = conn.execute(sa.select(assignments.c.id).join(campaigns, campaigns.c.id == assignments.c.campaign_id).where(
+            assignments.c.image == image, assignments.c.reader_key == key, campaigns.c.hide_references.is_(True))).first()
+        if hiding is None:
+            return False
+        done = conn.execute(sa.select(reviews.c.id).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+                            .where(reviews.c.image == image, reviewers.c.name_key == key)).first()
+    return done is None
+
+
 def blind_images(store: Store, viewer: str) -> set[str]:
     """Images of blind campaigns assigned to `viewer` that they have not read yet: while any is
     left, whole-store exports would show them others' readings, so pages withhold them."""

@@ -75,7 +75,7 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     assert not [d for d in at.dataframe if "bob@example.org" in d.value.to_string()]
     assert any("Exports hold every reader's labels" in c.value for c in at.caption)  # no export to peek through
     assert any("NIH labels, boxes and the model are hidden" in c.value for c in at.caption)
-    ticked = [b.key.removeprefix(f"lab_{image}_") for b in at.button if b.key.startswith(f"lab_{image}_") and b.proto.type == "primary"]
+    ticked = [b.key.removeprefix(f"lab_{image}_") for b in at.button if (b.key or "").startswith(f"lab_{image}_") and b.proto.type == "primary"]
     assert ticked == ["No Finding"]  # the form does not start from the NIH labels (Cardiomegaly)
 
     at.selectbox(key="campaign_queue").set_value(team.campaigns_of(store, "cy@example.org")[0]).run()

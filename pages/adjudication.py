@@ -6,7 +6,7 @@ import streamlit as st
 from cxrviz.app import auth, resources, state
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.errors import CxrvizError
-from cxrviz.findings import ALL_LABELS
+from cxrviz.findings import ALL_LABELS, NO_FINDING
 from cxrviz.review import roles
 from cxrviz.review.adjudicated_export import adjudicated_csv
 from cxrviz.review.store import team
@@ -54,7 +54,10 @@ for column, (reader, review) in zip(st.columns(len(readings)), sorted(readings.i
         column.text(review.note)
 st.subheader("Final labels")
 union = sorted({label for labels in row["readings"].values() for label in labels}, key=ALL_LABELS.index)
-final = st.multiselect("Final labels", ALL_LABELS, default=union, key=f"adj_final_{campaign['id']}_{image}")
+if len(union) > 1:  # a valid starting point: every finding any reader saw ('No Finding' excludes them)
+    union = [label for label in union if label != NO_FINDING]
+final = st.multiselect("Final labels", ALL_LABELS, default=union, key=f"adj_final_{campaign['id']}_{image}",
+                       help="Nothing chosen means No Finding.")
 reason = st.text_area("Reason (required)", key=f"adj_reason_{campaign['id']}_{image}", max_chars=5000)
 if st.button("Record final labels", type="primary", key="adj_record"):
     with warn_on_error():

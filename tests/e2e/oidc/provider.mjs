@@ -7,6 +7,7 @@ const provider = new Provider(`http://127.0.0.1:${port}`, {
   claims: { openid: ['sub'], email: ['email'], profile: ['name'] },
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: `${id}@example.org`, name: id }) }),
   pkce: { required: () => false },
+  conformIdTokenClaims: false, // put email and name in the ID token, which is what Streamlit reads
   features: { devInteractions: { enabled: true } },
 });
 provider.listen(port, '127.0.0.1', () => console.log('ready'));

@@ -109,7 +109,15 @@ def _save(page, app: str, image: str, extra: str | None) -> None:
     expect(page.locator(f".st-key-save_{key}")).to_be_visible()
     _wait_idle(page)
     if extra:
-        page.locator(f".st-key-lab_{key}_{extra}").get_by_role("button").click()
+        ticked = page.locator(f".st-key-lab_{key}_{extra} [data-testid=stBaseButton-primary]")
+        for attempt in range(3):  # as for saving: a click that reached a running page is clicked again
+            page.locator(f".st-key-lab_{key}_{extra}").get_by_role("button").click()
+            try:
+                expect(ticked).to_be_visible(timeout=20_000)
+                break
+            except AssertionError:
+                if attempt == 2:
+                    raise
         _wait_idle(page)
     moved_on = re.compile(rf"^(?!.*image={re.escape(image)}).*$")  # a save moves the page to the next image
     for attempt in range(3):  # a click that reached the page while it was still running is clicked again
@@ -136,6 +144,7 @@ def test_sign_in_blind_campaign_adjudication_export(signed_in_app, browser):
             _save(page, app, image, extra if image == IMAGES[0] else None)
         context.close()
     assert {(r.image, r.reviewer) for r in store.reviews()} == {(i, f"{r}") for i in IMAGES for r in READERS}
+    assert {r.reviewer: r.labels for r in store.reviews(IMAGES[0])} == {READERS[0]: ("No Finding",), READERS[1]: ("Mass",)}
 
     context, page = _sign_in(browser, app, "judy", "adjudication")
     expect(page.get_by_text(IMAGES[0]).first).to_be_visible()

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from cxrviz.app import resources, sidebar, state
+from cxrviz.app import auth, resources, sidebar, state
 from cxrviz.logs import configure_logging
 
 configure_logging()
@@ -18,7 +18,10 @@ navigation = st.navigation(
         st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
         st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
         st.Page("pages/label_audit.py", title="Label audit", icon=":material/rule:"),
+        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+        st.Page("pages/adjudication.py", title="Adjudication", icon=":material/gavel:"),
     ]
 )
+auth.gate(resources.settings(), resources.store_for)
 sidebar.sidebar(resources.settings())
 navigation.run()

@@ -27,6 +27,8 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
     "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
     "CXRVIZ_DB_TIMEOUT": "seconds a save waits for a busy database before saying so (default 5)",
+    "CXRVIZ_ALLOW_ANONYMOUS": "1 lets a team store (PostgreSQL) be used without sign-in: anyone can type any name "
+                              "(default: refused unless [auth] is configured)",
 }
 
 
@@ -46,6 +48,15 @@ def _seconds(name: str, default: float) -> float:
     return seconds
 
 
+def _flag(name: str) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no"):
+        return False
+    if value in ("1", "true", "yes"):
+        return True
+    raise ConfigError(f"{name} must be 1 or 0; it is {value!r}.")
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the configuration; build one with `Settings.from_env()`."""
@@ -61,6 +72,7 @@ class Settings:
     db: str
     db_timeout: float = 5.0
     weights_url: str | None = None
+    allow_anonymous: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -78,7 +90,13 @@ class Settings:
             db=os.environ.get("CXRVIZ_DB") or str(data_dir / "reviews.sqlite"),
             db_timeout=_seconds("CXRVIZ_DB_TIMEOUT", 5.0),
             weights_url=os.environ.get("CXRVIZ_WEIGHTS_URL", "").strip() or None,
+            allow_anonymous=_flag("CXRVIZ_ALLOW_ANONYMOUS"),
         )
+
+    @property
+    def team_mode(self) -> bool:
+        """A PostgreSQL store is shared by a team: who saved what must be trustworthy."""
+        return self.db.split("://", 1)[0].lower().startswith(("postgresql", "postgres")) if "://" in self.db else False
 
     def as_rows(self) -> list[tuple[str, str]]:
         """(variable, value) pairs for the read-only sidebar display."""

@@ -4,13 +4,15 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import box_editor, resources, review_form, sidebar, state, viewer
+from cxrviz.app import box_editor, campaign_queue, resources, review_form, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
+from cxrviz.review.campaigns import own_rows
 from cxrviz.review.export import corrections_csv, data_entry_csv
+from cxrviz.review.store import team
 
 state.run_through_app()
 
@@ -27,6 +29,7 @@ if not reviewer:
     st.info("Enter your name in the sidebar to start reviewing; it is recorded with every label you save.")
     st.stop()
 
+campaign_queue.campaign_picker(store, reviewer)
 sources = [rules.BROWSE_SOURCE] + ([st.session_state[state.QUEUE_SOURCE_KEY]] if st.session_state.get(state.QUEUE_KEY) else [])
 source = st.sidebar.radio("Queue", sources, index=len(sources) - 1, key="queue_choice")
 queue = rules.build_queue(source, st.session_state.get("browse_rows"), metadata, index, st.session_state.get(state.QUEUE_KEY))
@@ -56,9 +59,16 @@ if flash:
     st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
 nih = metadata.findings_of(name) or set()
+hidden = False
 with warn_on_error():
-    if note := resources.expert_note(name):
-        st.caption(escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")")
+    hidden = team.references_hidden(store, name, reviewer)
+if hidden:  # a campaign reads this image without references until this reader has saved
+    nih, boxes, model = set(), None, None
+    st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you save your own labels.")
+if not hidden:
+    with warn_on_error():
+        if note := resources.expert_note(name):
+            st.caption(escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")")
 existing = []
 with warn_on_error():
     existing = store.reviews(name)
@@ -70,6 +80,9 @@ def beside(probs) -> None:
     review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
 
 
+visible = existing
+with warn_on_error():
+    visible = team.visible_others(store, name, reviewer, existing)  # None: blind until this reader saves
 try:
     gray = resources.gray_of(index.path_of(name))
 except CxrvizError as error:
@@ -77,22 +90,31 @@ except CxrvizError as error:
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
+drawn = box_editor.viewer_boxes(config, name, gray.shape)
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
+            reviewer_boxes=drawn if visible is not None else own_rows(drawn, reviewer))
 if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 # The box editor draws the image a second time: only when asked, so the label loop stays quick.
 if st.toggle("Draw or correct boxes on this image", key="review_show_boxes"):
     box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
 
-others = rules.others(existing, reviewer)
+others = rules.others(visible, reviewer) if visible is not None else None
 st.subheader("Other reviewers of this image")
-if others:
+if others is None:
+    st.caption("Blind campaign: other readers' labels appear once you have saved your own.")
+elif others:
     st.dataframe(others, hide_index=True)
 else:
     st.caption("Nobody else has reviewed this image yet.")
 
 st.subheader("Export")
+withheld = True
+with warn_on_error():
+    withheld = bool(team.blind_images(store, reviewer))
+if withheld:
+    st.caption("Exports hold every reader's labels: they open once you have read all your images of blind campaigns.")
+    st.stop()
 e1, e2 = st.columns(2)
 e1.download_button("Corrections CSV", lambda: corrections_csv(store.reviews(), metadata), "cxrviz_corrections.csv", "text/csv", on_click="ignore", key="dl_corrections")
 e2.download_button("Data_Entry_2017.csv with corrections", lambda: data_entry_csv(store.reviews(), metadata), "Data_Entry_2017_corrected.csv", "text/csv", on_click="ignore", key="dl_dataentry")

@@ -38,7 +38,12 @@ def _write_url(name: str) -> None:
 
 
 def reviewer_name() -> str | None:
-    """The reviewer's name field (sidebar), kept across page switches and reloads (`?reviewer=`)."""
+    """The signed-in user when sign-in is configured (nothing can be typed); else the reviewer's
+    name field (sidebar), kept across page switches and reloads (`?reviewer=`)."""
+    from cxrviz.app import auth, resources
+
+    if auth.auth_configured():
+        return auth.signed_in_reviewer(resources.settings())
     return person_name(REVIEWER, REVIEWER, st.sidebar, "Recorded with every label you save; kept in the address bar across reloads.")
 
 

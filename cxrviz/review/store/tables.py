@@ -133,3 +133,61 @@ label_issues = sa.Table(
     sa.Column("flagged", sa.Boolean, nullable=False),  # confident learning calls it an issue
     sa.Column("created_at", sa.String(40), nullable=False),
 )
+# ---- team ----
+# Signed-in users and their role (`cxrviz.review.roles`), review campaigns, who reads which image,
+# the adjudicated labels, and an append-only log of every role and campaign change.
+users = sa.Table(
+    "users", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),  # the reviewer name their reviews are saved under
+    sa.Column("name_key", sa.String(200), nullable=False),  # `identity.name_key`
+    sa.Column("email", sa.String(320), nullable=True),
+    sa.Column("display", sa.String(200), nullable=True),  # the name from the identity token
+    sa.Column("role", sa.String(20), nullable=True),  # reader, adjudicator, admin; NULL: no access
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("last_seen_at", sa.String(40), nullable=False),
+    sa.Index("uq_users_name_key", "name_key", unique=True),
+)
+campaigns = sa.Table(
+    "campaigns", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("readers_per_image", sa.Integer, nullable=False),
+    sa.Column("blind", sa.Boolean, nullable=False),
+    sa.Column("hide_references", sa.Boolean, nullable=False),
+    sa.Column("seed", sa.Integer, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Index("uq_campaigns_name", "name", unique=True),
+)
+assignments = sa.Table(
+    "assignments", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("reader", sa.String(200), nullable=False),
+    sa.Column("reader_key", sa.String(200), nullable=False),
+    sa.Index("uq_assignments_reading", "campaign_id", "image", "reader_key", unique=True),
+    sa.Index("ix_assignments_reader", "reader_key"),
+)
+adjudications = sa.Table(
+    "adjudications", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
+    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),  # pipe-separated, vocabulary order
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("adjudicator", sa.String(200), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Index("uq_adjudications_image", "campaign_id", "image", unique=True),
+)
+team_audit = sa.Table(
+    "team_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),  # role-set, campaign-create, adjudicate, …
+    sa.Column("target", sa.String(200), nullable=False),
+    sa.Column("old_values", sa.Text, nullable=True),
+    sa.Column("new_values", sa.Text, nullable=True),
+    sa.Column("at", sa.String(40), nullable=False),
+)

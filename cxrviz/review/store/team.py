@@ -1,0 +1,313 @@
+"""Team review in the store: users and roles, campaigns and their assignments, adjudications, and
+the `team_audit` log that records every role, campaign and adjudication change.
+
+Every permission check reads the actor's role from the store inside the same transaction as the
+change (`roles.require`): a page can pass who is acting, never what they may do. On PostgreSQL
+the first sign-in locks `users`, so two people signing in to an empty store at once cannot both
+become admin.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import sqlalchemy as sa
+
+from cxrviz.data.boxes import Box
+from cxrviz.findings import ALL_LABELS, NO_FINDING, join_labels, split_labels
+from cxrviz.review import campaigns as rules
+from cxrviz.review import roles
+from cxrviz.review.campaigns import CampaignError, CampaignSpec
+from cxrviz.review.identity import display_name, name_key
+from cxrviz.review.record import Review, utc_now
+from cxrviz.review.store.boxes import list_boxes
+from cxrviz.review.store.core import Store, check_image_name
+from cxrviz.review.store.tables import adjudications, assignments, campaigns, reviewers, reviews, team_audit, users
+
+log = logging.getLogger(__name__)
+SYSTEM = "(cxrviz)"  # the actor of automatic changes: the first user made admin
+MAX_REASON = 5_000
+
+
+def _audit(conn: sa.Connection, actor: str, action: str, target: str, old: dict | None, new: dict | None, at: str) -> None:
+    conn.execute(team_audit.insert().values(
+        actor=actor, action=action, target=target[:200], at=at,
+        old_values=json.dumps(old) if old is not None else None, new_values=json.dumps(new) if new is not None else None))
+
+
+def _role(conn: sa.Connection, who: str) -> str | None:
+    return conn.execute(sa.select(users.c.role).where(users.c.name_key == name_key(who))).scalar()
+
+
+# ---- users and roles ------------------------------------------------------------------------
+
+def sign_in(store: Store, reviewer: str, email: str | None = None, display: str | None = None, at: str | None = None) -> str | None:
+    """Record a signed-in user (created on first sign-in, `last_seen_at` after); returns their role.
+    The first user of an empty store becomes admin (audited, actor `SYSTEM`)."""
+    name, key, now = display_name(reviewer), name_key(reviewer), at or utc_now()
+    with store._writing() as conn:
+        row = conn.execute(sa.select(users.c.id, users.c.role).where(users.c.name_key == key)).first()
+        if row is not None:
+            conn.execute(users.update().where(users.c.id == row.id).values(last_seen_at=now, email=email, display=display))
+            return row.role
+        if not store.is_sqlite:  # SQLite's write lock already serialises this; PostgreSQL needs the table lock
+            conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+            row = conn.execute(sa.select(users.c.role).where(users.c.name_key == key)).first()
+            if row is not None:
+                return row.role
+        count = conn.execute(sa.select(sa.func.count()).select_from(users)).scalar_one()
+        role = roles.role_for_new_user(count)
+        conn.execute(users.insert().values(name=name, name_key=key, email=email, display=display, role=role,
+                                           created_at=now, last_seen_at=now))
+        _audit(conn, SYSTEM, "user-create", name, None, {"role": role, "email": email}, now)
+    if role:
+        log.info("First user %s of %s made %s", name, store.where, role)
+    return role
+
+
+def role_of(store: Store, reviewer: str) -> str | None:
+    with store._reading() as conn:
+        return _role(conn, reviewer)
+
+
+def list_users(store: Store) -> list[dict]:
+    """Every known user, by name: name, email, role, first and last seen."""
+    query = sa.select(users.c.name, users.c.email, users.c.role, users.c.created_at, users.c.last_seen_at).order_by(users.c.name_key)
+    with store._reading() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def set_role(store: Store, actor: str, target: str, role: str | None, at: str | None = None) -> None:
+    """An admin gives `target` a role (or none); a user not seen yet is created, so readers can be
+    named before their first sign-in. Refuses removing the last admin. Audited."""
+    now = at or utc_now()
+    name, key = display_name(target), name_key(target)
+    with store._writing() as conn:
+        if not store.is_sqlite:
+            conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))  # the admin count below stays true
+        actor_role = _role(conn, actor)
+        old = conn.execute(sa.select(users.c.id, users.c.role).where(users.c.name_key == key)).first()
+        admins = conn.execute(sa.select(sa.func.count()).select_from(users).where(users.c.role == roles.ADMIN)).scalar_one()
+        new = roles.check_role_change(actor_role, old.role if old else None, role, admins)
+        if old is None:
+            conn.execute(users.insert().values(name=name, name_key=key, role=new, created_at=now, last_seen_at=now))
+        elif old.role == new:
+            return
+        else:
+            conn.execute(users.update().where(users.c.id == old.id).values(role=new))
+        _audit(conn, display_name(actor), "role-set", name, {"role": old.role} if old else None, {"role": new}, now)
+
+
+# ---- campaigns --------------------------------------------------------------------------------
+
+def create_campaign(store: Store, actor: str, spec: CampaignSpec, at: str | None = None) -> int:
+    """An admin creates a campaign: each image gets `readers_per_image` distinct readers (balanced,
+    seeded). Readers not known yet are created with the role reader. Audited; returns its id."""
+    spec = rules.check_spec(spec)
+    for image in spec.images:
+        check_image_name(image)
+    plan = rules.assign(spec.images, spec.readers, spec.readers_per_image, spec.seed)
+    now = at or utc_now()
+    with store._writing() as conn:
+        roles.require(_role(conn, actor), roles.MANAGE)
+        if conn.execute(sa.select(campaigns.c.id).where(campaigns.c.name == spec.name)).first() is not None:
+            raise CampaignError(f"A campaign named {spec.name!r} exists already; choose another name.")
+        campaign_id = conn.execute(campaigns.insert().values(
+            name=spec.name, readers_per_image=spec.readers_per_image, blind=spec.blind, hide_references=spec.hide_references,
+            seed=spec.seed, created_by=display_name(actor), created_at=now)).inserted_primary_key[0]
+        for reader in spec.readers:
+            if conn.execute(sa.select(users.c.id).where(users.c.name_key == name_key(reader))).first() is None:
+                conn.execute(users.insert().values(name=reader, name_key=name_key(reader), role=roles.READER,
+                                                   created_at=now, last_seen_at=now))
+                _audit(conn, display_name(actor), "role-set", reader, None, {"role": roles.READER}, now)
+        conn.execute(assignments.insert(), [
+            {"campaign_id": campaign_id, "image": image, "reader": reader, "reader_key": name_key(reader)}
+            for image, readers in plan.items() for reader in readers])
+        _audit(conn, display_name(actor), "campaign-create", spec.name, None, {
+            "id": campaign_id, "images": len(spec.images), "readers": list(spec.readers), "readers_per_image": spec.readers_per_image,
+            "blind": spec.blind, "hide_references": spec.hide_references, "seed": spec.seed}, now)
+    return int(campaign_id)
+
+
+def list_campaigns(store: Store) -> list[dict]:
+    with store._reading() as conn:
+        return [dict(r) for r in conn.execute(sa.select(campaigns).order_by(campaigns.c.id)).mappings()]
+
+
+def get_campaign(store: Store, campaign_id: int) -> dict:
+    with store._reading() as conn:
+        row = conn.execute(sa.select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
+    if row is None:
+        raise CampaignError(f"There is no campaign {campaign_id}.")
+    return dict(row)
+
+
+def assignments_of(store: Store, campaign_id: int) -> dict[str, tuple[str, ...]]:
+    """image -> its readers, in the order the images were given."""
+    query = sa.select(assignments.c.image, assignments.c.reader).where(assignments.c.campaign_id == campaign_id).order_by(assignments.c.id)
+    plan: dict[str, list[str]] = {}
+    with store._reading() as conn:
+        for image, reader in conn.execute(query):
+            plan.setdefault(image, []).append(reader)
+    return {image: tuple(readers) for image, readers in plan.items()}
+
+
+def reader_queue(store: Store, campaign_id: int, reader: str) -> list[str]:
+    """The images of the campaign assigned to `reader`, in campaign order."""
+    query = (sa.select(assignments.c.image).where(assignments.c.campaign_id == campaign_id, assignments.c.reader_key == name_key(reader))
+             .order_by(assignments.c.id))
+    with store._reading() as conn:
+        return list(conn.execute(query).scalars())
+
+
+def campaigns_of(store: Store, reader: str) -> list[dict]:
+    """The campaigns `reader` has images in: id, name, blind, and how many images are theirs."""
+    query = (sa.select(campaigns.c.id, campaigns.c.name, campaigns.c.blind, sa.func.count().label("images"))
+             .join(assignments, assignments.c.campaign_id == campaigns.c.id).where(assignments.c.reader_key == name_key(reader))
+             .group_by(campaigns.c.id, campaigns.c.name, campaigns.c.blind).order_by(campaigns.c.id))
+    with store._reading() as conn:
+        return [dict(r) for r in conn.execute(query).mappings()]
+
+
+def _reviews_of(conn: sa.Connection, images: list[str] | None) -> list[Review]:
+    query = sa.select(reviews, reviewers.c.name.label("reviewer"), reviewers.c.name_key).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+    if images is not None:
+        query = query.where(reviews.c.image.in_(images))
+    return [Store._review_of(r, r["reviewer"]) for r in conn.execute(query).mappings()]
+
+
+def campaign_progress(store: Store, campaign_id: int) -> tuple[list[dict], dict]:
+    """Per reader (assigned, submitted, left) and for the campaign; a reading is submitted once
+    the reader has saved a review of the image."""
+    plan = assignments_of(store, campaign_id)
+    with store._reading() as conn:
+        done = {(r.image, name_key(r.reviewer)) for r in _reviews_of(conn, list(plan) or None)} if plan else set()
+    return rules.progress(plan, done)
+
+
+# ---- blind reading ----------------------------------------------------------------------------
+
+def may_see_others(store: Store, image: str, viewer: str) -> bool:
+    """False while `viewer` is an assigned reader of `image` in a blind campaign and has not
+    submitted their own reading; the role comes from the store."""
+    with store._reading() as conn:
+        role = _role(conn, viewer)
+        blind = conn.execute(sa.select(assignments.c.campaign_id, assignments.c.reader).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
+                             .where(assignments.c.image == image, campaigns.c.blind.is_(True))).all()
+        submitted = {name_key(r.reviewer) for r in _reviews_of(conn, [image])}
+    by_campaign: dict[int, list[str]] = {}
+    for campaign_id, reader in blind:
+        by_campaign.setdefault(campaign_id, []).append(reader)
+    return all(rules.can_see_others(True, viewer, tuple(readers), submitted, role) for readers in by_campaign.values())
+
+
+def visible_others(store: Store, image: str, viewer: str, reviews_of_image: list[Review]) -> list[Review] | None:
+    """Other reviewers' reviews of the image the viewer may see now; None while blind."""
+    if not may_see_others(store, image, viewer):
+        return None
+    key = name_key(viewer)
+    return [r for r in reviews_of_image if name_key(r.reviewer) != key]
+
+
+def references_hidden(store: Store, image: str, viewer: str) -> bool:
+    """True while `viewer` is an assigned reader of `image` in a campaign that hides the NIH
+    labels, boxes and the model from readers, and has not saved their own reading yet."""
+    key = name_key(viewer)
+    with store._reading() as conn:
+        hiding = conn.execute(sa.select(assignments.c.id).join(campaigns, campaigns.c.id == assignments.c.campaign_id).where(
+            assignments.c.image == image, assignments.c.reader_key == key, campaigns.c.hide_references.is_(True))).first()
+        if hiding is None:
+            return False
+        done = conn.execute(sa.select(reviews.c.id).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+                            .where(reviews.c.image == image, reviewers.c.name_key == key)).first()
+    return done is None
+
+
+def blind_images(store: Store, viewer: str) -> set[str]:
+    """Images of blind campaigns assigned to `viewer` that they have not read yet: while any is
+    left, whole-store exports would show them others' readings, so pages withhold them."""
+    key = name_key(viewer)
+    with store._reading() as conn:
+        assigned = set(conn.execute(sa.select(assignments.c.image).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
+                                    .where(assignments.c.reader_key == key, campaigns.c.blind.is_(True))).scalars())
+        if not assigned:
+            return set()
+        done = set(conn.execute(sa.select(reviews.c.image).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+                                .where(reviewers.c.name_key == key)).scalars())
+    return assigned - done
+
+
+# ---- adjudication -----------------------------------------------------------------------------
+
+def _boxes_by_reader(store: Store, image: str, readers: set[str]) -> dict[str, dict[str, list[Box]]]:
+    found: dict[str, dict[str, list[Box]]] = {}
+    for box in list_boxes(store, image=image):
+        if name_key(box.reviewer) in readers and box.status != "wrong":
+            found.setdefault(name_key(box.reviewer), {}).setdefault(box.finding, []).append(box.box)
+    return found
+
+
+def campaign_images(store: Store, campaign_id: int) -> list[dict]:
+    """One row per image: its readers, their readings (reader -> labels), the adjudication if any,
+    what the readers disagree on, the final labels and how they were reached."""
+    plan = assignments_of(store, campaign_id)
+    if not plan:
+        return []
+    with store._reading() as conn:
+        all_reviews = _reviews_of(conn, list(plan))
+        adjudicated = {r["image"]: dict(r) for r in conn.execute(
+            sa.select(adjudications).where(adjudications.c.campaign_id == campaign_id)).mappings()}
+    rows = []
+    for image, readers in plan.items():
+        keys = {name_key(r) for r in readers}
+        readings = {r.reviewer: frozenset(r.labels) for r in all_reviews if r.image == image and name_key(r.reviewer) in keys}
+        boxes = _boxes_by_reader(store, image, keys) if len(readings) > 1 else {}
+        by_key = {name_key(k): v for k, v in readings.items()}
+        disagree = rules.disagreement(by_key, boxes) if len(readings) > 1 else []
+        adj = adjudicated.get(image)
+        final, how = rules.outcome(by_key, frozenset(split_labels(adj["labels"])) if adj else None, boxes, len(readers))
+        rows.append({"image": image, "readers": readers, "readings": readings, "submitted": len(readings),
+                     "disagreement": disagree, "adjudication": adj, "final": final, "how": how})
+    return rows
+
+
+def adjudication_queue(store: Store, campaign_id: int) -> list[dict]:
+    """Images whose submitted readings disagree (two or more) and are not adjudicated yet."""
+    return [row for row in campaign_images(store, campaign_id) if row["disagreement"] and row["adjudication"] is None]
+
+
+def adjudicate(store: Store, actor: str, campaign_id: int, image: str, labels: list[str], reason: str, at: str | None = None) -> None:
+    """An adjudicator records the final labels of a campaign image, with a reason. Audited (old
+    and new); recording again replaces the decision, the log keeps both."""
+    findings = [label for label in ALL_LABELS if label in set(labels) and label != NO_FINDING]
+    if findings and NO_FINDING in labels:
+        raise CampaignError(f"'No Finding' cannot be chosen together with {', '.join(findings)}.")
+    unknown = sorted(set(labels) - set(ALL_LABELS))
+    if unknown:
+        raise CampaignError(f"Unknown labels: {', '.join(unknown)}.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise CampaignError("Say why: an adjudication needs a reason.")
+    if len(reason) > MAX_REASON:
+        raise CampaignError(f"A reason can be at most {MAX_REASON} characters.")
+    now, text = at or utc_now(), join_labels(labels)
+    with store._writing() as conn:
+        roles.require(_role(conn, actor), roles.ADJUDICATE)
+        if conn.execute(sa.select(assignments.c.id).where(assignments.c.campaign_id == campaign_id, assignments.c.image == image)).first() is None:
+            raise CampaignError(f"{image} is not part of campaign {campaign_id}.")
+        where = sa.and_(adjudications.c.campaign_id == campaign_id, adjudications.c.image == image)
+        old = conn.execute(sa.select(adjudications).where(where)).mappings().first()
+        new = {"labels": text, "reason": reason, "adjudicator": display_name(actor), "at": now}
+        if old is None:
+            conn.execute(adjudications.insert().values(campaign_id=campaign_id, image=image, **new))
+        else:
+            conn.execute(adjudications.update().where(where).values(**new))
+        _audit(conn, display_name(actor), "adjudicate", f"{campaign_id}:{image}",
+               {k: old[k] for k in new} if old else None, new, now)
+
+
+def team_log(store: Store) -> list[dict]:
+    """Every role, campaign and adjudication change, oldest first."""
+    with store._reading() as conn:
+        return [dict(r) for r in conn.execute(sa.select(team_audit).order_by(team_audit.c.id)).mappings()]

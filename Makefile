@@ -37,6 +37,8 @@ bench: setup
 	$(PY) benchmarks/bench_dataset.py
 	$(PY) benchmarks/bench_inference.py
 	$(PY) benchmarks/bench_cam.py
+	$(PY) benchmarks/bench_upload_memory.py
+	$(PY) benchmarks/bench_browser.py --steps 30
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -33,7 +33,7 @@ run: setup
 test: setup-test
 	$(PY) -m pytest -q --durations=15 tests
 
-bench: setup
+bench: setup-test
 	$(PY) benchmarks/bench_dataset.py
 	$(PY) benchmarks/bench_inference.py
 	$(PY) benchmarks/bench_cam.py

@@ -41,6 +41,9 @@ mine, everyone = set(), set()
 with warn_on_error():
     mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
 done_mine, done_all = rules.progress(queue, mine, everyone)
+blind = {"?"}  # unknown (store error): keep others hidden
+with warn_on_error():
+    blind = team.blind_images(store, reviewer)  # images this reader must read before seeing others'
 
 position = rules.queue_position(queue, state.current_image())
 nav1, nav2, nav3, nav4 = st.columns([1, 1, 3, 3], vertical_alignment="center")
@@ -51,7 +54,8 @@ nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRigh
 name = queue[position]
 state.set_current_image(name)
 kept = [n for n in review_form.unsaved_images(queue) if n != name]
-nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed · anyone: {done_all}")
+nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
+              + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
 nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
 
 flash = review_form.take_flash()
@@ -97,7 +101,8 @@ if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 # The box editor draws the image a second time: only when asked, so the label loop stays quick.
 if st.toggle("Draw or correct boxes on this image", key="review_show_boxes"):
-    box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes")
+    box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes",
+                           show_others=visible is not None, with_downloads=not blind)
 
 others = rules.others(visible, reviewer) if visible is not None else None
 st.subheader("Other reviewers of this image")
@@ -109,10 +114,7 @@ else:
     st.caption("Nobody else has reviewed this image yet.")
 
 st.subheader("Export")
-withheld = True
-with warn_on_error():
-    withheld = bool(team.blind_images(store, reviewer))
-if withheld:
+if blind:
     st.caption("Exports hold every reader's labels: they open once you have read all your images of blind campaigns.")
     st.stop()
 e1, e2 = st.columns(2)

@@ -74,10 +74,11 @@ def _canvas(background: Image.Image, label: str, key: str):
 
 
 def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: list[tuple[str, str, Box]],
-              ticked: set[str] | None, key_prefix: str = "boxes") -> None:
+              ticked: set[str] | None, key_prefix: str = "boxes", show_others: bool = True) -> None:
     """The whole box section for one image. `nih_boxes`: (reference, finding, box in the 1024
     frame), from `cxrviz.review.boxes.nih_boxes_of`; `ticked`: the labels of the reviewer's saved
-    review (None: not reviewed yet), the only findings they can draw boxes for."""
+    review (None: not reviewed yet), the only findings they can draw boxes for. Without
+    `show_others` (a blind reading) other readers' boxes are neither drawn nor listed."""
     height, width = gray.shape
     try:
         boxes = list_boxes(store, image)
@@ -86,7 +87,9 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
         return
     me = name_key(reviewer)
     mine = [b for b in boxes if name_key(b.reviewer) == me]
-    others = [b for b in boxes if name_key(b.reviewer) != me]
+    others = [b for b in boxes if name_key(b.reviewer) != me] if show_others else []
+    if not show_others:
+        boxes = mine
     for message in st.session_state.pop(_FLASH, []):
         st.warning(escape_markdown(message), icon=":material/info:")
 
@@ -185,9 +188,11 @@ def _try(action) -> list[str]:
         return [str(error)]
 
 
-def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: pd.DataFrame | None, key_prefix: str = "boxes") -> None:
+def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: pd.DataFrame | None, key_prefix: str = "boxes",
+                show_others: bool = True, with_downloads: bool = True) -> None:
     """`box_panel` with what a page has at hand: the NIH box table and the store (the reviewer's
-    saved review gives the ticked findings)."""
+    saved review gives the ticked findings). A blind reader gets `show_others=False` and no
+    whole-store downloads (`with_downloads=False`)."""
     from cxrviz.review.boxes import nih_boxes_of
 
     st.subheader("Boxes", anchor=False)
@@ -196,8 +201,10 @@ def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: p
     except CxrvizError as error:
         show_error(error)
         return
-    box_panel(store, image, reviewer, gray, nih_boxes_of(nih_table, image), set(own[0].labels) if own else None, key_prefix)
-    downloads(store, key_prefix)
+    box_panel(store, image, reviewer, gray, nih_boxes_of(nih_table, image), set(own[0].labels) if own else None, key_prefix,
+              show_others)
+    if with_downloads:
+        downloads(store, key_prefix)
 
 
 def downloads(store, key_prefix: str = "boxes") -> None:

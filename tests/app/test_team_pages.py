@@ -77,6 +77,16 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     assert any("NIH labels, boxes and the model are hidden" in c.value for c in at.caption)
     ticked = [b.key.removeprefix(f"lab_{image}_") for b in at.button if (b.key or "").startswith(f"lab_{image}_") and b.proto.type == "primary"]
     assert ticked == ["No Finding"]  # the form does not start from the NIH labels (Cardiomegaly)
+    progress = [p.proto.text for p in at.get("progress")]
+    assert progress and not any("anyone" in p for p in progress)  # how many others read would hint at a blind image
+    from cxrviz.review.boxes import ReviewerBox
+    from cxrviz.review.store.boxes import add_box
+
+    add_box(store, ReviewerBox(image, "bob@example.org", "Cardiomegaly", 100, 100, 200, 200, 1024, 1024))
+    at.toggle(key="review_show_boxes").set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("bob@example.org" in d.value.to_string() for d in at.dataframe)  # bob's box is not listed
+    assert not [b for b in at.get("download_button")]  # no whole-store box export either
 
     at.selectbox(key="campaign_queue").set_value(team.campaigns_of(store, "cy@example.org")[0]).run()
     assert not at.exception, [e.value for e in at.exception]

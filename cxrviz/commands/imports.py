@@ -27,6 +27,18 @@ def _os_user() -> str:
         return "unknown"
 
 
+def _require_admin_in_team_mode(store, importer: str, dry_run: bool) -> None:
+    """A store with team users (sign-in) takes imports only from an admin: an import writes reviews
+    under other readers' names, so it must not be a way round blind reading or roles."""
+    from cxrviz.review.store import team
+
+    if dry_run or not team.list_users(store):
+        return
+    if team.role_of(store, importer) != "admin":
+        raise CxrvizError(f"This store has team sign-in; only an admin can import reviews. Run the import with "
+                          f"--as ADMIN (the admin's signed-in name); {importer!r} is not an admin here.")
+
+
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("csv", type=Path, nargs="?", help="a corrections CSV written by `export` or the Review page")
     parser.add_argument("--predictions", type=Path, default=None,
@@ -63,6 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
     metadata = load_metadata(args.metadata)
     store = Store(args.db, settings.db_timeout)
+    _require_admin_in_team_mode(store, importer, args.dry_run)
     try:
         report = import_corrections(store, args.csv, metadata, importer, replace_newer=args.replace_newer, dry_run=args.dry_run)
     except ImportRefusedError as error:

@@ -310,3 +310,17 @@ def test_cli_export_to_an_unwritable_path_gets_a_message(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["export", "--db", db, "--corrections", str(tmp_path), "--data-entry", str(tmp_path / "d.csv")]) == 2
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_cli_import_into_a_team_store_needs_an_admin(target, images, tmp_path, capsys):
+    from cxrviz.review.store import team
+
+    store = Store(target)
+    team.sign_in(store, "admin@example.org")  # the first signed-in user: admin
+    team.set_role(store, "admin@example.org", "bob@example.org", "reader")
+    good = tmp_path / "good.csv"
+    good.write_bytes(_csv([_row(images[0])]))
+    assert main(["import", str(good), "--db", target, "--as", "bob@example.org"]) == 2
+    assert "only an admin can import" in capsys.readouterr().err and Store(target).reviews() == []
+    assert main(["import", str(good), "--db", target, "--as", "admin@example.org"]) == 0
+    assert {json.loads(a["new_values"])["imported_by"] for a in Store(target).audit()} == {"admin@example.org"}

@@ -4,7 +4,7 @@ progress, and the log of every role and campaign change. Admins only."""
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import auth, resources, state
+from cxrviz.app import auth, plots, resources, state
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.review import roles, rules
 from cxrviz.review.campaigns import CampaignSpec
@@ -69,6 +69,13 @@ for campaign in campaigns:
         for column, (label, value) in zip(columns, total.items()):
             column.metric(label, value)
         st.dataframe(pd.DataFrame(per_reader, columns=["reader", "assigned", "submitted", "left"]), hide_index=True)
+        with warn_on_error():
+            quality = team.reader_quality(store, campaign["id"])
+        if quality:
+            st.caption("Reader quality against the settled labels (unanimous or adjudicated images); time is the median "
+                       "gap between a reader's saves, breaks over 10 minutes left out. Admins only.")
+            st.plotly_chart(plots.reader_quality(quality), key=f"quality_{campaign['id']}")
+            st.dataframe(pd.DataFrame(quality).round(3), hide_index=True, key=f"quality_table_{campaign['id']}")
 
 st.header("Team log")
 st.dataframe(pd.DataFrame(team.team_log(store), columns=["at", "actor", "action", "target", "old_values", "new_values"]), hide_index=True)

@@ -70,3 +70,13 @@ def auroc_plot(table: pd.DataFrame) -> go.Figure:
     fig.add_vline(x=0.5, line_dash="dot")
     fig.update_layout(title="AUROC with 95% CI", xaxis={"range": [0, 1]}, height=460)
     return fig
+
+
+def reader_quality(rows: list[dict]) -> go.Figure:
+    """Exact agreement with the settled labels, one bar per reader, images compared on hover."""
+    figure = go.Figure(go.Bar(x=[r["exact agreement"] for r in rows], y=[r["reader"] for r in rows], orientation="h",
+                              customdata=[r["images compared"] for r in rows],
+                              hovertemplate="%{y}: %{x:.0%} of %{customdata} images<extra></extra>"))
+    figure.update_layout(title="Agreement with the settled labels (whole label set)", height=max(220, 40 * len(rows) + 120),
+                         xaxis={"range": [0, 1], "tickformat": ".0%"})
+    return figure

@@ -17,11 +17,13 @@ keeps campaigns and calls these.
 from __future__ import annotations
 
 import random
+
+import numpy as np
 from dataclasses import dataclass
 
 from cxrviz.data.boxes import Box
 from cxrviz.errors import CxrvizError
-from cxrviz.findings import ALL_LABELS, NO_FINDING
+from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
 from cxrviz.review.boxes import MATCH_IOU, match
 from cxrviz.review.identity import display_name, name_key
 from cxrviz.review.roles import ADJUDICATE, allows
@@ -174,3 +176,50 @@ def progress(assignments: dict[str, tuple[str, ...]], submitted: set[tuple[str, 
     rows = [{**r, "left": r["assigned"] - r["submitted"]} for r in per.values()]
     return sorted(rows, key=lambda r: r["reader"].casefold()), {
         "images": len(assignments), "images fully read": complete, "readings submitted": done, "readings assigned": total}
+
+
+MAX_GAP_S = 600.0  # a gap longer than this between two saves is a break, not time spent on an image
+
+
+def _seconds(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def reader_quality(images: list[dict], saved_at: dict[tuple[str, str], str]) -> list[dict]:
+    """Per reader, against the final labels of images whose outcome is settled by more than one
+    reader (unanimous or adjudicated): images compared, exact agreement (the whole label set),
+    agreement per finding, and the median seconds between consecutive saves (breaks over
+    `MAX_GAP_S` left out). `images` are `store.team.campaign_images` rows; `saved_at` maps
+    (image, reader key) to the reading's first save time."""
+    per_reader: dict[str, dict] = {}
+    for row in images:
+        final = row.get("final")
+        if final is None or row.get("how") not in (UNANIMOUS, ADJUDICATED):
+            continue
+        final = set(final)
+        for reader, labels in row["readings"].items():
+            stats = per_reader.setdefault(reader, {"reader": reader, "compared": 0, "exact": 0,
+                                                   "per_finding": {label: [0, 0] for label in ALL_LABELS}})
+            stats["compared"] += 1
+            stats["exact"] += set(labels) == final
+            for label in ALL_LABELS:
+                counts = stats["per_finding"][label]
+                counts[0] += (label in labels) == (label in final)
+                counts[1] += 1
+    times: dict[str, list[float]] = {}
+    for (image, reader), stamp in saved_at.items():
+        times.setdefault(reader, []).append(_seconds(stamp))
+    result = []
+    for reader, stats in sorted(per_reader.items(), key=lambda kv: kv[0].casefold()):
+        stamps = sorted(times.get(name_key(reader), []))
+        gaps = [b - a for a, b in zip(stamps, stamps[1:]) if 0 <= b - a <= MAX_GAP_S]
+        row = {"reader": reader, "images compared": stats["compared"],
+               "exact agreement": stats["exact"] / stats["compared"],
+               "median seconds per image": float(np.median(gaps)) if gaps else float("nan")}
+        for label in FINDINGS:
+            agree, n = stats["per_finding"][label]
+            row[label] = agree / n if n else float("nan")
+        result.append(row)
+    return result

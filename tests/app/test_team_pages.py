@@ -107,3 +107,8 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
 
     at = _as("bob@example.org", "pages/adjudication.py")
     assert "cannot adjudicate" in at.error[0].value
+
+    at = _as("ann@example.org", "pages/admin.py")  # reader quality, for admins
+    assert not at.exception, [e.value for e in at.exception]
+    quality = [d.value for d in at.dataframe if "exact agreement" in d.value.columns]
+    assert quality and dict(zip(quality[0]["reader"], quality[0]["exact agreement"])) == {"bob@example.org": 0.0, "cy@example.org": 1.0}

@@ -112,3 +112,22 @@ def test_progress_counts_per_reader_and_campaign():
 def test_a_blind_reader_keeps_only_their_own_boxes():
     rows = [("Alice", "Mass", Box(0, 0, 1, 1)), ("bob", "Mass", Box(2, 2, 1, 1)), ("alice ", "Nodule", Box(3, 3, 1, 1))]
     assert campaigns.own_rows(rows, "ALICE") == [rows[0], rows[2]]
+
+
+def test_reader_quality_against_settled_labels_and_time_per_image():
+    from cxrviz.review.campaigns import ADJUDICATED, SINGLE, UNANIMOUS, reader_quality
+
+    images = [
+        {"image": "a.png", "readings": {"Bob": frozenset({"Mass"}), "Cy": frozenset({"Mass"})}, "final": ("Mass",), "how": UNANIMOUS},
+        {"image": "b.png", "readings": {"Bob": frozenset({"Mass", "Nodule"}), "Cy": frozenset({"Nodule"})},
+         "final": ("Nodule",), "how": ADJUDICATED},
+        {"image": "c.png", "readings": {"Bob": frozenset({"Effusion"})}, "final": ("Effusion",), "how": SINGLE},  # not settled by two
+    ]
+    saved = {("a.png", "bob"): "2026-11-25T10:00:00Z", ("b.png", "bob"): "2026-11-25T10:00:30Z",
+             ("c.png", "bob"): "2026-11-25T11:00:00Z",  # an hour later: a break, not time on an image
+             ("a.png", "cy"): "2026-11-25T10:00:00Z", ("b.png", "cy"): "2026-11-25T10:00:10Z"}
+    quality = {row["reader"]: row for row in reader_quality(images, saved)}
+    assert quality["Bob"]["images compared"] == 2 and quality["Bob"]["exact agreement"] == 0.5  # b.png: Mass too many
+    assert quality["Bob"]["Mass"] == 0.5 and quality["Bob"]["Nodule"] == 1.0 and quality["Bob"]["Effusion"] == 1.0
+    assert quality["Cy"]["exact agreement"] == 1.0
+    assert quality["Bob"]["median seconds per image"] == 30.0 and quality["Cy"]["median seconds per image"] == 10.0

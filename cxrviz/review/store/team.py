@@ -272,6 +272,17 @@ def campaign_images(store: Store, campaign_id: int) -> list[dict]:
     return rows
 
 
+def reader_quality(store: Store, campaign_id: int) -> list[dict]:
+    """Per reader of a campaign: agreement with its settled labels and time per image (admins only:
+    the page checks the role)."""
+    plan = assignments_of(store, campaign_id)
+    images = campaign_images(store, campaign_id)
+    with store._reading() as conn:
+        saved = {(r.image, name_key(r.reviewer)): r.created_at for r in _reviews_of(conn, list(plan))
+                 if name_key(r.reviewer) in {name_key(x) for x in plan.get(r.image, ())}}
+    return rules.reader_quality(images, saved)
+
+
 def adjudication_queue(store: Store, campaign_id: int) -> list[dict]:
     """Images whose submitted readings disagree (two or more) and are not adjudicated yet."""
     return [row for row in campaign_images(store, campaign_id) if row["disagreement"] and row["adjudication"] is None]

@@ -17,9 +17,9 @@ keeps campaigns and calls these.
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 
 import numpy as np
-from dataclasses import dataclass
 
 from cxrviz.data.boxes import Box
 from cxrviz.errors import CxrvizError

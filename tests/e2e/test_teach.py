@@ -34,8 +34,9 @@ def test_make_a_three_case_quiz_take_it_with_the_keyboard_score_and_export(page,
     path = link.inner_text().strip()
 
     page.goto(f"{app_url}{path}")
-    page.get_by_label("Your name (required)").fill("Learner E2E")
-    page.get_by_label("Your name (required)").press("Enter")
+    name = page.get_by_role("textbox", name="Your name (required)")
+    name.fill("Learner E2E")
+    name.press("Enter")
     expect(page.get_by_text("Case 1 of 3")).to_be_visible()
     # keyboard only: 8 ticks Pneumothorax, Ctrl+Enter submits, → moves on
     for image, keys in zip(CASES, (["8"], [], ["2"])):

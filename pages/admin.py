@@ -39,9 +39,11 @@ with st.form("role_form"):
 st.header("New campaign")
 with st.form("campaign_form"):
     name = st.text_input("Campaign name", key="campaign_name", max_chars=200)
-    source = st.radio("Images", ["Browse filter", "List of image names"], key="campaign_source", horizontal=True,
-                      help="Browse filter: the local images of the filter last set on the Browse page.")
+    source = st.radio("Images", ["Browse filter", "List of image names", "CSV file"], key="campaign_source", horizontal=True,
+                      help="Browse filter: the local images of the filter last set on the Browse page. CSV: an 'Image Index' "
+                           "column (a Data_Entry, corrections or BBox export), else the first column.")
     typed = st.text_area("Image names, one per line (for a list)", key="campaign_names", height=100)
+    uploaded = st.file_uploader("CSV of image names (for a CSV file)", type=["csv"], key="campaign_csv")
     readers = st.multiselect("Readers", [u["name"] for u in users], key="campaign_readers")
     c1, c2, c3, c4 = st.columns(4)
     per_image = c1.number_input("Readers per image", 1, 10, 2, key="campaign_per_image")
@@ -53,6 +55,8 @@ with st.form("campaign_form"):
             if source == "Browse filter":
                 images = rules.build_queue(rules.BROWSE_SOURCE, st.session_state.get("browse_rows"), resources.metadata_for(config),
                                            resources.image_index(config), None)
+            elif source == "CSV file":
+                images = rules.image_names_from_csv(uploaded.getvalue() if uploaded is not None else b"")
             else:
                 images = [line.strip() for line in typed.splitlines() if line.strip()]
             campaign_id = team.create_campaign(store, actor, CampaignSpec(name, tuple(images), tuple(readers), int(per_image), blind, hide, int(seed)))

@@ -153,7 +153,12 @@ def _gray(index, image: str):
 # ---- taking a quiz ----------------------------------------------------------------------------
 
 def learner_name() -> str | None:
-    """The learner's name, kept across page switches and reloads in `?learner=`."""
+    """The signed-in user when sign-in is configured (nothing to type); else the learner's name,
+    kept across page switches and reloads in `?learner=`."""
+    from cxrviz.app import auth
+
+    if auth.auth_configured():
+        return auth.signed_in_reviewer(resources.settings())
     return state.person_name("learner", LEARNER_PARAM)
 
 

@@ -158,3 +158,28 @@ def save_and_advance(store, image: str, reviewer: str, ticked: dict[str, bool], 
     position = queue_position(queue, image)
     following = queue[position + 1] if image in queue and position < len(queue) - 1 else None
     return SaveOutcome(labels, final, f"Saved {image} as {final}: {'|'.join(labels)}.", following)
+
+
+class ImageListError(CxrvizError):
+    """A CSV meant to list images that cannot be read as one."""
+
+
+def image_names_from_csv(data: bytes) -> list[str]:
+    """Image names from a CSV: its 'Image Index' column (any cxrviz or NIH export), else its first
+    column; blank cells skipped, order kept, duplicates once."""
+    import csv
+    import io
+
+    if not data.strip():
+        raise ImageListError("Choose a CSV file with an 'Image Index' column (or image names in the first column).")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImageListError("The image list is not a UTF-8 text CSV.") from exc
+    if "\x00" in text:
+        raise ImageListError("The image list holds NUL bytes: it is not a text CSV.")
+    rows = list(csv.reader(io.StringIO(text)))
+    header = [cell.strip() for cell in rows[0]] if rows else []
+    column, body = (header.index("Image Index"), rows[1:]) if "Image Index" in header else (0, rows)
+    names = [row[column].strip().lstrip("'") for row in body if len(row) > column and row[column].strip()]
+    return list(dict.fromkeys(names))

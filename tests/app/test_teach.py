@@ -170,3 +170,20 @@ def test_scores_are_anonymous_by_default_and_export_the_answers(app_env):
     assert set(per["learner"]) == {"=cmd|evil", "Bob"}
     csv_button = at.get("download_button")
     assert len(csv_button) == 1
+
+
+def test_signed_in_the_learner_is_the_signed_in_user_and_cannot_be_typed(app_env):
+    from tests.app.test_auth import AUTH
+
+    quiz_id = _quiz(app_env)
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=240)
+    at.user = {"is_logged_in": True, "name": "Ann", "email": "ann@example.org"}
+    at.secrets = AUTH
+    at.query_params["quiz"] = quiz_id
+    at.query_params["learner"] = "mallory"  # a crafted link cannot choose who answers
+    at.switch_page("pages/teach.py")
+    at.run()
+    _ok(at)
+    assert not [t for t in at.text_input if t.key == "learner"]
+    first = qs.load_quiz(_store(app_env), quiz_id).images[0]
+    assert at.button(key=f"quiz_tick_{first}_Pneumothorax")  # the quiz is open to the signed-in learner

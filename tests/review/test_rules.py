@@ -80,3 +80,12 @@ def test_save_and_advance_saves_names_the_next_image_and_refuses_confirming_an_u
     last = rules.save_and_advance(store, "b.png", "ann", {}, "skipped", "file missing", set(), queue, None, None, image_shown=False)
     assert last.next_image is None
     assert [(r.image, r.status) for r in store.reviews()] == [("a.png", "corrected"), ("b.png", "skipped")]
+
+
+def test_image_names_from_a_csv_export_or_a_plain_list():
+    export = b"\xef\xbb\xbfImage Index,Finding Labels\n00000001_000.png,Mass\n00000002_000.png,\n00000001_000.png,Mass\n"
+    assert rules.image_names_from_csv(export) == ["00000001_000.png", "00000002_000.png"]
+    assert rules.image_names_from_csv(b"00000003_000.png\n\n00000004_000.png,x\n") == ["00000003_000.png", "00000004_000.png"]
+    for bad in (b"", b"\xff\xfe\x00a", b"a\x00b\n"):
+        with pytest.raises(rules.ImageListError):
+            rules.image_names_from_csv(bad)

@@ -27,8 +27,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def app_url(tmp_path_factory):
-    home = tmp_path_factory.mktemp("app")
+def app_home(tmp_path_factory):
+    """The session app server's folder: its review store is `app_home / "reviews.sqlite"`."""
+    return tmp_path_factory.mktemp("app")
+
+
+@pytest.fixture(scope="session")
+def app_url(app_home):
+    home = app_home
     port = _free_port()
     env = {**os.environ, "CXRVIZ_IMAGES": str(NIH_IMAGES), "CXRVIZ_CACHE": str(home / "cache"),
            "CXRVIZ_DB": str(home / "reviews.sqlite"), "CXRVIZ_DEVICE": "cpu"}

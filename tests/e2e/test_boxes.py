@@ -18,10 +18,9 @@ pytestmark = pytest.mark.e2e
 REVIEWER = "e2e boxes"
 
 
-def test_draw_a_box_under_zoom_save_and_find_it_in_the_csv(page, app_url, tmp_path_factory):
-    # the app server's store (tests/e2e/conftest.py: CXRVIZ_DB in the session's app* folder): tick Cardiomegaly
-    [log] = tmp_path_factory.getbasetemp().glob("app[0-9]*/server.log")
-    Store(str(log.parent / "reviews.sqlite")).save_review(BOXED_1024, REVIEWER, ["Cardiomegaly"], "confirmed")
+def test_draw_a_box_under_zoom_save_and_find_it_in_the_csv(page, app_url, app_home):
+    # the app server's own store: tick Cardiomegaly first (a box needs its finding ticked)
+    Store(str(app_home / "reviews.sqlite")).save_review(BOXED_1024, REVIEWER, ["Cardiomegaly"], "confirmed")
 
     page.goto(f"{app_url}/image?image={BOXED_1024}&reviewer=e2e%20boxes")
     expect(page.get_by_text("Finding of the next box")).to_be_visible()

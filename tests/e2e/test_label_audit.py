@@ -15,9 +15,8 @@ from tests.e2e.conftest import screenshot
 pytestmark = pytest.mark.e2e
 
 
-def test_label_audit_page_sends_its_queue_to_review(page, app_url, tmp_path_factory):
-    [db] = list(tmp_path_factory.getbasetemp().glob("app*/reviews.sqlite")) or [tmp_path_factory.getbasetemp() / "app0" / "reviews.sqlite"]
-    store = Store(str(db))  # the app server's store (tests/e2e/conftest.py: CXRVIZ_DB under the "app" folder)
+def test_label_audit_page_sends_its_queue_to_review(page, app_url, app_home):
+    store = Store(str(app_home / "reviews.sqlite"))  # the app server's own store
     row = {"label": 0, "direction": "probably missing", "image_score": 0.1, "probability": 0.9, "flagged": True}
     replace_label_issues(store, "e2e-recipe", "patient-5fold-seed0", [
         {**row, "image": "00013122_000.png", "finding": "Pneumothorax", "score": 0.01},  # local and expert-adjudicated

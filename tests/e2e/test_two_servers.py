@@ -22,7 +22,7 @@ from playwright.sync_api import expect
 from cxrviz.review.campaigns import CampaignSpec
 from cxrviz.review.store import Store, team
 from tests.conftest import NIH_IMAGES, REPO
-from tests.e2e.conftest import _free_port, browser, screenshot  # noqa: F401 - browser is a fixture
+from tests.e2e.conftest import _free_port, screenshot
 
 pytestmark = pytest.mark.e2e
 READERS = ("Dr One", "Dr Two")

@@ -4,7 +4,7 @@ the final labels recorded with a reason; the adjudicated-labels export. Adjudica
 import streamlit as st
 
 from cxrviz.app import auth, resources, state
-from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
+from cxrviz.app.messages import show_error, warn_on_error
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import ALL_LABELS, NO_FINDING
 from cxrviz.review import roles
@@ -14,14 +14,7 @@ from cxrviz.review.store import team
 state.run_through_app()
 config = resources.settings()
 st.title("Adjudication")
-with stop_on_error():
-    store = resources.store_for(config)
-actor = state.reviewer_name()
-if not actor:
-    st.info("Enter your name in the sidebar first.")
-    st.stop()
-with stop_on_error():
-    roles.require(auth.acting_role(config, store, actor), roles.ADJUDICATE)
+store, actor = auth.require_page(config, roles.ADJUDICATE)
 
 campaigns = team.list_campaigns(store)
 if not campaigns:

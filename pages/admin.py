@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from cxrviz.app import auth, plots, resources, state
-from cxrviz.app.messages import stop_on_error, warn_on_error
+from cxrviz.app.messages import warn_on_error
 from cxrviz.review import roles, rules
 from cxrviz.review.campaigns import CampaignSpec
 from cxrviz.review.store import team
@@ -13,14 +13,7 @@ from cxrviz.review.store import team
 state.run_through_app()
 config = resources.settings()
 st.title("Admin")
-with stop_on_error():
-    store = resources.store_for(config)
-actor = state.reviewer_name()
-if not actor:
-    st.info("Enter your name in the sidebar first.")
-    st.stop()
-with stop_on_error():
-    roles.require(auth.acting_role(config, store, actor), roles.MANAGE)
+store, actor = auth.require_page(config, roles.MANAGE)
 
 st.header("Users and roles")
 users = team.list_users(store)

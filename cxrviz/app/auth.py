@@ -81,3 +81,20 @@ def acting_role(config: Settings, store, actor: str) -> str | None:
     if access(config).mode == roles.SIGNED_IN:
         return team.role_of(store, actor)
     return team.sign_in(store, actor)
+
+
+def require_page(config: Settings, action: str):
+    """The top of a team page: (store, acting user) when the user may `action`; otherwise a
+    message (no name yet, no permission, store unreachable) and the page stops there."""
+    from cxrviz.app import resources, state
+    from cxrviz.app.messages import stop_on_error
+
+    with stop_on_error():
+        store = resources.store_for(config)
+    actor = state.reviewer_name()
+    if not actor:
+        st.info("Enter your name in the sidebar first.")
+        st.stop()
+    with stop_on_error():
+        roles.require(acting_role(config, store, actor), action)
+    return store, actor

@@ -179,7 +179,7 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
             c1.button("Keep theirs", key=f"theirs_{ctx.image}", on_click=_resolve, args=(ctx.image, "theirs", ctx.nih), width="stretch")
             c2.button("Keep mine", key=f"mine_{ctx.image}", on_click=_resolve, args=(ctx.image, "mine", ctx.nih), width="stretch")
             c3.button("Merge", key=f"merge_{ctx.image}", on_click=_resolve, args=(ctx.image, "merge", ctx.nih), width="stretch")
-        head, keys = st.columns([4, 1])
+        head, keys = st.columns([2, 1])
         head.markdown("**Your labels**" + (" · *unsaved*" if unsaved(ctx.image) else ""))
         if keys.button("Keys", key=f"keys_{ctx.image}", shortcut="H", width="stretch"):
             show_keys()

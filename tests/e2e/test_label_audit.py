@@ -35,4 +35,5 @@ def test_label_audit_page_sends_its_queue_to_review(page, app_url, app_home):
     name.press("Enter")
     expect(page.get_by_text("likely wrong labels (cleanlab)")).to_be_visible()
     expect(page.get_by_text("00013122_000.png").first).to_be_visible()
+    expect(page.locator('[data-testid="stImage"] img').first).to_be_visible()  # the X-ray of the queue's first image
     screenshot(page, "label_audit_to_review")

@@ -69,9 +69,9 @@ def unsaved(image: str) -> bool:
 
 
 def unsaved_images(queue: list[str]) -> list[str]:
-    """Images of the queue whose form holds changes not saved yet (kept in this session)."""
-    drafts = _drafts()
-    return [name for name in queue if name in drafts and unsaved(name)]
+    """Images of the queue whose form holds changes not saved yet (kept in this session), in the
+    order they were opened. Walks the drafts (a few), not the queue (up to 112,120 names)."""
+    return [name for name in _drafts() if unsaved(name) and name in queue]
 
 
 def _note_key(image: str) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from cxrviz.errors import ImageLoadError
+from cxrviz.errors import CxrvizError, ImageLoadError
 
 MAX_PIXELS = 50_000_000  # larger images are refused as likely decompression bombs
 THUMB_SIZE = 192
@@ -46,27 +48,31 @@ def normalise_intensity(array: np.ndarray) -> np.ndarray:
     return (data - low) / (high - low)
 
 
+@contextmanager
+def pil_errors(name: str, error: type[CxrvizError] = ImageLoadError) -> Iterator[None]:
+    """PIL's ways of failing on a file (a bomb, not an image, truncated), as `error` naming it."""
+    try:
+        yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise error(f"{name} is too large to open safely: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise error(f"{name} is not an image file PIL can read.") from exc
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise error(f"{name} is corrupt or truncated: {exc}") from exc
+
+
 def open_checked(source: Path | io.BytesIO, name: str) -> Image.Image:
     """Open with PIL, refusing non-images, truncated files and decompression bombs."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(source)
-            width, height = image.size
-            if width * height > MAX_PIXELS:
-                raise ImageLoadError(
-                    f"{name} is {width}×{height} ({width * height / 1e6:.0f} megapixels); "
-                    f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
-                )
-            image.load()
-    except ImageLoadError:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageLoadError(f"{name} is too large to open safely: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise ImageLoadError(f"{name} is not an image file PIL can read.") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise ImageLoadError(f"{name} is corrupt or truncated: {exc}") from exc
+    with pil_errors(name), warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = Image.open(source)
+        width, height = image.size
+        if width * height > MAX_PIXELS:
+            raise ImageLoadError(
+                f"{name} is {width}×{height} ({width * height / 1e6:.0f} megapixels); "
+                f"the limit is {MAX_PIXELS / 1e6:.0f} megapixels."
+            )
+        image.load()
     if image.format == "JPEG":
         fmt, image = image.format, ImageOps.exif_transpose(image)
         image.format = fmt  # exif_transpose returns a copy without it

@@ -25,9 +25,9 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from cxrviz.data.imaging import MAX_PIXELS, normalise_intensity, to_unit_gray
+from cxrviz.data.imaging import MAX_PIXELS, normalise_intensity, pil_errors, to_unit_gray
 from cxrviz.errors import UploadError
 
 log = logging.getLogger(__name__)
@@ -310,14 +310,8 @@ def decode_dicom(data: bytes, name: str) -> DecodedUpload:
 
 def _open_lazily(data: bytes, name: str) -> Image.Image:
     """PIL reads the header only: format, size and mode, no pixels."""
-    try:
+    with pil_errors(name, UploadError):
         return Image.open(io.BytesIO(data))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise UploadError(f"{name} is too large to open safely: {exc}") from exc
-    except UnidentifiedImageError as exc:
-        raise UploadError(f"{name} is not an image file PIL can read.") from exc
-    except (OSError, SyntaxError, ValueError) as exc:
-        raise UploadError(f"{name} is corrupt or truncated: {exc}") from exc
 
 
 def decode_picture(data: bytes, name: str) -> DecodedUpload:

@@ -47,8 +47,13 @@ def test_own_box_moves_and_deletes_and_others_boxes_are_listed(app_env):
     moved = next(b for b in list_boxes(store, BOXED_1024) if b.id == mine)
     assert moved.box == (1000, 100, 24, 150)  # clipped at the right edge
     assert any("clipped" in shown(w.value) for w in at.warning)
+    # a rerun with no action (the freshly keyed canvas sends its first value) keeps the outcome shown
+    at.run()
+    assert any("clipped" in shown(w.value) for w in at.warning)
     at.button(key="image_boxes_delete").click().run()
     assert [b.reviewer for b in list_boxes(store, BOXED_1024)] == ["bob"]
+    said = [shown(w.value) for w in at.warning]
+    assert any(f"Deleted box #{mine}" in s for s in said) and not any("clipped" in s for s in said)
 
 
 def test_agreement_page_box_section(app_env):

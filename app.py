@@ -25,3 +25,4 @@ navigation = st.navigation(
 auth.gate(resources.settings(), resources.store_for)
 sidebar.sidebar(resources.settings())
 navigation.run()
+resources.settle_long_lived_objects()  # after the first run that loaded the model

@@ -69,6 +69,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _rss_mb(pid: int) -> float:
+    """Resident memory of the app server (Streamlit turns its post-run gc.collect off here: watch it)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def _report(name: str, seconds: list[float]) -> None:
     values = np.array(seconds)
     print(f"{name:<42} n={len(values):>3}  p50 {np.percentile(values, 50):6.3f} s  p95 {np.percentile(values, 95):6.3f} s  "
@@ -116,6 +124,7 @@ def main() -> None:
                 page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
                 page.wait_for_timeout(3000)
                 page.screenshot(path=str(work.parent / "bench_review_first.png"))
+                rss_before = _rss_mb(server.pid)
                 save, ready = [], []
                 for _ in range(args.steps):
                     before = page.url.split("image=")[1].split("&")[0]
@@ -127,6 +136,7 @@ def main() -> None:
                     page.wait_for_timeout(300)  # a reader glances at the new image
                 _report("Review: save and next -> next image", save)
                 _report("Review: save and next -> keys reach the new form", ready)
+                print(f"server memory: {rss_before:.0f} MB before the steps, {_rss_mb(server.pid):.0f} MB after {args.steps}")
 
                 box = page.locator('[data-testid="stImage"] img').first.bounding_box()
                 print(f"X-ray on screen: {box['width']:.0f}x{box['height']:.0f} px at y={box['y']:.0f} "
@@ -170,6 +180,7 @@ def main() -> None:
                                            " return i && i.complete && i.naturalWidth > 0; }", polling="raf")
                     first_paint.append(time.perf_counter() - t0)
                 _report("Image page: first paint, warm model", first_paint)
+                print(f"server memory at the end: {_rss_mb(server.pid):.0f} MB")
                 browser.close()
         finally:
             server.terminate()

@@ -236,3 +236,21 @@ def test_checkpoint_upload_in_the_sidebar(app_env):
     errors = [shown(e.value) for e in at.error]
     assert any("passwd.pt cannot be read" in e for e in errors) and not any("root:x" in e for e in errors)
     assert at.selectbox(key="model_name").value == "upload:mine.pth"
+
+
+def test_long_lived_objects_are_frozen_once_torch_is_loaded():
+    """app.py calls settle_long_lived_objects after each run: it freezes the collector's view of
+    the start-up objects once torch is in (automatic full collections then skip them), not before."""
+    import subprocess
+    import sys
+
+    code = ("import gc, sys\n"
+            "from cxrviz.app import resources\n"
+            "resources.settle_long_lived_objects(); before = gc.get_freeze_count()\n"
+            "import torch\n"
+            "resources.settle_long_lived_objects(); after = gc.get_freeze_count()\n"
+            "resources.settle_long_lived_objects(); again = gc.get_freeze_count()\n"
+            "print(before, after > 100000, again == after)\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.split() == ["0", "True", "True"]

@@ -57,6 +57,28 @@ def test_signature_changes_when_a_file_arrives(tmp_path, nih_images):
     assert folder_signature(tmp_path) != before
 
 
+def test_signature_rewalks_only_when_a_folder_changed(tmp_path, monkeypatch):
+    import os
+    import time
+
+    from cxrviz.data import image_index
+
+    inner = tmp_path / "images_001" / "images"
+    inner.mkdir(parents=True)
+    (inner / "00000001_000.png").write_bytes(b"x")
+    first = folder_signature(tmp_path)
+    listed = []
+    real_scandir = os.scandir
+    monkeypatch.setattr(image_index.os, "scandir", lambda path: listed.append(path) or real_scandir(path))
+    assert folder_signature(tmp_path) == first and listed == []  # nothing changed: stats only, no listing
+    time.sleep(0.01)
+    (inner / "later").mkdir()  # a new folder deep inside: its parent's mtime moves
+    (inner / "later" / "00000002_000.png").write_bytes(b"x")
+    second = folder_signature(tmp_path)
+    assert listed and str(inner / "later") in dict(second) and second != first
+    assert "00000002_000.png" in image_index.scan_images(tmp_path).paths
+
+
 def test_labels_csv_overrides_metadata(tmp_path, nih_images, metadata):
     index = scan_images(nih_images)
     data = labelled_set(metadata, index)

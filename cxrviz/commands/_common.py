@@ -72,6 +72,16 @@ def labelled_data(args: argparse.Namespace):
     return labelled_set(load_metadata(args.metadata), index, args.labels)
 
 
+def subsample(data, max_images: int | None, seed: int):
+    """A seeded random subset of `max_images` images of a labelled set (smoke runs), else all of it."""
+    import numpy as np
+
+    if max_images is None or max_images >= len(data):
+        return data
+    keep = np.random.default_rng(seed).permutation(len(data))[:max_images]
+    return data.subset(np.isin(np.arange(len(data)), keep))
+
+
 def load_model(args: argparse.Namespace):
     from cxrviz.model.devices import pick_device
     from cxrviz.model.registry import find_spec, load_model

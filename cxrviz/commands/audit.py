@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cxrviz.commands._common import check_writable, data_arguments, follow, labelled_data, output_path
+from cxrviz.commands._common import check_writable, data_arguments, follow, labelled_data, output_path, subsample
 from cxrviz.config import Settings
 
 NAME = "audit"
@@ -39,8 +39,6 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    import numpy as np
-
     from cxrviz.data.expert import ExpertLabelsError, load_expert_labels
     from cxrviz.model.devices import pick_device
     from cxrviz.model.training import TrainConfig
@@ -49,10 +47,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     out = output_path(args.out, "label_issues.csv")
     check_writable(out)
-    data = labelled_data(args)
-    if args.max_images is not None and args.max_images < len(data):
-        keep = np.random.default_rng(args.seed).permutation(len(data))[: args.max_images]
-        data = data.subset(np.isin(np.arange(len(data)), keep))
+    data = subsample(labelled_data(args), args.max_images, args.seed)
     try:
         expert = load_expert_labels(args.expert)
     except ExpertLabelsError as error:

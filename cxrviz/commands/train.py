@@ -1,4 +1,7 @@
-"""`train`: fine-tune an EfficientNet-Lite0 on local images."""
+"""`train`: fine-tune an EfficientNet-Lite0 on local images; with `--folds K`, one model per
+patient fold and the cross-validated mean AUROC over every image (the honest figure for a few
+hundred images), the out-of-fold probabilities written beside the fold models and stored in
+the review store, where `audit` with the same recipe reuses them instead of training again."""
 
 from __future__ import annotations
 
@@ -17,7 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
     defaults = TrainConfig(output=Path("unused"))
     data_arguments(parser, settings)
-    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write")
+    parser.add_argument("--out", type=Path, required=True, help="checkpoint file to write (with --folds: a folder)")
+    parser.add_argument("--folds", type=int, default=None,
+                        help="train one model per patient fold (e.g. 5) and report the cross-validated mean AUROC")
+    parser.add_argument("--db", default=settings.db, help="with --folds: review store for the out-of-fold probabilities (default: CXRVIZ_DB)")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for the split, augmentation and initialisation")
     parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs (early stopping may end sooner)")
     parser.add_argument("--input-size", type=int, default=defaults.input_size, help="square input size in pixels")
@@ -28,16 +34,62 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--device", default=settings.device, help="cuda, mps or cpu (default: CXRVIZ_DEVICE, else the best available)")
 
 
-def run(args: argparse.Namespace, settings: Settings) -> int:
+def _config(args: argparse.Namespace, output: Path):
     from cxrviz.model.devices import pick_device
-    from cxrviz.model.training import TrainConfig, train
+    from cxrviz.model.training import TrainConfig
 
+    return TrainConfig(output=output, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
+                       freeze_blocks=args.freeze_blocks, max_images=args.max_images, device=pick_device(args.device),
+                       lr=args.lr, ema_decay=args.ema_decay)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from cxrviz.model.training import train
+
+    if args.folds is not None:
+        return _run_folds(args, settings)
     check_writable(args.out)
-    config = TrainConfig(
-        output=args.out, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
-        freeze_blocks=args.freeze_blocks, max_images=args.max_images, device=pick_device(args.device),
-        lr=args.lr, ema_decay=args.ema_decay,
-    )
+    config = _config(args, args.out)
     checkpoint = train(labelled_data(args), config)
     print(f"best epoch {checkpoint['best_epoch']}: validation mean AUROC {checkpoint['val_mean_auroc']:.4f}; wrote {args.out}")
+    return 0
+
+
+def _run_folds(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    import pandas as pd
+    from tqdm import tqdm
+
+    from cxrviz.commands._common import follow, subsample
+    from cxrviz.errors import CxrvizError
+    from cxrviz.findings import FINDINGS
+    from cxrviz.model.crossval import cross_validated_auroc
+    from cxrviz.review.audit_run import stored_out_of_fold
+    from cxrviz.review.store import Store
+
+    out = args.out
+    if out.exists() and not out.is_dir():
+        raise CxrvizError(f"With --folds, --out names a folder (fold models, oof.csv, cv_report.json); {out} is a file.")
+    check_writable(out / "oof.csv" if out.is_dir() else out)  # a folder still to make: its parent must be writable
+    out.mkdir(exist_ok=True)
+    data = subsample(labelled_data(args), args.max_images, args.seed)
+    config = _config(args, out / "unused.pt")
+    store = Store(args.db, settings.db_timeout)
+    with tqdm(total=args.folds, desc="folds") as bar:
+        oof = stored_out_of_fold(data, config, store, out, k=args.folds, seed=args.seed, progress=follow(bar))
+    cv = cross_validated_auroc(data.targets, oof.probabilities, FINDINGS, seed=args.seed)
+    table = pd.DataFrame({"image": data.names, "patient": data.patient_ids, "fold": oof.folds})
+    for j, finding in enumerate(FINDINGS):
+        table[finding] = oof.probabilities[:, j]
+    table.to_csv(out / "oof.csv", index=False)
+    report = {"model": oof.model, "scheme": oof.scheme, "images": len(data), "folds": args.folds,
+              "mean_auroc": cv.mean, "ci_low": cv.low, "ci_high": cv.high,
+              "per_finding": cv.per_finding.to_dict("records")}
+    (out / "cv_report.json").write_text(json.dumps(report, indent=2, allow_nan=True))
+    print(cv.per_finding.round(3).to_string(index=False))
+    print(f"{len(data)} images, {args.folds} patient folds ({oof.scheme}, recipe {oof.model}): trained {oof.trained_folds} "
+          f"fold(s), reused stored out-of-fold probabilities for {oof.reused_images} image(s)")
+    print(f"cross-validated mean AUROC {cv.mean:.3f} (95% bootstrap interval {cv.low:.3f}-{cv.high:.3f}); "
+          f"wrote {out / 'oof.csv'}, {out / 'cv_report.json'} and the out-of-fold rows to {store.where}")
     return 0

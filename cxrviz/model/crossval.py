@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from cxrviz.data.labelled import LabelledSet
 from cxrviz.data.splits import is_validation, patient_bucket
@@ -138,3 +139,28 @@ def out_of_fold(
         if progress is not None:
             progress(done + 1, len(fold_ids))
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class CrossValidatedAuroc:
+    mean: float  # mean AUROC over the findings with positives and negatives, all images at once
+    low: float  # 95% percentile-bootstrap interval of that mean, resampling images
+    high: float
+    per_finding: pd.DataFrame  # auroc_table: finding, positives, auroc, ci_low, ci_high
+
+
+def cross_validated_auroc(targets: np.ndarray, probs: np.ndarray, labels, n_resamples: int = 1000,
+                          seed: int = 0) -> CrossValidatedAuroc:
+    """The honest figure for a small set: every image scored by the fold model that never saw it,
+    one mean AUROC over all of them, its interval from `scipy.stats.bootstrap` over images (a
+    resample's mean covers the findings that have both classes in it)."""
+    from scipy.stats import bootstrap
+
+    from cxrviz.model.evaluation import auroc_table, mean_auroc
+
+    targets, probs = np.asarray(targets), np.asarray(probs)
+    mean = mean_auroc(targets, probs)
+    result = bootstrap((np.arange(len(targets)),), lambda rows: mean_auroc(targets[rows], probs[rows]), vectorized=False,
+                       n_resamples=n_resamples, method="percentile", random_state=seed)
+    low, high = result.confidence_interval
+    return CrossValidatedAuroc(mean, float(low), float(high), auroc_table(targets, probs, list(labels), n_resamples, seed))

@@ -48,10 +48,21 @@ def with_expert(table: pd.DataFrame, expert: ExpertLabels | None) -> pd.DataFram
     return out
 
 
-def audit_labels(data: LabelledSet, config, store: Store, workdir: Path, k: int = 5, seed: int = 0, top: int = DEFAULT_TOP,
-                 expert: ExpertLabels | None = None, progress: Callable[[int, int], None] | None = None) -> AuditResult:
-    """Out-of-fold probabilities for `data` (a `TrainConfig` recipe, `k` patient folds), then
-    cleanlab; stores and returns the flagged pairs plus the `top` most suspect ones."""
+@dataclass(frozen=True)
+class OutOfFold:
+    model: str  # the recipe's name (`recipe_name`)
+    scheme: str  # the fold scheme's name (`scheme_name`)
+    folds: np.ndarray  # the fold of each image
+    probabilities: np.ndarray  # (n, 14), row i for data.names[i], from the model that did not see it
+    trained_folds: int
+    reused_images: int
+
+
+def stored_out_of_fold(data: LabelledSet, config, store: Store, workdir: Path, k: int = 5, seed: int = 0,
+                       progress: Callable[[int, int], None] | None = None) -> OutOfFold:
+    """Out-of-fold probabilities for `data` under a `TrainConfig` recipe and `k` patient folds:
+    taken from the store where an earlier run (`train --folds` or `audit`, possibly interrupted)
+    left them, else trained fold by fold, each fold stored as soon as it ends."""
     from cxrviz.model.crossval import out_of_fold, patient_folds, recipe_name, scheme_name
 
     model, scheme = recipe_name(config), scheme_name(k, seed)
@@ -65,12 +76,20 @@ def audit_labels(data: LabelledSet, config, store: Store, workdir: Path, k: int 
 
     folds = patient_folds(data.patient_ids, k, seed, data.targets)
     probs = out_of_fold(data, config, folds, workdir, known=known, on_fold=keep, progress=progress)
-    ranked = ranked_pairs(data.names, data.targets, probs, only_flagged=False)
+    return OutOfFold(model, scheme, folds, probs, len(trained), reused)
+
+
+def audit_labels(data: LabelledSet, config, store: Store, workdir: Path, k: int = 5, seed: int = 0, top: int = DEFAULT_TOP,
+                 expert: ExpertLabels | None = None, progress: Callable[[int, int], None] | None = None) -> AuditResult:
+    """Out-of-fold probabilities for `data` (a `TrainConfig` recipe, `k` patient folds), then
+    cleanlab; stores and returns the flagged pairs plus the `top` most suspect ones."""
+    oof = stored_out_of_fold(data, config, store, workdir, k, seed, progress)
+    ranked = ranked_pairs(data.names, data.targets, oof.probabilities, only_flagged=False)
     chosen = ranked[ranked["flagged"] | (np.arange(len(ranked)) < top)]
     chosen = with_expert(chosen, expert).loc[:, list(QUEUE_COLUMNS)].reset_index(drop=True)
-    replace_label_issues(store, model, scheme, chosen.to_dict("records"))
-    log.info("audit %s / %s: %d pairs stored (%d flagged)", model, scheme, len(chosen), int(chosen["flagged"].sum()))
-    return AuditResult(model, scheme, chosen, len(trained), reused, int(ranked["flagged"].sum()))
+    replace_label_issues(store, oof.model, oof.scheme, chosen.to_dict("records"))
+    log.info("audit %s / %s: %d pairs stored (%d flagged)", oof.model, oof.scheme, len(chosen), int(chosen["flagged"].sum()))
+    return AuditResult(oof.model, oof.scheme, chosen, oof.trained_folds, oof.reused_images, int(ranked["flagged"].sum()))
 
 
 def suspect_queue(store: Store, expert: ExpertLabels | None = None, model: str | None = None, scheme: str | None = None,

@@ -73,3 +73,20 @@ def test_out_of_fold_covers_each_image_once_from_a_model_that_never_saw_it(tmp_p
     assert again == [1] and not (tmp_path / "cv2" / "fold-0.pt").exists()
     rows = [tiny_set.names.index(n) for n in known]
     assert np.array_equal(resumed[rows], probs[rows])
+
+
+def test_cross_validated_auroc_against_hand_computed_values():
+    from sklearn.metrics import roc_auc_score
+
+    from cxrviz.model.crossval import cross_validated_auroc
+
+    rng = np.random.default_rng(1)
+    targets = rng.integers(0, 2, size=(200, 3))
+    perfect = cross_validated_auroc(targets, targets * 0.8 + 0.1, ["a", "b", "c"], n_resamples=200)
+    assert perfect.mean == 1.0 and perfect.low == 1.0 and perfect.high == 1.0
+    noise = rng.random((200, 3))
+    result = cross_validated_auroc(targets, noise, ["a", "b", "c"], n_resamples=300)
+    by_hand = np.mean([roc_auc_score(targets[:, j], noise[:, j]) for j in range(3)])
+    assert result.mean == pytest.approx(by_hand)
+    assert result.low < result.mean < result.high and result.low < 0.5 < result.high  # chance lies inside
+    assert list(result.per_finding["finding"]) == ["a", "b", "c"]

@@ -66,3 +66,38 @@ def test_queue_with_expert_labels_and_finding_filter(tmp_path):
     assert list(suspect_queue(store, expert, finding="Mass")["finding"]) == ["Mass"]
     assert len(suspect_queue(store, flagged_only=True)) == 2
     assert list(with_expert(queue.drop(columns="expert"), None)["expert"]) == ["", "", ""]
+
+
+def test_train_folds_reports_cross_validated_auroc_and_audit_reuses_its_probabilities(tmp_path, nih_images):
+    import json
+
+    from cxrviz.findings import FINDINGS
+
+    common = ARGS[: ARGS.index("--top")]
+    command = [sys.executable, "-m", "cxrviz", "train", "--images", str(nih_images), "--db", str(tmp_path / "r.sqlite"),
+               "--out", str(tmp_path / "cv"), *common]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "CXRVIZ_CACHE": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "cross-validated mean AUROC" in result.stdout and "trained 2 fold(s)" in result.stdout
+    oof = pd.read_csv(tmp_path / "cv" / "oof.csv")
+    assert len(oof) == 40 and oof["image"].is_unique and set(oof["fold"]) == {0, 1}
+    assert list(oof.columns) == ["image", "patient", "fold", *FINDINGS]
+    assert oof.groupby("patient")["fold"].nunique().max() == 1  # a patient never in two folds
+    report = json.loads((tmp_path / "cv" / "cv_report.json").read_text())
+    assert report["images"] == 40 and report["ci_low"] <= report["mean_auroc"] <= report["ci_high"]
+    assert {(tmp_path / "cv" / f"fold-{f}.pt").exists() for f in (0, 1)} == {True}
+    # the same recipe in `audit` takes the stored probabilities instead of training again
+    again = audit(tmp_path, nih_images)
+    assert "trained 0 fold(s)" in again and "for 40 image(s)" in again
+    stored = oof_probabilities(Store(str(tmp_path / "r.sqlite")), report["model"], report["scheme"])
+    first = oof.set_index("image").loc[:, list(FINDINGS)]
+    assert all(abs(first.loc[name].to_numpy() - stored[name]).max() < 1e-6 for name in first.index)
+
+
+def test_train_folds_refuses_a_file_as_its_folder(tmp_path, nih_images):
+    (tmp_path / "model.pt").write_bytes(b"")
+    result = subprocess.run([sys.executable, "-m", "cxrviz", "train", "--images", str(nih_images), "--folds", "2",
+                             "--db", str(tmp_path / "r.sqlite"), "--out", str(tmp_path / "model.pt")],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0 and "names a folder" in (result.stdout + result.stderr)

@@ -32,8 +32,12 @@ def view_bar(table: pd.DataFrame) -> go.Figure:
 
 
 def probability_bar(table: pd.DataFrame) -> go.Figure:
-    """Sorted probabilities; NIH-positive findings are drawn solid and the threshold as a tick."""
+    """Sorted probabilities; NIH-positive findings are drawn solid and the threshold as a tick.
+    A table with a `calibrated` column (viewer.probability_table) names calibrated bars so and
+    shows the model's raw output on hover."""
     ordered = table.sort_values("probability")
+    calibrated = "calibrated" in ordered and bool(ordered["calibrated"].any())
+    raw = ordered["raw"] if "raw" in ordered else ordered["probability"]
     colours = ["#d62728" if label else "#1f77b4" for label in ordered["nih_label"]]
     fig = go.Figure(
         go.Bar(
@@ -42,8 +46,10 @@ def probability_bar(table: pd.DataFrame) -> go.Figure:
             orientation="h",
             marker_color=colours,
             text=[f"{p:.2f}" for p in ordered["probability"]],
-            name="model probability",
-            hovertemplate="%{y}: %{x:.3f}<extra></extra>",
+            name="calibrated probability" if calibrated else "model probability",
+            customdata=raw,
+            hovertemplate="%{y}: %{x:.3f} (model output %{customdata:.3f})<extra></extra>" if calibrated
+            else "%{y}: %{x:.3f}<extra></extra>",
         )
     )
     fig.add_trace(
@@ -53,7 +59,7 @@ def probability_bar(table: pd.DataFrame) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Probability (red: NIH-positive)", xaxis={"range": [0, 1]},
+        title=("Calibrated probability" if calibrated else "Probability") + " (red: NIH-positive)", xaxis={"range": [0, 1]},
         height=480, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h", "y": -0.12},
     )
     return fig

@@ -135,6 +135,27 @@ def store_for(config: Settings):
     return _store(config.db, config.db_timeout)
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _calibrators(path: str, mtime_ns: int, weights_sha256: str):
+    import json
+
+    from cxrviz.model.calibration import report_calibrators
+
+    try:
+        return report_calibrators(json.loads(Path(path).read_text()), weights_sha256)
+    except (OSError, ValueError):
+        return {}
+
+
+def calibration_for(model) -> dict:
+    """Finding -> calibration map for `model`, from `models/NAME.report.json` when that report was
+    made for these weights (`python -m cxrviz evaluate --report`); {} otherwise."""
+    from cxrviz.model.model_report import report_path_for
+
+    path = report_path_for(model.spec.name)
+    return _calibrators(str(path), mtime(path), model.weights_sha256) if path.is_file() else {}
+
+
 _settled = False
 
 

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import plots, prefetch
+from cxrviz.app import plots, prefetch, resources
 from cxrviz.app.prefetch import image_key
 from cxrviz.app.text import escape_markdown
 from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou, scale_box
@@ -55,13 +55,23 @@ def rendered(_gray: np.ndarray, _cam: np.ndarray | None, key: tuple, boxes: tupl
     return render_png(gray, cam, drawn, opacity, colormap, level, width, invert)
 
 
-def probability_table(probs: np.ndarray, model: LoadedModel, nih_labels: set[str] | None) -> pd.DataFrame:
+def probability_table(probs: np.ndarray, model: LoadedModel, nih_labels: set[str] | None,
+                      calibrators: dict | None = None) -> pd.DataFrame:
+    """One row per finding. With `calibrators` (finding -> map, `resources.calibration_for`), a
+    finding that has a map shows its calibrated probability and its threshold through the same
+    monotone map (the same images stay above it); `raw` keeps the model's own output."""
+    maps = calibrators or {}
+    raw, thresholds = np.asarray(probs, dtype=float), np.asarray(model.thresholds, dtype=float)
+    shown = [float(maps[f].apply(np.array([p]))[0]) if f in maps else float(p) for f, p in zip(FINDINGS, raw)]
+    cut = [float(maps[f].apply(np.array([t]))[0]) if f in maps else float(t) for f, t in zip(FINDINGS, thresholds)]
     return pd.DataFrame(
         {
             "finding": list(FINDINGS),
-            "probability": probs,
-            "threshold": model.thresholds,
+            "probability": shown,
+            "threshold": cut,
             "nih_label": [f in (nih_labels or set()) for f in FINDINGS],
+            "raw": raw,
+            "calibrated": [f in maps for f in FINDINGS],
         }
     )
 
@@ -101,7 +111,17 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
         _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()))
     with right:
         if probs is not None:
-            st.plotly_chart(plots.probability_bar(probability_table(probs, model, nih_labels)), key=f"{key_prefix}_probs")
+            maps = resources.calibration_for(model)
+            calibrated = bool(maps) and st.toggle(
+                "Calibrated probabilities", value=True, key=f"{key_prefix}_calibrated",
+                help="Platt maps fitted on images the model never trained on (see the Model page): 0.3 then means "
+                     "about 3 in 10 such images have the finding. The ranking and the operating thresholds' "
+                     "decisions are the same either way.")
+            table = probability_table(probs, model, nih_labels, maps if calibrated else None)
+            st.plotly_chart(plots.probability_bar(table), key=f"{key_prefix}_probs")
+            if calibrated and not table["calibrated"].all():
+                st.caption(escape_markdown("Uncalibrated (too few positives to fit a map): "
+                                           + ", ".join(table.loc[~table["calibrated"], "finding"]) + "."))
         else:
             st.info("No model is loaded: choose an available model in the sidebar.")
         if nih_labels is not None:

@@ -94,7 +94,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _report_path(given: Path | None, model) -> Path | None:
     from cxrviz.errors import CxrvizError
-    from cxrviz.model.registry import MODELS_DIR
+    from cxrviz.model.model_report import report_path_for
 
     if given is None:
         return None
@@ -102,4 +102,4 @@ def _report_path(given: Path | None, model) -> Path | None:
         return given
     if model.spec.source != "bundled":
         raise CxrvizError("Give --report a file name for a model other than the bundled one.")
-    return MODELS_DIR / f"{model.spec.name}.report.json"
+    return report_path_for(model.spec.name)

@@ -42,17 +42,50 @@ class Calibrator:
     scale: float = 1.0  # multiplies the logit (1/T for temperature scaling)
     bias: float = 0.0
     isotonic: IsotonicRegression | None = None
+    points: tuple[tuple[float, ...], tuple[float, ...]] | None = None  # an isotonic map read back from a report
 
     def apply(self, p: np.ndarray) -> np.ndarray:
         if self.method == "isotonic":
-            return np.clip(self.isotonic.predict(np.asarray(p, dtype=float)), 0.0, 1.0)
+            if self.isotonic is not None:
+                return np.clip(self.isotonic.predict(np.asarray(p, dtype=float)), 0.0, 1.0)
+            xs, ys = self.points  # what IsotonicRegression.predict does: linear between its thresholds, clipped
+            return np.clip(np.interp(np.asarray(p, dtype=float), xs, ys), 0.0, 1.0)
         return sigmoid(self.scale * logit(p) + self.bias)
 
     def as_dict(self) -> dict:
         if self.method == "isotonic":
-            return {"method": self.method, "x": self.isotonic.X_thresholds_.tolist(),
-                    "y": self.isotonic.y_thresholds_.tolist()}
+            xs, ys = self.points if self.isotonic is None else (self.isotonic.X_thresholds_, self.isotonic.y_thresholds_)
+            return {"method": self.method, "x": list(map(float, xs)), "y": list(map(float, ys))}
         return {"method": self.method, "scale": self.scale, "bias": self.bias}
+
+    @classmethod
+    def from_dict(cls, entry: dict) -> "Calibrator":
+        """The inverse of `as_dict` (a model report's `calibrator`); ValueError when it is not one."""
+        method = entry.get("method")
+        if method == "isotonic":
+            xs, ys = tuple(float(v) for v in entry["x"]), tuple(float(v) for v in entry["y"])
+            if len(xs) != len(ys) or not xs:
+                raise ValueError("an isotonic map needs as many x as y points, at least one")
+            return cls(method, points=(xs, ys))
+        if method in ("temperature", "platt"):
+            return cls(method, scale=float(entry["scale"]), bias=float(entry.get("bias", 0.0)))
+        raise ValueError(f"unknown calibration method {method!r}")
+
+
+def report_calibrators(report: dict, weights_sha256: str) -> dict[str, Calibrator]:
+    """Finding -> fitted map from a model report (`python -m cxrviz evaluate --report`), only when
+    the report was made for these very weights; findings the report could not fit (too few
+    positives) are absent, and so keep their raw probability."""
+    if not isinstance(report, dict) or report.get("weights_sha256") != weights_sha256:
+        return {}
+    maps = {}
+    for row in report.get("findings", []):
+        try:
+            if row.get("calibrator"):
+                maps[row["finding"]] = Calibrator.from_dict(row["calibrator"])
+        except (KeyError, TypeError, ValueError):
+            continue  # one unreadable map costs that finding its calibration, not the page
+    return maps
 
 
 def _nll(params: np.ndarray, z: np.ndarray, y: np.ndarray, with_bias: bool) -> float:

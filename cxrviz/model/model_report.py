@@ -146,3 +146,11 @@ def report_paths(models_dir: Path | None = None) -> list[Path]:
 
     folder = Path(models_dir) if models_dir is not None else PROJECT_ROOT / "models"
     return sorted(folder.glob("*.report.json"))
+
+
+def report_path_for(model_name: str, models_dir: Path | None = None) -> Path:
+    """Where `evaluate --report` puts a registered model's report by default: `models/NAME.report.json`."""
+    from cxrviz.config import PROJECT_ROOT
+
+    folder = Path(models_dir) if models_dir is not None else PROJECT_ROOT / "models"
+    return folder / f"{model_name}.report.json"

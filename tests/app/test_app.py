@@ -254,3 +254,32 @@ def test_long_lived_objects_are_frozen_once_torch_is_loaded():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["0", "True", "True"]
+
+
+def test_image_page_shows_calibrated_probabilities_and_can_show_the_raw_ones(app_env):
+    from cxrviz.model.calibration import report_calibrators
+    from cxrviz.model.model_report import report_path_for
+    from cxrviz.model.registry import BUNDLED_NAME
+
+    at = _app("pages/image.py", image=BOXED_1024)
+    assert not _problems(at)
+    assert at.toggle(key="image_calibrated").value is True
+
+    def bars(at):
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        bar = next(t for t in spec["data"] if t.get("type") == "bar")
+        return spec["layout"]["title"]["text"], dict(zip(bar["y"], _array(bar["x"]))), dict(zip(bar["y"], _array(bar["customdata"])))
+
+    title, shown, raw = bars(at)
+    assert title.startswith("Calibrated probability")
+    report = json.loads(report_path_for(BUNDLED_NAME).read_text())
+    maps = report_calibrators(report, report["weights_sha256"])
+    assert maps and "Hernia" not in maps  # three positives: no map, shown raw
+    for finding, value in shown.items():
+        expected = maps[finding].apply(np.array([raw[finding]]))[0] if finding in maps else raw[finding]
+        assert value == pytest.approx(expected, abs=1e-9)
+    assert any(abs(shown[f] - raw[f]) > 0.05 for f in maps)  # calibration moves the numbers
+    assert any("Uncalibrated" in c.value and "Hernia" in c.value for c in at.caption)
+    at.toggle(key="image_calibrated").set_value(False).run()
+    title, shown_raw, _ = bars(at)
+    assert title.startswith("Probability") and shown_raw == pytest.approx(raw)

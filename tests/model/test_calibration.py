@@ -63,3 +63,25 @@ def test_ece_and_reliability_on_known_numbers():
     assert expected_calibration_error(y, p, bins=10) == pytest.approx(0.05)
     with pytest.raises(ValueError, match="unknown calibration method"):
         fit_calibrator(p, y, "magic")
+
+
+def test_report_maps_round_trip_and_belong_to_their_weights():
+    from cxrviz.model.calibration import Calibrator, fit_calibrator, report_calibrators
+
+    rng = np.random.default_rng(3)
+    p = rng.random(300)
+    y = (rng.random(300) < p * 0.5).astype(float)
+    iso, platt = fit_calibrator(p, y, "isotonic"), fit_calibrator(p, y, "platt")
+    report = {"weights_sha256": "abc", "findings": [
+        {"finding": "Mass", "calibrator": iso.as_dict()},
+        {"finding": "Nodule", "calibrator": platt.as_dict()},
+        {"finding": "Hernia", "calibrator": None},  # too few positives: left raw
+        {"finding": "Edema", "calibrator": {"method": "nonsense"}},  # unreadable: that finding only
+    ]}
+    maps = report_calibrators(report, "abc")
+    assert set(maps) == {"Mass", "Nodule"}
+    grid = np.linspace(0, 1, 101)
+    assert np.allclose(maps["Mass"].apply(grid), iso.apply(grid))  # read back without scikit-learn's object
+    assert np.allclose(maps["Nodule"].apply(grid), platt.apply(grid))
+    assert Calibrator.from_dict(maps["Mass"].as_dict()).as_dict() == maps["Mass"].as_dict()
+    assert report_calibrators(report, "other weights") == {}  # a report of other weights is not applied

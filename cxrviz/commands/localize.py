@@ -21,6 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--bbox", "--boxes", dest="bbox", type=Path, default=settings.bbox,
                         help="BBox_List_2017.csv, or reviewer boxes from `export --boxes` (default: CXRVIZ_BBOX, else torchxrayvision's copy)")
     parser.add_argument("--fraction", type=float, default=0.5, help="heatmap threshold as a fraction of its peak")
+    parser.add_argument("--cam-layer", default=None,
+                        help="module path of the layer to explain instead of the model's own (e.g. backbone._blocks.10)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,10 +31,21 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.explain.localization import accuracy_table, box_scores
 
     model = load_model(args)
+    if args.cam_layer:
+        import dataclasses
+
+        from cxrviz.errors import CxrvizError
+
+        try:
+            model.module.get_submodule(args.cam_layer)
+        except AttributeError as error:
+            raise CxrvizError(f"The model has no layer {args.cam_layer!r}.") from error
+        model = dataclasses.replace(model, spec=dataclasses.replace(model.spec, cam_layer=args.cam_layer))
     index = scan_images(args.images)
     boxes = ground_truth(args.bbox)  # NIH boxes, or reviewer boxes less NIH boxes marked wrong
     count = int(boxes["image"].isin(list(index.paths)).sum())
-    print(f"{count} ground-truth boxes on images present under {args.images}; model {model.spec.name}, {args.method}")
+    print(f"{count} ground-truth boxes on images present under {args.images}; model {model.spec.name}, {args.method} "
+          f"on {model.spec.cam_layer}")
     with tqdm(total=count, desc="localising") as bar:
         table = box_scores(model, boxes, index, args.method, args.fraction, follow(bar))
     print(accuracy_table(table).to_string(float_format=lambda v: f"{v:.2f}"))

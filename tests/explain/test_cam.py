@@ -66,3 +66,21 @@ def test_render_draws_boxes_and_windows(nih_images):
     assert tuple(image[10, 60]) == (0, 220, 0)  # the box's top edge is drawn in green
     assert window(np.array([0.0, 0.5, 1.0]), level=0.5, width=0.5).tolist() == [0.0, 0.5, 1.0]
     assert window(np.array([0.2]), invert=True)[0] == pytest.approx(0.8)
+
+
+def test_localize_command_on_another_layer_and_a_layer_that_is_not_there(nih_images):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    def localize(layer):
+        return subprocess.run([sys.executable, "-m", "cxrviz", "localize", "--images", str(nih_images), "--device", "cpu",
+                               "--cam-layer", layer], cwd=REPO, capture_output=True, text=True, timeout=300)
+
+    finer = localize("backbone._blocks.10")  # stride 16: a 16 x 16 map at 256 px
+    assert finer.returncode == 0, finer.stderr[-2000:]
+    assert "8 ground-truth boxes" in finer.stdout and "GradCAM on backbone._blocks.10" in finer.stdout
+    assert "T(IoBB)=0.1" in finer.stdout
+    missing = localize("backbone.nowhere")
+    assert missing.returncode != 0 and "has no layer 'backbone.nowhere'" in missing.stdout + missing.stderr

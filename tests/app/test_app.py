@@ -254,3 +254,17 @@ def test_long_lived_objects_are_frozen_once_torch_is_loaded():
     result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["0", "True", "True"]
+
+
+def test_browse_with_a_malformed_expert_file(app_env, monkeypatch, tmp_path):
+    bad = tmp_path / "experts.csv"
+    bad.write_text("Image Index,Pneumothorax\na.png,YES\n")
+    monkeypatch.setattr("cxrviz.data.expert.default_expert_path", lambda: bad)
+    at = _app()
+    assert not _problems(at)
+    assert any("lacks the column" in shown(e.value) for e in at.error)
+    assert _metrics(at)["Images"] == "452"  # the rest of Browse works
+    at.multiselect(key="f_findings").set_value(["Hernia"]).run()
+    assert _metrics(at)["Images"] != "452"
+    at.checkbox(key="f_hasexpert").check().run()  # no image is known to have an expert label
+    assert not _problems(at) and _metrics(at)["Images"] == "0"

@@ -41,21 +41,25 @@ def reviewed_labels(reviews: Iterable[Review]) -> dict[str, tuple[str, ...]]:
     return {image: review.labels for image, review in latest.items()}
 
 
-def _paired(expert: ExpertLabels, reviews: Iterable[Review], nih: Mapping[str, Iterable[str]] | None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    reviewed = {image: labels for image, labels in reviewed_labels(reviews).items() if image in expert}
+def corrections_against_experts(expert: ExpertLabels, reviews: Iterable[Review],
+                                nih: Mapping[str, Iterable[str]] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(statistics, moves) on the images with both an expert label and a decided review; `nih`:
+    image -> NIH labels (default: the expert file's own).
+
+    statistics: two rows per compared expert finding, `labels` = "NIH" then "reviewers", with the
+    columns of `agreement_statistics`; no rows when no reviewed image has an expert label.
+    moves: per compared expert finding, how many (image, finding) calls the reviewers changed from
+    NIH's (`changed`), how many of those now agree with the experts (`toward_experts`) and how
+    many no longer do (`away_from_experts`)."""
+    adjudicated = set(expert.table.index)
+    reviewed = reviewed_labels(r for r in reviews if r.image in adjudicated)
     by_nih = comparison(expert, nih)
     by_nih = by_nih[by_nih["image"].isin(list(reviewed))]
     by_reviewers = comparison(expert, reviewed)
-    return by_nih, by_reviewers
+    return _statistics(by_nih, by_reviewers), _moves(by_nih, by_reviewers)
 
 
-def corrections_against_experts(expert: ExpertLabels, reviews: Iterable[Review],
-                                nih: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
-    """Two rows per compared expert finding, `labels` = "NIH" then "reviewers", with the columns of
-    `agreement_statistics`, on the images with both an expert label and a decided review. Empty
-    (no rows) when no reviewed image has an expert label. `nih`: image -> NIH labels (default: the
-    expert file's own)."""
-    by_nih, by_reviewers = _paired(expert, list(reviews), nih)
+def _statistics(by_nih: pd.DataFrame, by_reviewers: pd.DataFrame) -> pd.DataFrame:
     if by_reviewers.empty:
         return pd.DataFrame(columns=["finding", "labels"])
     parts = [agreement_statistics(by_nih).assign(labels=NIH), agreement_statistics(by_reviewers).assign(labels=REVIEWERS)]
@@ -65,11 +69,7 @@ def corrections_against_experts(expert: ExpertLabels, reviews: Iterable[Review],
     return out[["finding", "labels", *[c for c in out.columns if c not in ("finding", "labels")]]]
 
 
-def moves(expert: ExpertLabels, reviews: Iterable[Review], nih: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:
-    """Per compared expert finding, on the same images: how many (image, finding) calls the reviewers
-    changed from NIH's, how many of those changes now agree with the experts (toward) and how many
-    no longer do (away)."""
-    by_nih, by_reviewers = _paired(expert, list(reviews), nih)
+def _moves(by_nih: pd.DataFrame, by_reviewers: pd.DataFrame) -> pd.DataFrame:
     both = by_nih.merge(by_reviewers, on=["image", "finding"], suffixes=("_nih", "_rev"))
     rows = []
     for finding in COMPARED:

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from cxrviz.data.expert import load_expert_labels, wilson
-from cxrviz.review.expert_corrections import corrections_against_experts, moves, reviewed_labels
+from cxrviz.review.expert_corrections import corrections_against_experts, reviewed_labels
 from cxrviz.review.store import Store
 from tests.data.test_expert import HEADER, ROWS
 
@@ -48,7 +48,7 @@ def test_the_latest_decided_review_speaks_for_an_image(reviews):
 
 
 def test_nih_and_reviewers_against_the_experts_hand_computed(experts, reviews):
-    stats = corrections_against_experts(experts, reviews)
+    stats = corrections_against_experts(experts, reviews)[0]
     assert list(zip(stats["finding"], stats["labels"])) == [
         ("Pneumothorax", "NIH"), ("Pneumothorax", "reviewers"), ("Nodule or mass", "NIH"), ("Nodule or mass", "reviewers"),
         ("Airspace opacity", "NIH"), ("Airspace opacity", "reviewers")]
@@ -74,7 +74,7 @@ def test_nih_and_reviewers_against_the_experts_hand_computed(experts, reviews):
 
 
 def test_moves_toward_and_away_from_the_experts(experts, reviews):
-    table = moves(experts, reviews).set_index("finding")
+    table = corrections_against_experts(experts, reviews)[1].set_index("finding")
     assert table.loc["Pneumothorax"].tolist() == [4, 2, 2, 0]  # b and c changed, both now agree with the experts
     assert table.loc["Nodule or mass"].tolist() == [4, 0, 0, 0]
     assert table.loc["Airspace opacity"].tolist() == [4, 1, 0, 1]  # d: Infiltration dropped, the experts say present
@@ -82,6 +82,6 @@ def test_moves_toward_and_away_from_the_experts(experts, reviews):
 
 def test_no_reviewed_image_with_an_expert_label(experts, reviews):
     only_elsewhere = [r for r in reviews if r.image in ("x.png", "e.png")]
-    assert corrections_against_experts(experts, only_elsewhere).empty
-    assert corrections_against_experts(experts, []).empty
-    assert moves(experts, []).set_index("finding")["images"].tolist() == [0, 0, 0]
+    assert corrections_against_experts(experts, only_elsewhere)[0].empty
+    stats, moved = corrections_against_experts(experts, [])
+    assert stats.empty and moved.set_index("finding")["images"].tolist() == [0, 0, 0]

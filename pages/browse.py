@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from cxrviz.app import box_editor, gallery, links, plots, resources, sidebar, state
-from cxrviz.app.messages import stop_on_error
+from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.data import stats
 from cxrviz.data.filters import AGE_SLIDER, GENDERS, MATCH_MODES, VIEWS, Filter, apply_filter, filter_from_form, parse_patient_ids
@@ -47,13 +47,25 @@ with st.container(border=True):
     has_image = c8.checkbox("Has a local image", key="f_hasimage")
     has_box = c9.checkbox("Has a ground-truth box", key="f_hasbox")
     has_reviewer_box = c10.checkbox("Has a reviewer box", key="f_hasreviewerbox")
+    c11, c12, _ = st.columns(3)
+    has_expert = c11.checkbox("Has an expert label (Google 2019)", key="f_hasexpert",
+                              help="One of the 4,376 images Google's radiologists adjudicated in 2019 (Pneumothorax, "
+                                   "Nodule or mass, Airspace opacity, Fracture).")
+    nih_disagrees = c12.checkbox("NIH disagrees with the experts", key="f_nihdisagrees",
+                                 help="For at least one adjudicated finding, the NIH label says the opposite of the experts: "
+                                      "Pneumothorax; Nodule or mass (NIH Nodule or Mass); Airspace opacity (NIH Consolidation, "
+                                      "Pneumonia or Infiltration). Fracture has no NIH label and is never compared.")
+    expert_rows = disagree_rows = None
+    with warn_on_error():  # a missing or malformed expert file: said here, these two filters keep nothing
+        expert_rows, disagree_rows = resources.expert_masks(config)
 
 patient_ids, not_ids = parse_patient_ids(patients_text)
 if not_ids:
     st.warning("Patient ids must be whole numbers, e.g. 1, 30805. Ignored: " + escape_markdown(", ".join(not_ids)), icon=":material/warning:")
-spec = filter_from_form(findings, match, no_finding, age_range, genders, views, patient_ids, has_image, has_box)
+spec = filter_from_form(findings, match, no_finding, age_range, genders, views, patient_ids, has_image, has_box,
+                        has_expert, nih_disagrees)
 links.mirror_filter(spec, default)
-mask = apply_filter(metadata, spec, present, boxed)
+mask = apply_filter(metadata, spec, present, boxed, expert_rows, disagree_rows)
 if has_reviewer_box:
     mask &= box_editor.reviewer_box_mask(config, metadata)
 rows = np.flatnonzero(mask)

@@ -1,5 +1,5 @@
-"""Label audit: how far the NIH labels agree with Google's 2019 expert adjudication, and the
-labels cleanlab finds most likely wrong (from `python -m cxrviz audit`), sent to Review as a queue."""
+"""Label audit: how far the NIH labels (and the reviewers' corrections) agree with Google's 2019
+expert adjudication, follow-up flips, and the labels cleanlab finds most likely wrong (from `python -m cxrviz audit`), sent to Review as a queue."""
 
 import streamlit as st
 
@@ -32,6 +32,20 @@ if expert is not None:
         if st.button(f"Review the {len(disagree_images):,} local images where NIH and the experts disagree", key="disagree_review",
                      disabled=not disagree_images):
             label_audit.send_disagreements_to_review(disagree_images)
+
+    st.subheader("Reviewers' corrections against the experts")
+    with warn_on_error():
+        corrected, moved = label_audit.reviewer_statistics(config, expert)
+        if corrected.empty:
+            st.info("No reviewed image has an expert label yet. Once reviewers save (confirm or correct) some of the "
+                    f"{len(expert):,} adjudicated images, their labels are compared with the experts here, beside NIH's.",
+                    icon=":material/info:")
+        else:
+            st.plotly_chart(label_audit.corrections_plot(corrected), key="corrections_plot")
+            st.dataframe(label_audit.statistics_table(corrected), hide_index=True)
+            st.caption(f"{int(corrected['images'].max()):,} adjudicated images with a confirmed or corrected review; per "
+                       "image the latest such review counts (skipped and uncertain ones are left out). "
+                       + label_audit.moves_caption(moved))
 
 st.subheader("Follow-up flips")
 with warn_on_error():

@@ -52,11 +52,17 @@ def statistics_plot(stats: pd.DataFrame) -> go.Figure:
 
 
 def statistics_table(stats: pd.DataFrame) -> pd.DataFrame:
-    """The statistics as shown: one 'value [low, high]' column per metric."""
-    out = stats[["finding", "nih_findings", "images", "nih_positive", "expert_positive", "both_positive"]].copy()
+    """The statistics as shown: one 'value [low, high]' column per metric (and the `labels` compared,
+    NIH or reviewers, when the statistics carry them)."""
+    first = ["finding", "labels"] if "labels" in stats.columns else ["finding"]
+    out = stats[[*first, "nih_findings", "images", "nih_positive", "expert_positive", "both_positive"]].copy()
     for key in ("ppv", "sensitivity", "agreement", "nih_positive_disagree"):
         out[key.replace("_", " ")] = [f"{v:.2f} [{lo:.2f}, {hi:.2f}]" if v == v else "n/a"
                                       for v, lo, hi in zip(stats[key], stats[f"{key}_low"], stats[f"{key}_high"])]
+    if "labels" in stats.columns:  # the positives are of the labels compared, not always NIH's
+        return out.rename(columns={"nih_findings": "NIH findings", "nih_positive": "labelled positive",
+                                   "expert_positive": "expert positive", "both_positive": "both positive",
+                                   "nih positive disagree": "positives the experts reject"})
     return out.rename(columns={"nih_findings": "NIH findings", "nih_positive": "NIH positive",
                                "expert_positive": "expert positive", "both_positive": "both positive",
                                "nih positive disagree": "NIH positives the experts reject"})
@@ -144,3 +150,42 @@ def send_disagreements_to_review(images: list[str]) -> None:
 
     state.set_queue(images, DISAGREE_SOURCE)
     state.open_page("pages/review.py", images[0])
+
+
+def reviewer_statistics(config, expert: ExpertLabels) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """NIH against reviewers' corrections, each against the experts, on the images with both an
+    expert label and a decided review (`cxrviz.review.expert_corrections`), and the per-finding moves.
+    Read from the store on each run (a save elsewhere shows up at once); raises `StoreError`."""
+    from cxrviz.app import resources
+    from cxrviz.review.expert_corrections import corrections_against_experts
+
+    return corrections_against_experts(expert, resources.store_for(config).reviews())
+
+
+def corrections_plot(stats: pd.DataFrame) -> go.Figure:
+    """Per metric and finding, NIH's bar beside the reviewers' (same images), with 95% intervals."""
+    figure = go.Figure()
+    for labels, part in stats.groupby("labels", sort=False):
+        x = [[], []]
+        y, high, low = [], [], []
+        for key, name in METRICS:
+            x[0] += [name.split(" (")[0]] * len(part)
+            x[1] += list(part["finding"])
+            y += list(part[key])
+            high += list(part[f"{key}_high"] - part[key])
+            low += list(part[key] - part[f"{key}_low"])
+        figure.add_bar(name=f"{labels} labels", x=x, y=y, error_y={"type": "data", "array": high, "arrayminus": low})
+    figure.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "share (95% Wilson interval)"},
+                         title="NIH labels and reviewers' corrections against the experts (same images)",
+                         legend={"orientation": "h"})
+    return figure
+
+
+def moves_caption(moved: pd.DataFrame) -> str:
+    """'Pneumothorax: 2 calls changed, 2 toward the experts, 0 away; …' (findings with a change)."""
+    changed = moved[moved["changed"] > 0]
+    if changed.empty:
+        return "The reviewers changed no NIH call on a compared finding of these images."
+    return "Reviewers' changes to NIH's calls: " + "; ".join(
+        f"{r.finding}: {r.changed} changed, {r.toward_experts} toward the experts, {r.away_from_experts} away"
+        for r in changed.itertuples()) + "."

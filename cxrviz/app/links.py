@@ -20,6 +20,7 @@ LOADED_KEY = "_links_filter_loaded"
 WIDGET_KEYS = {
     "findings": "f_findings", "match": "f_match", "no_finding": "f_nofinding", "age_range": "f_age",
     "genders": "f_gender", "views": "f_view", "patients": "f_patients", "has_image": "f_hasimage", "has_box": "f_hasbox",
+    "has_expert": "f_hasexpert", "nih_disagrees": "f_nihdisagrees",
 }
 
 

@@ -86,6 +86,27 @@ def row_masks(config: Settings) -> tuple[np.ndarray, np.ndarray]:
                       metadata_for(config), image_index(config), boxes_for(config))
 
 
+@st.cache_resource(show_spinner=False)
+def _expert_masks(metadata_key: tuple, expert_key: tuple, _metadata: Metadata) -> tuple[np.ndarray, np.ndarray]:
+    from cxrviz.data.expert import load_expert_labels, row_masks
+
+    return row_masks(_metadata, load_expert_labels(Path(expert_key[0])))
+
+
+def expert_masks(config: Settings) -> tuple[np.ndarray, np.ndarray]:
+    """(has a Google 2019 expert label, NIH disagrees with the experts) per metadata row, computed
+    once per (metadata file, expert file) version; see `cxrviz.data.expert.row_masks`.
+
+    Raises `ExpertLabelsError` (a `CxrvizError`) when the expert file is missing or malformed;
+    nothing is cached then, so a mended file is picked up on the next run."""
+    from cxrviz.data import expert
+
+    m_path = config.metadata or default_metadata_path()
+    e_path = expert.default_expert_path()
+    expert.load_expert_labels(e_path)  # raises before anything is cached
+    return _expert_masks((str(m_path), mtime(m_path)), (str(e_path), mtime(e_path)), metadata_for(config))
+
+
 @st.cache_data(show_spinner=False, max_entries=32)  # 4 MB each at 1024 px: bounded
 def _gray(path: str, mtime: int):
     from cxrviz.app import prefetch

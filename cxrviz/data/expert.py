@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxrviz.data.metadata import bundled_file
+from cxrviz.data.metadata import Metadata, bundled_file
 from cxrviz.errors import MetadataError
 from cxrviz.findings import split_labels
 
@@ -192,6 +192,35 @@ def disagreements(compared: pd.DataFrame) -> pd.DataFrame:
     diff = compared[compared["nih"] != compared["expert"]].copy()
     diff["direction"] = np.where(diff["expert"], "NIH missed it", "NIH over-calls it")
     return diff.reset_index(drop=True)
+
+
+def row_masks(metadata: Metadata, expert: ExpertLabels) -> tuple[np.ndarray, np.ndarray]:
+    """Two boolean masks over the metadata rows, for Browse's filters (vectorised; 112,120 rows in a few ms):
+
+    - has an expert label: the image is one of the adjudicated images (whatever its cells say);
+    - NIH disagrees with the experts: for at least one compared expert finding (`COMPARED`:
+      Pneumothorax, Nodule or mass, Airspace opacity; never Fracture) whose expert cell is not
+      blank, the NIH label — positive when the metadata labels *any* of its `NIH_EQUIVALENTS` —
+      differs from the experts' verdict (NIH positive, experts absent; or NIH negative, experts
+      present). The NIH side is the metadata's labels, i.e. what Browse shows.
+
+    Adjudicated images missing from the metadata are left out."""
+    from cxrviz.findings import ALL_LABELS
+
+    n = len(metadata.table)
+    has, disagrees = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    rows = pd.Index(metadata.table["image"]).get_indexer(expert.table.index)
+    found = rows >= 0
+    rows = rows[found]
+    has[rows] = True
+    for finding in COMPARED:
+        cols = [ALL_LABELS.index(f) for f in NIH_EQUIVALENTS[finding]]
+        nih_pos = metadata.labels[np.ix_(rows, cols)].any(axis=1)
+        cells = expert.table[finding]
+        known = cells.notna().to_numpy()[found]
+        verdict = cells.fillna(False).to_numpy(dtype=bool)[found]
+        disagrees[rows[known & (nih_pos != verdict)]] = True
+    return has, disagrees
 
 
 def expert_finding_for(nih_finding: str) -> str | None:

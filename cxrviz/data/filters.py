@@ -28,11 +28,16 @@ class Filter:
     patient_ids: tuple[int, ...] = ()
     has_image: bool = False
     has_box: bool = False
+    has_expert: bool = False  # adjudicated by Google's 2019 expert panel (`cxrviz.data.expert`)
+    nih_disagrees: bool = False  # the NIH label contradicts the experts (`expert.row_masks`)
     images: tuple[str, ...] = field(default=())
 
 
-def apply_filter(metadata: Metadata, spec: Filter, present: np.ndarray | None = None, boxed: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask over metadata rows. `present`/`boxed` are per-row masks computed once."""
+def apply_filter(metadata: Metadata, spec: Filter, present: np.ndarray | None = None, boxed: np.ndarray | None = None,
+                 expert: np.ndarray | None = None, disagrees: np.ndarray | None = None) -> np.ndarray:
+    """Boolean mask over metadata rows. `present`/`boxed`/`expert`/`disagrees` are per-row masks
+    computed once; a filter on one that is missing (None: e.g. the expert file cannot be read)
+    keeps no row, since no row is known to have it."""
     table = metadata.table
     mask = np.ones(len(table), dtype=bool)
     if spec.findings:
@@ -67,6 +72,10 @@ def apply_filter(metadata: Metadata, spec: Filter, present: np.ndarray | None = 
         mask &= present if present is not None else np.zeros(len(table), dtype=bool)
     if spec.has_box:
         mask &= boxed if boxed is not None else np.zeros(len(table), dtype=bool)
+    if spec.has_expert:
+        mask &= expert if expert is not None else np.zeros(len(table), dtype=bool)
+    if spec.nih_disagrees:
+        mask &= disagrees if disagrees is not None else np.zeros(len(table), dtype=bool)
     return mask
 
 
@@ -83,7 +92,7 @@ def parse_patient_ids(text: str) -> tuple[tuple[int, ...], list[str]]:
 
 def filter_from_form(findings: list[str] | tuple[str, ...], match: str, no_finding: bool, age_range: tuple[int, int],
                      genders: list[str] | tuple[str, ...], views: list[str] | tuple[str, ...], patient_ids: tuple[int, ...],
-                     has_image: bool, has_box: bool) -> Filter:
+                     has_image: bool, has_box: bool, has_expert: bool = False, nih_disagrees: bool = False) -> Filter:
     """The Browse form's values as a `Filter`. The age slider at its full range (0–120) means
     "no age filter", which keeps the rows whose age is unknown; any narrower range drops them."""
     full = tuple(age_range) == AGE_SLIDER
@@ -91,19 +100,20 @@ def filter_from_form(findings: list[str] | tuple[str, ...], match: str, no_findi
         findings=tuple(findings), match=match, no_finding=no_finding,
         age_min=None if full else age_range[0], age_max=None if full else age_range[1],
         include_unknown_age=full, genders=tuple(genders), views=tuple(views), patient_ids=patient_ids,
-        has_image=has_image, has_box=has_box,
+        has_image=has_image, has_box=has_box, has_expert=has_expert, nih_disagrees=nih_disagrees,
     )
 
 
 # ---- Filters in a link: a `Filter` <-> the query string's {name: value} (no Streamlit here) ----
-# e.g. /?findings=Effusion,Mass&match=all&age=30-60&gender=F&view=PA&patients=1,30805&local=0&boxes=1
+# e.g. /?findings=Effusion,Mass&match=all&age=30-60&gender=F&view=PA&patients=1,30805&local=0&boxes=1&expert=1
 #   findings  comma-separated NIH findings (case and `_`/space as you like)
-#   match     any | all | exactly            no_finding, local, boxes   1 or 0
+#   match     any | all | exactly            no_finding, local, boxes, expert, disagree   1 or 0
 #   age       30-60, 65- or -17 (whole years 0-120; with a range, unknown ages are left out
 #             unless unknown_age=1)          gender  M,F      view  PA,AP      patients  1,30805
 
 MATCH_IN_LINK = {"any of": "any", "all of": "all", "exactly these": "exactly"}
-LINK_KEYS = ("findings", "match", "no_finding", "age", "unknown_age", "gender", "view", "patients", "local", "boxes")
+LINK_KEYS = ("findings", "match", "no_finding", "age", "unknown_age", "gender", "view", "patients", "local", "boxes", "expert",
+             "disagree")
 GENDERS = ("M", "F")
 VIEWS = ("PA", "AP")
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
@@ -145,6 +155,10 @@ def filter_to_params(spec: Filter, default: Filter = Filter()) -> dict[str, str]
         params["local"] = "1" if spec.has_image else "0"
     if spec.has_box != default.has_box:
         params["boxes"] = "1" if spec.has_box else "0"
+    if spec.has_expert != default.has_expert:
+        params["expert"] = "1" if spec.has_expert else "0"
+    if spec.nih_disagrees != default.nih_disagrees:
+        params["disagree"] = "1" if spec.nih_disagrees else "0"
     return params
 
 
@@ -216,7 +230,8 @@ def filter_from_params(params: Mapping[str, str], default: Filter = Filter()) ->
             problems.append(f"match: {params['match']} is not one of {', '.join(MATCH_IN_LINK.values())}.")
         else:
             values["match"] = mode
-    for key, name in (("no_finding", "no_finding"), ("local", "has_image"), ("boxes", "has_box")):
+    for key, name in (("no_finding", "no_finding"), ("local", "has_image"), ("boxes", "has_box"), ("expert", "has_expert"),
+                      ("disagree", "nih_disagrees")):
         if key in params:
             flag = _flag(params[key], key, problems)
             if flag is not None:
@@ -248,5 +263,6 @@ def form_values(spec: Filter) -> dict[str, object]:
     return {
         "findings": list(spec.findings), "match": spec.match, "no_finding": spec.no_finding, "age_range": (low, high),
         "genders": list(spec.genders), "views": list(spec.views), "patients": ", ".join(str(p) for p in spec.patient_ids),
-        "has_image": spec.has_image, "has_box": spec.has_box,
+        "has_image": spec.has_image, "has_box": spec.has_box, "has_expert": spec.has_expert,
+        "nih_disagrees": spec.nih_disagrees,
     }

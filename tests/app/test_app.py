@@ -283,3 +283,17 @@ def test_image_page_shows_calibrated_probabilities_and_can_show_the_raw_ones(app
     at.toggle(key="image_calibrated").set_value(False).run()
     title, shown_raw, _ = bars(at)
     assert title.startswith("Probability") and shown_raw == pytest.approx(raw)
+
+
+def test_browse_with_a_malformed_expert_file(app_env, monkeypatch, tmp_path):
+    bad = tmp_path / "experts.csv"
+    bad.write_text("Image Index,Pneumothorax\na.png,YES\n")
+    monkeypatch.setattr("cxrviz.data.expert.default_expert_path", lambda: bad)
+    at = _app()
+    assert not _problems(at)
+    assert any("lacks the column" in shown(e.value) for e in at.error)
+    assert _metrics(at)["Images"] == "452"  # the rest of Browse works
+    at.multiselect(key="f_findings").set_value(["Hernia"]).run()
+    assert _metrics(at)["Images"] != "452"
+    at.checkbox(key="f_hasexpert").check().run()  # no image is known to have an expert label
+    assert not _problems(at) and _metrics(at)["Images"] == "0"

@@ -96,3 +96,37 @@ def test_nih_expert_disagreements_go_to_review_as_a_queue(app_env):
     expected = set(found.loc[found["finding"] == "Pneumothorax", "image"])
     assert at.session_state["review_queue_source"] == "NIH disagrees with experts"
     assert queue and set(queue) <= expected and len(queue) == len(set(queue))
+
+
+def test_reviewer_corrections_against_the_experts(app_env):
+    """Reviews saved for adjudicated images: the table compares NIH and the reviewers on those images."""
+    from cxrviz.data.expert import load_expert_labels
+
+    experts = load_expert_labels()
+    at = _app()
+    assert any("No reviewed image has an expert label" in i.value for i in at.info)
+
+    ptx = experts.table[experts.table["Pneumothorax"].fillna(False).astype(bool)]
+    rejected = experts.table[~experts.table["Pneumothorax"].fillna(True).astype(bool)
+                             & experts.table["nih_labels"].str.contains("Pneumothorax")]
+    missed, spurious = ptx.index[~ptx["nih_labels"].str.contains("Pneumothorax")][0], rejected.index[0]
+    store = Store(str(app_env / "reviews.sqlite"))
+    store.save_review(missed, "ann", ["Pneumothorax"], "corrected")  # adds what the experts saw
+    store.save_review(spurious, "ann", ["No Finding"], "corrected")  # drops what the experts reject
+    store.save_review("00000001_000.png", "ann", ["Mass"], "corrected")  # not adjudicated: left out
+    store.dispose()
+    assert "00000001_000.png" not in experts
+
+    at = _app()
+    assert not at.exception
+    assert not any("No reviewed image has an expert label" in i.value for i in at.info)
+    table = at.dataframe[1].value.set_index(["finding", "labels"])
+    assert list(table.index.get_level_values("labels")) == ["NIH", "reviewers"] * 3
+    assert set(table["images"]) == {2}
+    nih, reviewers = table.loc[("Pneumothorax", "NIH")], table.loc[("Pneumothorax", "reviewers")]
+    # NIH: the missed one negative, the spurious one positive -> both wrong; reviewers: both right
+    assert (nih["labelled positive"], nih["expert positive"], nih["both positive"]) == (1, 1, 0)
+    assert nih["agreement"].startswith("0.00 [") and reviewers["agreement"].startswith("1.00 [")
+    assert (reviewers["labelled positive"], reviewers["both positive"]) == (1, 1) and reviewers["ppv"].startswith("1.00 [")
+    assert len(at.get("plotly_chart")) == 3
+    assert any("Pneumothorax: 2 changed, 2 toward the experts, 0 away" in c.value for c in at.caption)

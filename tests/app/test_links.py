@@ -200,3 +200,48 @@ def test_escaped_text_reads_as_itself_and_makes_no_link(raw):
     assert not _BARE_URL.search(text) and not _BARE_EMAIL.search(text) and not _SHORTCODE.search(text)
     if raw == "00000001_000.png":
         assert "\u2060" not in escaped  # an NIH file name copies as itself
+
+
+def _expert_counts(metadata) -> dict[str, int]:
+    """Independently of `expert.row_masks`: the expert CSV read row by row against the metadata's labels."""
+    import pandas as pd
+
+    from cxrviz.data.expert import default_expert_path
+
+    nih_of = {"Pneumothorax": {"Pneumothorax"}, "Nodule or mass": {"Nodule", "Mass"},
+              "Airspace opacity": {"Consolidation", "Pneumonia", "Infiltration"}}
+    experts = pd.read_csv(default_expert_path(), dtype=str, keep_default_na=False)
+    has = disagree = disagree_ptx = 0
+    for _, row in experts.iterrows():
+        labels = metadata.findings_of(row["Image Index"])
+        if labels is None:
+            continue
+        has += 1
+        differs = any(row[f] in ("YES", "NO") and (row[f] == "YES") != bool(labels & nih) for f, nih in nih_of.items())
+        disagree += differs
+        disagree_ptx += differs and "Pneumothorax" in labels
+    return {"has": has, "disagree": disagree, "disagree_ptx": disagree_ptx}
+
+
+def test_expert_filters_count_and_travel_in_the_url(app_env, metadata):
+    expected = _expert_counts(metadata)
+    assert expected["has"] == 4376 and 0 < expected["disagree_ptx"] < expected["disagree"] < expected["has"]
+    at = _app()
+    at.checkbox(key="f_hasimage").uncheck().run()
+    at.checkbox(key="f_hasexpert").check().run()
+    assert not at.exception and _metrics(at)["Images"] == f"{expected['has']:,}"
+    assert _url(at) == {"local": "0", "expert": "1"}
+    at.checkbox(key="f_hasexpert").uncheck().run()
+    at.checkbox(key="f_nihdisagrees").check().run()
+    assert _metrics(at)["Images"] == f"{expected['disagree']:,}"
+    at.checkbox(key="f_hasexpert").check().run()  # implied by a disagreement: the same count
+    assert _metrics(at)["Images"] == f"{expected['disagree']:,}"
+    at.multiselect(key="f_findings").set_value(["Pneumothorax"]).run()  # combines with the other filters
+    assert _metrics(at)["Images"] == f"{expected['disagree_ptx']:,}"
+    link = _url(at)
+    assert link == {"findings": "Pneumothorax", "local": "0", "expert": "1", "disagree": "1"}
+
+    reopened = _app(**link)
+    assert not reopened.exception
+    assert reopened.checkbox(key="f_hasexpert").value is True and reopened.checkbox(key="f_nihdisagrees").value is True
+    assert _metrics(reopened) == _metrics(at) and _url(reopened) == link

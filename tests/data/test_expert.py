@@ -1,8 +1,9 @@
-"""Expert reference labels: mapping and statistics on a hand-computed table, the real file's
-figures (loosely), and bad files."""
+"""Expert reference labels: mapping, statistics and Browse's per-row masks on a hand-computed table,
+the real file's figures (loosely), and bad files."""
 
 import gzip
 
+import pandas as pd
 import pytest
 
 from cxrviz.data.expert import (
@@ -13,8 +14,11 @@ from cxrviz.data.expert import (
     disagreements,
     load_expert_labels,
     nih_positive,
+    row_masks,
     wilson,
 )
+from cxrviz.data.filters import Filter, apply_filter
+from cxrviz.data.metadata import Metadata, label_matrix
 
 HEADER = "Image Index,Finding Labels,Patient ID,Fracture,Pneumothorax,Airspace opacity,Nodule or mass,Set Id\n"
 ROWS = [
@@ -65,6 +69,42 @@ def test_statistics_match_hand_computed_values(small):
     corrected = comparison(small, {"b.png": ["Mass"], "c.png": ["Pneumothorax"]})
     ptx = agreement_statistics(corrected).set_index("finding").loc["Pneumothorax"]
     assert (ptx["images"], ptx["agreement"]) == (2, 1.0)
+
+
+def _metadata(rows: list[tuple[str, str]], tmp_path) -> Metadata:
+    table = pd.DataFrame({"image": [r[0] for r in rows], "finding_labels": [r[1] for r in rows]})
+    return Metadata(table=table, labels=label_matrix(table["finding_labels"], tmp_path / "m.csv"), source=tmp_path / "m.csv")
+
+
+def test_browse_row_masks_match_hand_computed_values(tmp_path):
+    path = tmp_path / "experts.csv"  # the small table, plus an adjudicated image the metadata lacks
+    path.write_text(HEADER + "\n".join(ROWS) + "\nz.png,Pneumothorax,9,NO,NO,NO,NO,val\n")
+    metadata = _metadata([
+        ("f.png", "Pneumothorax"),  # not adjudicated
+        ("a.png", "Pneumothorax"),  # PTX yes/yes, nodule no/no, airspace no/no: agrees
+        ("b.png", "Pneumothorax|Mass"),  # PTX: NIH yes, experts no -> disagrees
+        ("c.png", "No Finding"),  # PTX and airspace: experts yes, NIH no -> disagrees (Fracture yes: never compared)
+        ("d.png", "Infiltration|Nodule"),  # airspace via Infiltration, nodule via Nodule: agrees
+        ("e.png", "Effusion|Nodule"),  # the metadata, not the file's 'Pneumonia', is used: airspace no/no; nodule
+    ], tmp_path)                       # cell blank -> not compared, so the NIH Nodule contradicts nothing: agrees
+    has, disagrees = row_masks(metadata, load_expert_labels(path))
+    assert has.tolist() == [False, True, True, True, True, True]
+    assert disagrees.tolist() == [False, False, True, True, False, False]
+    assert apply_filter(metadata, Filter(has_expert=True), expert=has).tolist() == has.tolist()
+    both = apply_filter(metadata, Filter(findings=("Pneumothorax",), has_expert=True, nih_disagrees=True),
+                        expert=has, disagrees=disagrees)
+    assert both.tolist() == [False, False, True, False, False, False]
+    assert not apply_filter(metadata, Filter(nih_disagrees=True)).any()  # no masks (an unreadable file): nothing is known
+
+
+def test_browse_row_masks_on_the_real_metadata(metadata):
+    experts = load_expert_labels()
+    has, disagrees = row_masks(metadata, experts)
+    assert has.sum() == 4376 and not (disagrees & ~has).any()
+    # independently: per image, the comparison table built from the metadata's own labels
+    nih = {image: metadata.findings_of(image) or set() for image in experts.table.index}
+    expected = set(disagreements(comparison(experts, nih))["image"])
+    assert set(metadata.table["image"].to_numpy()[disagrees]) == expected and 1500 < len(expected) < 2500
 
 
 def test_wilson_interval():

@@ -83,6 +83,9 @@ BROWSE_DEFAULT = Filter(has_image=True)  # the Browse default on a server with i
         Filter(age_min=30, age_max=40, include_unknown_age=False, patient_ids=(1, 30805), has_image=True),
         Filter(age_min=0, age_max=17, include_unknown_age=False, genders=("M", "F")),
         Filter(age_min=65, age_max=None, include_unknown_age=True),
+        Filter(has_expert=True, has_image=True),
+        Filter(findings=("Pneumothorax",), nih_disagrees=True, has_image=False),
+        Filter(has_expert=True, nih_disagrees=True, has_box=True),
     ],
 )
 def test_a_filter_round_trips_through_link_params(spec):
@@ -99,15 +102,19 @@ def test_link_params_name_only_what_differs_from_the_default():
                                      genders=("F",), views=("PA",), patient_ids=(7, 30805), has_box=True), Filter())
     assert params == {"findings": "Mass,Nodule", "match": "all", "age": "30-40", "gender": "F", "view": "PA",
                       "patients": "7,30805", "boxes": "1"}
+    assert filter_to_params(Filter(has_expert=True, nih_disagrees=True), Filter()) == {"expert": "1", "disagree": "1"}
+    assert filter_from_params({"expert": "yes", "disagree": "0"})[0] == Filter(has_expert=True)
 
 
 def test_the_browse_form_round_trips_through_a_link():
-    spec = filter_from_form(["Hernia", "Mass"], "all of", False, (20, 60), ["M"], ["AP"], (1, 2), False, True)
+    spec = filter_from_form(["Hernia", "Mass"], "all of", False, (20, 60), ["M"], ["AP"], (1, 2), False, True, True, False)
     form = form_values(filter_from_params(filter_to_params(spec, BROWSE_DEFAULT), BROWSE_DEFAULT)[0])
     assert form == {"findings": ["Hernia", "Mass"], "match": "all of", "no_finding": False, "age_range": (20, 60),
-                    "genders": ["M"], "views": ["AP"], "patients": "1, 2", "has_image": False, "has_box": True}
+                    "genders": ["M"], "views": ["AP"], "patients": "1, 2", "has_image": False, "has_box": True,
+                    "has_expert": True, "nih_disagrees": False}
     again = filter_from_form(form["findings"], form["match"], form["no_finding"], form["age_range"], form["genders"], form["views"],
-                             parse_patient_ids(form["patients"])[0], form["has_image"], form["has_box"])
+                             parse_patient_ids(form["patients"])[0], form["has_image"], form["has_box"], form["has_expert"],
+                             form["nih_disagrees"])
     assert again == spec
     assert form_values(BROWSE_DEFAULT)["age_range"] == AGE_SLIDER
 
@@ -137,6 +144,7 @@ def test_links_written_by_hand_are_read_leniently():
         ({"local": "maybe"}, "has_image", True, "maybe"),
         ({"boxes": ""}, "has_box", False, "boxes"),
         ({"no_finding": "2"}, "no_finding", False, "2"),
+        ({"disagree": "maybe"}, "nih_disagrees", False, "maybe"),
         ({"findings": "Mass,**bold**"}, "findings", ("Mass",), "**bold**"),
         ({"findings": "No Finding"}, "findings", (), "No Finding"),
         ({"gender": "X,F"}, "genders", ("F",), "X"),

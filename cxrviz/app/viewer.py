@@ -34,9 +34,9 @@ def probabilities(_gray: np.ndarray, key: str, model: LoadedModel) -> np.ndarray
 
 
 @st.cache_data(show_spinner=False, max_entries=64, hash_funcs={LoadedModel: lambda m: (m.spec.name, m.weights_sha256)})
-def heatmap(_gray: np.ndarray, key: str, model: LoadedModel, finding: int, method: str) -> np.ndarray:
-    ready = prefetch.recall(prefetch.cam_key(key, model, finding, method))
-    return ready if ready is not None else cams.heatmap(model, _gray, finding, method)
+def heatmap(_gray: np.ndarray, key: str, model: LoadedModel, finding: int, method: str, fine: bool = False) -> np.ndarray:
+    ready = None if fine else prefetch.recall(prefetch.cam_key(key, model, finding, method))
+    return ready if ready is not None else cams.heatmap(model, _gray, finding, method, fine)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -147,13 +147,17 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
         cy = st.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy", disabled=zoom == 1)
         invert = st.checkbox("Invert", key=f"{key_prefix}_invert")
         fraction = st.slider("Heatmap box threshold (fraction of peak)", 0.1, 0.9, 0.5, 0.05, key=f"{key_prefix}_fraction")
+        fine = model is not None and model.spec.fine_cam_layer is not None and st.checkbox(
+            "Finer heatmap (16 × 16 layer)", key=f"{key_prefix}_fine",
+            help="Explains an earlier layer of twice the resolution: sharper edges, less of the model's final "
+                 "reasoning. On the 8 NIH boxes of the shared images it did not localise better (model card).")
 
     finding_index = FINDINGS.index(finding)
     cam_map = None
     if model is not None and method != "none":
         note = " (ScoreCAM runs one forward pass per channel: about a minute on a 2-core CPU, seconds on a GPU)" if method == "ScoreCAM" else ""
         with st.spinner(f"Computing {method} for {finding}{note}…"):
-            cam_map = heatmap(gray, key, model, finding_index, method)
+            cam_map = heatmap(gray, key, model, finding_index, method, fine)
     drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths]
     drawn += [((b.x, b.y, b.w, b.h), f"{who}: {label}", REVIEWER_COLOUR) for who, label, b in theirs]
     base = len(drawn)
@@ -168,7 +172,7 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
             for who, label, truth in theirs:
                 if label == finding:
                     metrics.append({"finding": f"{label} ({who})", "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
-    png = rendered(gray, cam_map, (key, finding, method, fraction), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
+    png = rendered(gray, cam_map, (key, finding, method, fraction, fine), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
     st.image(png, width="stretch", caption=box_legend(bool(truths), len(drawn) > base, bool(theirs)))
     if metrics:
         st.table(pd.DataFrame(metrics).set_index("finding").round(3))

@@ -35,14 +35,15 @@ class OneFinding(nn.Module):
         return self.model(inputs)[:, self.index : self.index + 1]
 
 
-def heatmap(model: LoadedModel, gray: np.ndarray, finding_index: int, method: str = "GradCAM") -> np.ndarray:
-    """A (H, W) float32 map in [0, 1] for `gray` (H, W), explaining one finding."""
+def heatmap(model: LoadedModel, gray: np.ndarray, finding_index: int, method: str = "GradCAM", fine: bool = False) -> np.ndarray:
+    """A (H, W) float32 map in [0, 1] for `gray` (H, W), explaining one finding; `fine`: on the
+    model's finer layer (`ModelSpec.fine_cam_layer`) where it has one."""
     if method not in METHODS:
         raise ValueError(f"unknown CAM method {method!r}; choose from {list(METHODS)}")
     spec = model.spec
     inputs = model_input(gray, spec.input_size, spec.normalisation).to(model.device)
     wrapped = OneFinding(model.module, finding_index).eval()
-    with _LOCK, METHODS[method](model=wrapped, target_layers=[model.cam_layer(method)]) as explainer:
+    with _LOCK, METHODS[method](model=wrapped, target_layers=[model.cam_layer(method, fine)]) as explainer:
         if method == "ScoreCAM":
             explainer.batch_size = 64
         maps = explainer(input_tensor=inputs, targets=[BinaryClassifierOutputTarget(1)])

@@ -67,6 +67,8 @@ class ModelSpec:
     # ScoreCAM runs one forward pass per channel of its layer: a narrower layer of the same
     # resolution makes it affordable on a CPU (Lite0: 320 channels instead of the head's 1280).
     score_cam_layer: str | None = None
+    # a layer of twice the resolution (stride 16) for a finer heatmap on request: 16 x 16 at 256 px
+    fine_cam_layer: str | None = None
     # where the weights can be downloaded from when a user asks (torchxrayvision's models only),
     # and the file size pinned beside `sha256`
     url: str | None = None
@@ -84,7 +86,10 @@ class LoadedModel:
     def thresholds(self) -> np.ndarray:
         return np.asarray(self.spec.thresholds, dtype=float)
 
-    def cam_layer(self, method: str = "GradCAM") -> nn.Module:
+    def cam_layer(self, method: str = "GradCAM", fine: bool = False) -> nn.Module:
+        """The layer a CAM method explains; `fine`: the spec's finer layer where it has one."""
+        if fine and self.spec.fine_cam_layer:
+            return self.module.get_submodule(self.spec.fine_cam_layer)
         path = self.spec.score_cam_layer if method == "ScoreCAM" and self.spec.score_cam_layer else self.spec.cam_layer
         return self.module.get_submodule(path)
 
@@ -104,6 +109,7 @@ def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
         normalisation=info["normalisation"],
         cam_layer="features",
         score_cam_layer="backbone._blocks.15",
+        fine_cam_layer="backbone._blocks.10",
         source="bundled",
         weights=models_dir / info["weights"],
         sha256=info["sha256"],

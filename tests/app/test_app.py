@@ -297,3 +297,14 @@ def test_browse_with_a_malformed_expert_file(app_env, monkeypatch, tmp_path):
     assert _metrics(at)["Images"] != "452"
     at.checkbox(key="f_hasexpert").check().run()  # no image is known to have an expert label
     assert not _problems(at) and _metrics(at)["Images"] == "0"
+
+
+def test_image_page_finer_heatmap(app_env):
+    at = _app("pages/image.py", image=BOXED_1024)
+    assert not _problems(at)
+    before = at.get("imgs")[0].proto.imgs[0].url if at.get("imgs") else None
+    coarse = at.get("image")[0].proto.imgs[0].url
+    at.checkbox(key="image_fine").check().run()
+    assert not _problems(at) and not at.error
+    assert at.get("image")[0].proto.imgs[0].url != coarse  # a new rendering, from the 16 x 16 layer
+    assert before is None

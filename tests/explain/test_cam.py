@@ -84,3 +84,22 @@ def test_localize_command_on_another_layer_and_a_layer_that_is_not_there(nih_ima
     assert "T(IoBB)=0.1" in finer.stdout
     missing = localize("backbone.nowhere")
     assert missing.returncode != 0 and "has no layer 'backbone.nowhere'" in missing.stdout + missing.stderr
+
+
+def test_the_finer_layer_is_16_by_16_and_gives_another_map(model, nih_images):
+    import torch
+
+    from cxrviz.model.preprocess import model_input
+
+    gray = load_gray(nih_images / BOXED_1024)
+    sizes = {}
+    for fine in (False, True):
+        layer = model.cam_layer("GradCAM", fine)
+        hook = layer.register_forward_hook(lambda m, i, o, fine=fine: sizes.__setitem__(fine, tuple(o.shape[-2:])))
+        with torch.no_grad():
+            model.module(model_input(gray, model.spec.input_size, model.spec.normalisation))
+        hook.remove()
+    assert sizes == {False: (8, 8), True: (16, 16)}  # at the bundled model's 256 px
+    coarse, fine = heatmap(model, gray, 1, "GradCAM"), heatmap(model, gray, 1, "GradCAM", fine=True)
+    assert fine.shape == coarse.shape == gray.shape and fine.max() == pytest.approx(1.0)
+    assert np.abs(fine - coarse).mean() > 0.02

@@ -31,7 +31,7 @@ if expert is not None:
         st.caption(f"{len(found):,} (image, finding) pairs where NIH and the experts differ; {len(disagree_images):,} of those images are local.")
         if st.button(f"Review the {len(disagree_images):,} local images where NIH and the experts disagree", key="disagree_review",
                      disabled=not disagree_images):
-            label_audit.send_disagreements_to_review(disagree_images)
+            label_audit.send_disagreements_to_review(config, found, disagree_images)
 
     st.subheader("Reviewers' corrections against the experts")
     with warn_on_error():
@@ -57,7 +57,7 @@ with warn_on_error():
                "study (the first 2,000 shown).")
     st.dataframe(chosen.head(2000), hide_index=True, height=240)
     if st.button(f"Review the {len(flip_images):,} local images in this list", key="flip_review", disabled=not flip_images):
-        label_audit.send_flips_to_review(flip_images)
+        label_audit.send_flips_to_review(config, chosen, flip_images)
 
 st.subheader("Likely wrong labels")
 with stop_on_error():
@@ -84,4 +84,4 @@ if queue.empty:
 st.plotly_chart(label_audit.queue_plot(queue))
 st.dataframe(queue.drop(columns=["model", "scheme"]).round(3), hide_index=True, height=360)
 if st.button(f"Review these {len(images):,} images in this order", type="primary", key="audit_review"):
-    label_audit.send_to_review(images)
+    label_audit.send_to_review(queue)

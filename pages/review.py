@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import box_editor, campaign_queue, resources, review_form, sidebar, state, viewer
+from cxrviz.app import box_editor, campaign_queue, followup_view, resources, review_form, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
@@ -13,6 +13,7 @@ from cxrviz.review import rules
 from cxrviz.review.campaigns import own_rows
 from cxrviz.review.export import corrections_csv, data_entry_csv
 from cxrviz.review.store import team
+from cxrviz.review.suspects import FLIP_DIRECTION
 
 state.run_through_app()
 
@@ -36,6 +37,7 @@ queue = rules.build_queue(source, st.session_state.get("browse_rows"), metadata,
 if not queue:
     st.warning("The queue is empty: no image of the current Browse filter is present locally (CXRVIZ_IMAGES).")
     st.stop()
+suspects_of, studies_of = state.queue_details(source)  # built once per queue by the page that sent it
 
 mine, everyone = set(), set()
 with warn_on_error():
@@ -77,7 +79,9 @@ existing = []
 with warn_on_error():
     existing = store.reviews(name)
 own = rules.own_review(existing, reviewer)
-context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own)
+suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
+context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own,
+                                  suspects=suspects)
 
 
 def beside(probs) -> None:
@@ -97,6 +101,9 @@ except CxrvizError as error:
 drawn = box_editor.viewer_boxes(config, name, gray.shape)
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
             reviewer_boxes=drawn if visible is not None else own_rows(drawn, reviewer))
+if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
+    followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
+                                 config.cache, followup_view.follow_up_of(metadata, name))
 if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 # The box editor draws the image a second time: only when asked, so the label loop stays quick.

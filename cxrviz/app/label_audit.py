@@ -79,11 +79,15 @@ def queue_plot(queue: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def send_to_review(images: list[str]) -> None:
-    """Make these images the Review page's queue, in this order, and open the first."""
+def send_to_review(queue: pd.DataFrame) -> None:
+    """Make the images of this suspect-label table the Review page's queue, in its order, with
+    what is suspect of each (built once, here), and open the first."""
     from cxrviz.app import state
+    from cxrviz.review.audit_run import queue_images
+    from cxrviz.review.suspects import cleanlab_suspects
 
-    state.set_queue(images, QUEUE_SOURCE)
+    images = queue_images(queue)
+    state.set_queue(images, QUEUE_SOURCE, suspects=cleanlab_suspects(queue))
     state.open_page("pages/review.py", images[0])
 
 
@@ -123,10 +127,16 @@ def flip_rate_plot(rates: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def send_flips_to_review(images: list[str]) -> None:
-    from cxrviz.app import state
+def send_flips_to_review(config, flips: pd.DataFrame, images: list[str]) -> None:
+    """The flips' local middle images as the Review queue, with the flipping findings and each
+    image's prior and next study (found once, here, for the queue's images alone)."""
+    from cxrviz.app import resources, state
+    from cxrviz.data.followups import adjacent_studies
+    from cxrviz.review.suspects import flip_suspects
 
-    state.set_queue(images, FLIPS_SOURCE)
+    queued = flips[flips["image"].isin(images)]
+    state.set_queue(images, FLIPS_SOURCE, suspects=flip_suspects(queued),
+                    studies=adjacent_studies(resources.metadata_for(config), images))
     state.open_page("pages/review.py", images[0])
 
 
@@ -145,10 +155,14 @@ def disagreement_images(config, expert: ExpertLabels, finding: str | None = None
     return found, list(dict.fromkeys(found.loc[local, "image"]))
 
 
-def send_disagreements_to_review(images: list[str]) -> None:
-    from cxrviz.app import state
+def send_disagreements_to_review(config, found: pd.DataFrame, images: list[str]) -> None:
+    """The local images where NIH and the experts differ as the Review queue, with which finding
+    each disagrees on (built once, here)."""
+    from cxrviz.app import resources, state
+    from cxrviz.review.suspects import expert_suspects
 
-    state.set_queue(images, DISAGREE_SOURCE)
+    queued = found[found["image"].isin(images)]
+    state.set_queue(images, DISAGREE_SOURCE, suspects=expert_suspects(queued, resources.metadata_for(config).findings_of))
     state.open_page("pages/review.py", images[0])
 
 

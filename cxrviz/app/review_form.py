@@ -21,6 +21,7 @@ from cxrviz.errors import CxrvizError, StaleReviewError
 from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
 from cxrviz.review import rules
 from cxrviz.review.record import STATUSES, Review
+from cxrviz.review.suspects import Suspect, marked_labels, sentence
 
 DRAFTS = "_review_drafts"  # image -> rules.Draft
 STARTS = "_review_starts"  # image -> the draft as filled from the store, to tell unsaved changes
@@ -48,6 +49,7 @@ class FormContext:
     model_name: str | None
     own: Review | None
     image_shown: bool = True
+    suspects: tuple[Suspect, ...] = ()  # what the label-audit queue suspects of this image
 
 
 def _drafts() -> dict[str, rules.Draft]:
@@ -160,6 +162,28 @@ def show_keys() -> None:
                "Ctrl+Enter saves from anywhere, the note included.")
 
 
+SUSPECT_MARK = "⚠"
+
+
+def label_text(label: str, suspect: bool) -> str:
+    """A label button's text; a suspect label is marked (its key and shortcut stay the same)."""
+    text = label.replace("_", " ")
+    return f"{SUSPECT_MARK} {text}" if suspect else text
+
+
+def suspect_section(suspects: tuple[Suspect, ...]) -> dict[str, str]:
+    """Say what the queue suspects of this image, as text; returns label -> help text of the
+    buttons to mark."""
+    if not suspects:
+        return {}
+    st.warning("  \n".join(escape_markdown(sentence(s)) for s in suspects), icon=":material/report:")
+    marked: dict[str, list[str]] = {}
+    for suspect in suspects:
+        for label in marked_labels((suspect,)):
+            marked.setdefault(label, []).append(sentence(suspect))
+    return {label: escape_markdown("; ".join(texts)) for label, texts in marked.items()}
+
+
 @st.fragment
 def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     """The form for `ctx.image`; ticking reruns only this fragment, saving reruns the page."""
@@ -183,11 +207,13 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
         head.markdown("**Your labels**" + (" · *unsaved*" if unsaved(ctx.image) else ""))
         if keys.button("Keys", key=f"keys_{ctx.image}", shortcut="H", width="stretch"):
             show_keys()
+        marked = suspect_section(ctx.suspects)
         columns = st.columns(2)
         for i, label in enumerate(ALL_LABELS):
             columns[i % 2].button(
-                label.replace("_", " "), key=f"lab_{ctx.image}_{label}", type="primary" if label in draft.labels else "secondary",
-                shortcut=LABEL_KEYS[label], on_click=_toggle, args=(ctx.image, label), width="stretch")
+                label_text(label, label in marked), key=f"lab_{ctx.image}_{label}", type="primary" if label in draft.labels else "secondary",
+                shortcut=LABEL_KEYS[label], on_click=_toggle, args=(ctx.image, label), width="stretch",
+                help=marked.get(label))
         columns = st.columns(2)
         for i, status in enumerate(STATUSES):
             columns[i % 2].button(status, key=f"status_{ctx.image}_{status}", type="primary" if draft.status == status else "secondary",

@@ -11,6 +11,8 @@ CURRENT_IMAGE = "image"
 REVIEWER = "reviewer"  # the name field's key, and the URL parameter that keeps it across reloads
 QUEUE_KEY = "review_queue"
 QUEUE_SOURCE_KEY = "review_queue_source"
+QUEUE_SUSPECTS_KEY = "review_queue_suspects"  # image -> suspects.Suspect tuple, for label-audit queues
+QUEUE_STUDIES_KEY = "review_queue_studies"  # image -> (prior, next) followups.Study, for the follow-up flips
 VIA_APP = "_cxrviz_via_app"
 _URL_WRITTEN = "_cxrviz_url_images"  # image names this session put in the URL itself
 
@@ -83,9 +85,21 @@ def open_page(page: str, image: str) -> None:
     st.switch_page(page, query_params={CURRENT_IMAGE: image})
 
 
-def set_queue(names: list[str], source: str) -> None:
+def set_queue(names: list[str], source: str, suspects: dict | None = None, studies: dict | None = None) -> None:
+    """Make `names` the Review queue. `suspects` (image -> `suspects.Suspect` tuple) and `studies`
+    (image -> (prior, next) `followups.Study`) travel with it, built once here, so the Review page
+    only looks its image up; a queue without them clears the last queue's."""
     st.session_state[QUEUE_KEY] = list(names)
     st.session_state[QUEUE_SOURCE_KEY] = source
+    st.session_state[QUEUE_SUSPECTS_KEY] = dict(suspects or {})
+    st.session_state[QUEUE_STUDIES_KEY] = dict(studies or {})
+
+
+def queue_details(source: str) -> tuple[dict, dict]:
+    """(suspects, studies) of the saved queue when `source` is the queue being reviewed, else empty."""
+    if source != st.session_state.get(QUEUE_SOURCE_KEY) or not st.session_state.get(QUEUE_KEY):
+        return {}, {}
+    return st.session_state.get(QUEUE_SUSPECTS_KEY) or {}, st.session_state.get(QUEUE_STUDIES_KEY) or {}
 
 
 def keep_widget_state(*keys: str) -> None:

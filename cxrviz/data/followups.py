@@ -7,6 +7,9 @@ model-free list of labels worth a look. Studies are ordered by the metadata's fo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -58,3 +61,40 @@ def flip_rates(metadata: Metadata) -> pd.DataFrame:
     triples = outer.sum(axis=0)
     rate = np.where(triples > 0, flips / np.maximum(triples, 1), np.nan)
     return pd.DataFrame({"finding": list(FINDINGS), "flips": flips.astype(int), "triples": triples.astype(int), "rate": rate})
+
+
+@dataclass(frozen=True)
+class Study:
+    """One study of a patient, as the Review page shows it beside another: its image, follow-up
+    number (None when the metadata leaves it blank) and NIH labels."""
+
+    image: str
+    follow_up: int | None
+    labels: tuple[str, ...]
+
+
+def adjacent_studies(metadata: Metadata, images: Iterable[str]) -> dict[str, tuple[Study | None, Study | None]]:
+    """For each image: the same patient's study just before it and just after it (None at either
+    end of the patient's history), in follow-up order as `follow_up_flips` sees it. Images the
+    metadata lacks are left out. Built once per queue; the Review page only looks up."""
+    order, table = _ordered(metadata)
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    patients = table["patient_id"].to_numpy()
+    follow_ups = table["follow_up"].to_numpy()
+
+    def study(at: int) -> Study:
+        follow_up = follow_ups[at]
+        return Study(str(table["image"].iat[at]), None if pd.isna(follow_up) else int(follow_up),
+                     tuple(metadata.labels_at(int(order[at]))))
+
+    out: dict[str, tuple[Study | None, Study | None]] = {}
+    for name in images:
+        row = metadata.row_of(name)
+        if row is None:
+            continue
+        at = int(position[row])
+        prior = study(at - 1) if at > 0 and patients[at - 1] == patients[at] else None
+        following = study(at + 1) if at + 1 < len(order) and patients[at + 1] == patients[at] else None
+        out[name] = (prior, following)
+    return out

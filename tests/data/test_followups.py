@@ -41,3 +41,37 @@ def test_real_metadata_flips_are_within_one_patient(metadata):
     row = flips.iloc[0]
     pid = metadata.table.set_index("image")["patient_id"]
     assert pid[row["image"]] == pid[row["prior"]] == pid[row["next"]]
+
+
+def test_adjacent_studies_on_a_synthetic_history():
+    from cxrviz.data.followups import Study, adjacent_studies
+
+    meta = history([
+        ("p1_2.png", 1, 2, "Effusion"),  # listed out of order: follow-up order decides
+        ("p1_0.png", 1, 0, "Effusion|Mass"),
+        ("p1_1.png", 1, 1, "Mass"),
+        ("p2_0.png", 2, 0, "No Finding"),  # a patient with one study
+        ("p3_0.png", 3, 0, "Mass"),
+        ("p3_1.png", 3, 1, "Hernia"),
+    ])
+    found = adjacent_studies(meta, ["p1_1.png", "p1_0.png", "p1_2.png", "p2_0.png", "p3_0.png", "missing.png"])
+    assert found["p1_1.png"] == (Study("p1_0.png", 0, ("Effusion", "Mass")), Study("p1_2.png", 2, ("Effusion",)))
+    assert found["p1_0.png"] == (None, Study("p1_1.png", 1, ("Mass",)))  # first study: no prior
+    assert found["p1_2.png"] == (Study("p1_1.png", 1, ("Mass",)), None)  # last study of patient 1, not patient 2's
+    assert found["p2_0.png"] == (None, None)
+    assert found["p3_0.png"] == (None, Study("p3_1.png", 1, ("Hernia",)))  # never patient 2's study before it
+    assert "missing.png" not in found
+    flips = follow_up_flips(meta)
+    for image, prior, following in zip(flips["image"], flips["prior"], flips["next"]):  # agrees with the flips
+        assert (found[image][0].image, found[image][1].image) == (prior, following)
+
+
+def test_adjacent_studies_agree_with_the_real_flips(metadata):
+    from cxrviz.data.followups import adjacent_studies
+
+    flips = follow_up_flips(metadata).head(200)
+    found = adjacent_studies(metadata, flips["image"])
+    for image, prior, following, follow_up in zip(flips["image"], flips["prior"], flips["next"], flips["follow_up"]):
+        before, after = found[image]
+        assert (before.image, after.image) == (prior, following)
+        assert before.follow_up < follow_up < after.follow_up

@@ -83,5 +83,10 @@ if queue.empty:
     st.stop()
 st.plotly_chart(label_audit.queue_plot(queue))
 st.dataframe(queue.drop(columns=["model", "scheme"]).round(3), hide_index=True, height=360)
-if st.button(f"Review these {len(images):,} images in this order", type="primary", key="audit_review"):
-    label_audit.send_to_review(queue)
+local = label_audit.local_queue_images(config, queue)
+if not local:
+    st.info("None of these images is in this server's image folder (CXRVIZ_IMAGES), so there is nothing to review here.")
+elif st.button(f"Review these {len(local):,} images in this order"
+               + (f" ({len(images) - len(local):,} not present locally are left out)" if len(local) < len(images) else ""),
+               type="primary", key="audit_review"):
+    label_audit.send_to_review(queue, local)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from cxrviz.app import box_editor, campaign_queue, followup_view, resources, review_form, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
-from cxrviz.app.text import escape_markdown
+from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
@@ -92,7 +92,12 @@ visible = existing
 with warn_on_error():
     visible = team.visible_others(store, name, reviewer, existing)  # None: blind until this reader saves
 try:
-    gray = resources.gray_of(index.path_of(name))
+    path = index.path_of(name)
+    if path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
+        folder = folder_name(config.images) if config.images is not None else "(none is configured)"
+        raise CxrvizError(f"{name} is not in the image folder {folder} (CXRVIZ_IMAGES); "
+                          "only 'uncertain' or 'skipped' can be saved for it.")
+    gray = resources.gray_of(path)
 except CxrvizError as error:
     show_error(error)
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved

@@ -79,15 +79,23 @@ def queue_plot(queue: pd.DataFrame) -> go.Figure:
     return figure
 
 
-def send_to_review(queue: pd.DataFrame) -> None:
-    """Make the images of this suspect-label table the Review page's queue, in its order, with
-    what is suspect of each (built once, here), and open the first."""
-    from cxrviz.app import state
+def local_queue_images(config, queue: pd.DataFrame) -> list[str]:
+    """The suspect table's distinct images, in its order, that this server's image folder holds
+    (an audit may have run on another machine's images)."""
+    from cxrviz.app import resources
     from cxrviz.review.audit_run import queue_images
+
+    index = resources.image_index(config)
+    return [image for image in queue_images(queue) if image in index]
+
+
+def send_to_review(queue: pd.DataFrame, images: list[str]) -> None:
+    """Make `images` (`local_queue_images` of this suspect-label table) the Review page's queue, in
+    its order, with what is suspect of each (built once, here), and open the first."""
+    from cxrviz.app import state
     from cxrviz.review.suspects import cleanlab_suspects
 
-    images = queue_images(queue)
-    state.set_queue(images, QUEUE_SOURCE, suspects=cleanlab_suspects(queue))
+    state.set_queue(images, QUEUE_SOURCE, suspects=cleanlab_suspects(queue[queue["image"].isin(images)]))
     state.open_page("pages/review.py", images[0])
 
 

@@ -65,8 +65,24 @@ def test_queue_filter_and_send_to_review(app_env):
     at.selectbox(key="audit_finding").set_value("Mass").run()
     assert list(at.dataframe[2].value["finding"]) == ["Mass"]
     at.selectbox(key="audit_finding").set_value("all").run()
-    at.button(key="audit_review").click().run()
-    assert at.session_state["review_queue"] == ["00000013_026.png", "00000032_002.png", "00000001_000.png"]
+    # none of these images is among the shared ones: nothing to send, and the page says why
+    assert any("None of these images is in this server's image folder" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "audit_review"]
+
+
+def test_only_local_images_go_to_review(app_env):
+    _store_issues(app_env)
+    store = Store(str(app_env / "reviews.sqlite"))
+    rows = [{"image": image, "finding": "Effusion", "label": 1, "direction": "probably spurious", "score": score,
+             "image_score": 0.1, "probability": 0.05, "flagged": True}
+            for image, score in (("00000013_026.png", 0.001), ("00022572_000.png", 0.002), ("00001369_000.png", 0.003))]
+    replace_label_issues(store, "recipe", "patient-5fold-seed0", rows)
+    store.dispose()
+    at = _app()
+    button = at.button(key="audit_review")
+    assert "Review these 2 images" in button.label and "1 not present locally are left out" in button.label
+    button.click().run()
+    assert at.session_state["review_queue"] == ["00022572_000.png", "00001369_000.png"]
     assert at.session_state["review_queue_source"] == "likely wrong labels (cleanlab)"
 
 

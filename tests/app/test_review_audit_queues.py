@@ -110,6 +110,9 @@ def test_a_browse_queue_marks_nothing_and_a_blind_queue_escapes_data(app_env):
     assert shown(warning.value) == "Suspect: <b>Effusion</b> [x](http://e.vil) — probably spurious (*score*)"
     assert "\\<b\\>" in warning.value and "\\[x\\]" in warning.value  # escaped: shown as text
     assert set(_marked(at, images[0])) == {"Effusion"}
+    # not among the shared images: the page names the image and the folder, and keeps the form
+    assert any(shown(e.value).startswith("00000013_026.png is not in the image folder images") for e in at.error), \
+        [shown(e.value) for e in at.error]
     at.sidebar.radio(key="queue_choice").set_value("Browse filter").run()  # another queue: no suspects
     assert not [w for w in _ok(at).warning if "Suspect" in shown(w.value)]
     assert not _marked(at, at.session_state["image"])

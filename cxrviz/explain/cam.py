@@ -38,16 +38,24 @@ class OneFinding(nn.Module):
 def heatmap(model: LoadedModel, gray: np.ndarray, finding_index: int, method: str = "GradCAM", fine: bool = False) -> np.ndarray:
     """A (H, W) float32 map in [0, 1] for `gray` (H, W), explaining one finding; `fine`: on the
     model's finer layer (`ModelSpec.fine_cam_layer`) where it has one."""
+    spec = model.spec
+    return heatmap_from_input(model, model_input(gray, spec.input_size, spec.normalisation), gray.shape, finding_index,
+                              method, fine)
+
+
+def heatmap_from_input(model: LoadedModel, inputs: torch.Tensor, shape: tuple[int, int], finding_index: int,
+                       method: str = "GradCAM", fine: bool = False) -> np.ndarray:
+    """`heatmap` for an image already made into its (1, C, S, S) model input (`model_input`, as the
+    batch engines do in their decode workers): the map comes back at the image's own (H, W) `shape`."""
     if method not in METHODS:
         raise ValueError(f"unknown CAM method {method!r}; choose from {list(METHODS)}")
-    spec = model.spec
-    inputs = model_input(gray, spec.input_size, spec.normalisation).to(model.device)
+    inputs = inputs.to(model.device)
     wrapped = OneFinding(model.module, finding_index).eval()
     with _LOCK, METHODS[method](model=wrapped, target_layers=[model.cam_layer(method, fine)]) as explainer:
         if method == "ScoreCAM":
             explainer.batch_size = 64
         maps = explainer(input_tensor=inputs, targets=[BinaryClassifierOutputTarget(1)])
     small = torch.from_numpy(np.nan_to_num(maps[0]).astype(np.float32))[None, None]
-    full = F.interpolate(small, size=gray.shape, mode="bilinear", align_corners=False)[0, 0].numpy()
+    full = F.interpolate(small, size=tuple(int(n) for n in shape), mode="bilinear", align_corners=False)[0, 0].numpy()
     low, high = float(full.min()), float(full.max())
     return ((full - low) / (high - low)).astype(np.float32) if high > low else np.zeros_like(full)

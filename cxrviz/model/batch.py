@@ -1,10 +1,14 @@
-"""Batch predictions over many files: a DataLoader that decodes in workers, resumable CSV output."""
+"""Batch predictions over many files: a DataLoader that decodes in workers, resumable CSV output.
+
+The CSV has the columns `Image Index, model, weights_sha256, error` and one per finding; with a
+`cam` summariser (`predict --cam-summary`, cxrviz.explain.cam_summary) a last column
+`cam_summary` holds each row's JSON summary (empty where `error` is set)."""
 
 from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +31,19 @@ class _Files(Dataset):
         return len(self.paths)
 
     def __getitem__(self, i: int):
+        """(model input, index, error, original height, original width)."""
         try:
-            tensor = model_input(load_gray(self.paths[i]), self.size, self.normalisation)[0]
-            return tensor, i, ""
+            gray = load_gray(self.paths[i])
+            return model_input(gray, self.size, self.normalisation)[0], i, "", gray.shape[0], gray.shape[1]
         except CxrvizError as exc:
             channels = 1 if self.normalisation == "xrv" else 3
-            return torch.zeros(channels, self.size, self.size), i, str(exc)
+            return torch.zeros(channels, self.size, self.size), i, str(exc), 0, 0
+
+
+# What `predict_to_csv` calls per readable image for its `cam_summary` column:
+# (model, the image's (1, C, S, S) model input, its original (H, W), its probabilities) -> text.
+CamSummariser = Callable[[LoadedModel, torch.Tensor, Sequence[int], np.ndarray], str]
+CAM_COLUMN = "cam_summary"
 
 
 def iter_predictions(model: LoadedModel, paths: list[Path], batch_size: int = 16, workers: int = 0) -> Iterator[tuple[list[int], np.ndarray, list[str]]]:
@@ -41,6 +52,12 @@ def iter_predictions(model: LoadedModel, paths: list[Path], batch_size: int = 16
     On a CPU the decode workers get their cores: the model uses the others (at least one thread).
     Otherwise the model's OpenMP threads and the workers share cores, and OpenMP threads that
     wait for each other at every layer slow the model down several times (bench_engines)."""
+    for _, indices, probs, errors, _ in _iter_batches(model, paths, batch_size, workers):
+        yield indices, probs, errors
+
+
+def _iter_batches(model: LoadedModel, paths: list[Path], batch_size: int, workers: int):
+    """(inputs, indices, probabilities, errors, original (H, W) per index) batch by batch."""
     loader = DataLoader(
         _Files(paths, model.spec.input_size, model.spec.normalisation),
         batch_size=batch_size, num_workers=workers, pin_memory=model.device.startswith("cuda"),
@@ -49,8 +66,9 @@ def iter_predictions(model: LoadedModel, paths: list[Path], batch_size: int = 16
     if workers and model.device == "cpu":
         torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 1) - workers)))
     try:
-        for inputs, indices, errors in loader:
-            yield indices.tolist(), forward_probabilities(model.module, inputs, model.device), list(errors)
+        for inputs, indices, errors, heights, widths in loader:
+            probs = forward_probabilities(model.module, inputs, model.device)
+            yield inputs, indices.tolist(), probs, list(errors), list(zip(heights.tolist(), widths.tolist()))
     finally:
         torch.set_num_threads(threads)
 
@@ -62,24 +80,40 @@ def done_images(out: Path) -> set[str]:
         return {row["Image Index"] for row in csv.DictReader(handle)}
 
 
+def _check_header(out: Path, with_cam: bool) -> None:
+    """A resumed CSV must have the columns this run writes (with or without `cam_summary`)."""
+    if not out.exists() or out.stat().st_size == 0:
+        return
+    with open(out, newline="") as handle:
+        header = next(csv.reader(handle), [])
+    if (CAM_COLUMN in header) != with_cam:
+        had = "with" if CAM_COLUMN in header else "without"
+        raise CxrvizError(f"{out} was written {had} --cam-summary (its {CAM_COLUMN} column): resume it {had} "
+                          "the option, or write to a new --out.")
+
+
 def predict_to_csv(
     model: LoadedModel, names: list[str], paths: list[Path], out: Path, batch_size: int = 16, workers: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, cam: CamSummariser | None = None,
 ) -> int:
-    """Append probabilities for images not yet in `out`; returns how many were added."""
+    """Append probabilities (and, with `cam`, the CAM summary) for images not yet in `out`;
+    returns how many were added."""
+    _check_header(out, cam is not None)
     done = done_images(out)
     todo = [i for i, n in enumerate(names) if n not in done]
-    fresh = not out.exists()
+    fresh = not out.exists() or out.stat().st_size == 0
     out.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with open(out, "a", newline="") as handle:
         writer = csv.writer(handle)
         if fresh:
-            writer.writerow(["Image Index", "model", "weights_sha256", "error", *FINDINGS])
-        for indices, probs, errors in iter_predictions(model, [paths[i] for i in todo], batch_size, workers):
-            for k, row in zip(indices, probs):
-                values = [""] * len(FINDINGS) if errors[indices.index(k)] else [f"{p:.6f}" for p in row]
-                writer.writerow([names[todo[k]], model.spec.name, model.weights_sha256, errors[indices.index(k)], *values])
+            writer.writerow(["Image Index", "model", "weights_sha256", "error", *FINDINGS, *([CAM_COLUMN] if cam else [])])
+        for inputs, indices, probs, errors, shapes in _iter_batches(model, [paths[i] for i in todo], batch_size, workers):
+            for j, k in enumerate(indices):
+                values = [""] * len(FINDINGS) if errors[j] else [f"{p:.6f}" for p in probs[j]]
+                if cam:
+                    values.append("" if errors[j] else cam(model, inputs[j : j + 1], shapes[j], probs[j]))
+                writer.writerow([names[todo[k]], model.spec.name, model.weights_sha256, errors[j], *values])
             handle.flush()
             written += len(indices)
             if progress:

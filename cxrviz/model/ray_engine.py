@@ -8,8 +8,11 @@
 The output is a folder of Parquet files (`preds.parquet/part-*.parquet`, read as one table by
 pyarrow, pandas, Spark, DuckDB or Ray) with the columns `image, model, weights_sha256, error`
 and one float column per finding (NaN where `error` is set: a corrupt or unreadable file is
-reported there, never fatal). Parts are written whole (temporary name, then renamed), so an
-interrupted run keeps what it finished and a rerun skips every image already in the folder.
+reported there, never fatal). With a `cam` summariser (`predict --cam-summary`) a last string
+column `cam_summary` holds each row's JSON CAM summary (null where `error` is set; see
+cxrviz.explain.cam_summary), computed in the model actors. Parts are written whole (temporary
+name, then renamed), so an interrupted run keeps what it finished and a rerun skips every image
+already in the folder; a folder is resumed only with the columns it was started with.
 
 Ray is imported here only, and only when this engine runs: the app never imports this module.
 """
@@ -27,6 +30,7 @@ import numpy as np
 
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
+from cxrviz.model.batch import CAM_COLUMN, CamSummariser
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +97,7 @@ def done_images(out: Path) -> set[str]:
 
 
 def read_predictions(out: Path):
-    """The whole output as one pandas DataFrame (columns `COLUMNS`)."""
+    """The whole output as one pandas DataFrame (columns `COLUMNS`, and `cam_summary` if written)."""
     import pandas as pd
     import pyarrow.parquet as pq
 
@@ -103,11 +107,26 @@ def read_predictions(out: Path):
     return pd.concat([pq.read_table(p).to_pandas() for p in parts], ignore_index=True)
 
 
-def _schema():
+def _schema(with_cam: bool = False):
     import pyarrow as pa
 
     return pa.schema([("image", pa.string()), ("model", pa.string()), ("weights_sha256", pa.string()),
-                      ("error", pa.string()), *[(f, pa.float32()) for f in FINDINGS]])
+                      ("error", pa.string()), *[(f, pa.float32()) for f in FINDINGS],
+                      *([(CAM_COLUMN, pa.string())] if with_cam else [])])
+
+
+def _check_columns(out: Path, with_cam: bool) -> None:
+    """A folder is resumed only with the columns it was started with (with or without `cam_summary`)."""
+    import pyarrow.parquet as pq
+
+    parts = part_files(out)
+    if not parts:
+        return
+    had = CAM_COLUMN in pq.read_schema(parts[0]).names
+    if had != with_cam:
+        word = "with" if had else "without"
+        raise CxrvizError(f"{out} was written {word} --cam-summary (its {CAM_COLUMN} column): resume it {word} "
+                          "the option, or write to a new --out.")
 
 
 def _write_part(out: Path, run_id: str, number: int, rows: dict[str, list]) -> Path:
@@ -116,7 +135,7 @@ def _write_part(out: Path, run_id: str, number: int, rows: dict[str, list]) -> P
 
     final = out / f"part-{run_id}-{number:05d}.parquet"
     temporary = final.with_suffix(".tmp")
-    pq.write_table(pa.table(rows, schema=_schema()), temporary)
+    pq.write_table(pa.table(rows, schema=_schema(CAM_COLUMN in rows)), temporary)
     temporary.replace(final)  # atomic: a part is either whole or absent
     return final
 
@@ -125,7 +144,8 @@ def _write_part(out: Path, run_id: str, number: int, rows: dict[str, list]) -> P
 
 def decode_batch(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
     """CPU stage: paths → (N, 1, size, size) float32 gray in [0, 1], resized as the default
-    engine resizes; an unreadable file gives zeros and its error message."""
+    engine resizes, and each image's original height and width (for the CAM summary); an
+    unreadable file gives zeros, a 0 × 0 size and its error message."""
     import torch
 
     from cxrviz.data.imaging import load_gray
@@ -133,27 +153,32 @@ def decode_batch(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarra
 
     start = time.perf_counter()
     torch.set_num_threads(1)
-    grays, errors = [], []
+    grays, errors, shapes = [], [], []
     for path in batch["path"]:
         try:
-            grays.append(resize_gray(load_gray(Path(str(path))), size)[0].numpy())
+            gray = load_gray(Path(str(path)))
+            grays.append(resize_gray(gray, size)[0].numpy())
             errors.append("")
+            shapes.append(gray.shape)
         except CxrvizError as exc:
             grays.append(np.zeros((1, size, size), dtype=np.float32))
             errors.append(str(exc) or type(exc).__name__)
+            shapes.append((0, 0))
     elapsed = time.perf_counter() - start
     count = len(grays)
     return {"image": batch["image"], "gray": np.stack(grays).astype(np.float32), "error": np.array(errors, dtype=object),
-            "decode_s": np.full(count, elapsed / max(count, 1))}
+            "shape": np.array(shapes, dtype=np.int64).reshape(count, 2), "decode_s": np.full(count, elapsed / max(count, 1))}
 
 
 class Predictor:
-    """Model stage: one loaded model per actor (on its GPU when Ray gave it one)."""
+    """Model stage: one loaded model per actor (on its GPU when Ray gave it one); with `cam`, the
+    CAM summary of each readable image too (a backward pass per chosen finding)."""
 
-    def __init__(self, spec, device: str) -> None:
+    def __init__(self, spec, device: str, cam: CamSummariser | None = None) -> None:
         from cxrviz.model.registry import load_model
 
         self.model = load_model(spec, device)
+        self.cam = cam
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
@@ -173,6 +198,11 @@ class Predictor:
                   "weights_sha256": np.full(count, self.model.weights_sha256, dtype=object), "error": batch["error"]}
         for k, finding in enumerate(FINDINGS):
             result[finding] = probs[:, k].astype(np.float32)
+        if self.cam is not None:
+            # "" (not None) for an unreadable image keeps the column's type string in every block
+            result[CAM_COLUMN] = np.array(["" if failed[i] else self.cam(self.model, inputs[i : i + 1], tuple(batch["shape"][i]), probs[i])
+                                           for i in range(count)], dtype=object)
+            elapsed = time.perf_counter() - start
         result["decode_s"] = batch["decode_s"]
         result["model_s"] = np.full(count, elapsed / max(count, 1))
         return result
@@ -212,15 +242,17 @@ def plan_actors(resources: dict[str, float], actors: int | None, cpu_only: bool 
 def predict_with_ray(
     spec, names: list[str], paths: list[Path], out: Path, *, address: str | None = None, num_cpus: int | None = None,
     actors: int | None = None, cpu_only: bool = False, batch_size: int = 16, rows_per_part: int = 1024,
-    progress: Callable[[int, int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None, cam: CamSummariser | None = None,
 ) -> RunSummary:
     """Predict every image of `names` (at `paths`) not already in the Parquet folder `out`.
 
     `spec` is the registry's ModelSpec: each actor loads it itself. `address` joins a running
     cluster (the paths must then be readable on every node); without it a local Ray starts with
-    `num_cpus` CPUs (all when None). Returns what was done and the decode and model rates."""
+    `num_cpus` CPUs (all when None). `cam` adds the `cam_summary` column (see the module's note).
+    Returns what was done and the decode and model rates."""
     if out.exists() and not out.is_dir():
         raise CxrvizError(f"{out} is a file; the Ray engine writes a folder of Parquet parts (e.g. preds.parquet/).")
+    _check_columns(out, cam is not None)
     summary = RunSummary()
     done = done_images(out)
     todo = [(n, str(p)) for n, p in zip(names, paths) if n not in done]
@@ -245,15 +277,18 @@ def predict_with_ray(
     # on a small CPU machine): decode stays in its own CPU tasks, beside the actors.
     ds = ds.map_batches(decode_batch, fn_kwargs={"size": spec.input_size}, batch_size=DECODE_BATCH, batch_format="numpy",
                         num_cpus=1, ray_remote_args_fn=_decode_task_options)
-    ds = ds.map_batches(Predictor, fn_constructor_kwargs={"spec": spec, "device": device}, batch_size=batch_size,
+    ds = ds.map_batches(Predictor, fn_constructor_kwargs={"spec": spec, "device": device, "cam": cam}, batch_size=batch_size,
                         batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=count), num_gpus=gpus_each, num_cpus=cpus_each)
 
     run_id = time.strftime("%Y%m%d%H%M%S") + "-" + uuid.uuid4().hex[:6]
-    pending: dict[str, list] = {c: [] for c in COLUMNS}
+    columns = (*COLUMNS, CAM_COLUMN) if cam is not None else COLUMNS
+    pending: dict[str, list] = {c: [] for c in columns}
     number = 0
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-        for column in COLUMNS:
+        for column in columns:
             pending[column].extend(batch[column].tolist())
+        if cam is not None:  # null, not "", where there is no summary
+            pending[CAM_COLUMN][-len(batch["image"]):] = [v or None for v in batch[CAM_COLUMN].tolist()]
         summary.decode_s += float(np.sum(batch["decode_s"]))
         summary.model_s += float(np.sum(batch["model_s"]))
         summary.errors += sum(1 for e in batch["error"] if e)

@@ -5,6 +5,7 @@ and one probability column per finding. Rows with an error, or with a probabilit
 finite number in [0, 1], are skipped and counted; the rest go to `Store.put_predictions` keyed
 by (model, weights sha256), exactly as the app caches what it computes, so triage and the
 queues read them without recomputing. Re-importing is harmless: rows already cached are kept.
+Other columns (such as `predict --cam-summary`'s `cam_summary`) are ignored.
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """The Ray engine on a local 2-CPU Ray over a dozen real images (nested NIH layout, one corrupt
-file): same probabilities as the default engine, resumption, the errors column, import."""
+file): same probabilities as the default engine, resumption, the errors column, import; and the
+optional CAM summary: the same from both engines and the app's viewer."""
 
+import csv
 import subprocess
 import sys
 
@@ -8,9 +10,13 @@ import numpy as np
 import pytest
 
 from cxrviz.data.image_index import scan_images
+from cxrviz.data.imaging import load_gray
+from cxrviz.errors import CxrvizError
+from cxrviz.explain.cam import heatmap
+from cxrviz.explain.cam_summary import KEYS, CamSummary, read_summary, summarise_map
 from cxrviz.findings import FINDINGS
-from cxrviz.model.batch import iter_predictions
-from cxrviz.model.ray_engine import part_files, plan_actors, predict_with_ray, read_predictions
+from cxrviz.model.batch import iter_predictions, predict_to_csv
+from cxrviz.model.ray_engine import COLUMNS, part_files, plan_actors, predict_with_ray, read_predictions
 from cxrviz.model.registry import bundled_spec, load_model
 from cxrviz.review.prediction_import import PredictionFileError, import_predictions
 from cxrviz.review.store import Store
@@ -121,3 +127,87 @@ def test_import_command_and_bad_files(resumed, tmp_path):
 def test_the_engine_module_does_not_import_ray():
     code = "import sys, cxrviz.model.ray_engine, cxrviz.commands.predict; assert 'ray' not in sys.modules"
     assert subprocess.run([sys.executable, "-c", code], cwd=REPO).returncode == 0
+
+
+# ---- the CAM summary (predict --cam-summary) ---------------------------------------------
+
+CAM = CamSummary(("Effusion", "Nodule"))  # two findings: a backward pass each per image
+
+
+@pytest.fixture(scope="module")
+def cam_runs(local_ray, archive, tmp_path_factory):
+    """Both engines with the CAM summary over 2 images (a 1024-px and a 512-px one) and the corrupt file."""
+    names, paths = archive
+    chosen = [0, 1, names.index(CORRUPT)]
+    names, paths = [names[i] for i in chosen], [paths[i] for i in chosen]
+    folder = tmp_path_factory.mktemp("cam")
+    model = load_model(bundled_spec(), "cpu")
+    assert predict_to_csv(model, names, paths, folder / "preds.csv", batch_size=3, cam=CAM) == 3
+    ray_run = predict_with_ray(bundled_spec(), names, paths, folder / "preds.parquet", cam=CAM)
+    return names, paths, model, folder / "preds.csv", folder / "preds.parquet", ray_run
+
+
+def test_cam_summary_same_from_both_engines_and_the_viewer(cam_runs):
+    names, paths, model, csv_out, ray_out, ray_run = cam_runs
+    assert (ray_run.added, ray_run.errors) == (3, 1)
+    with open(csv_out, newline="") as handle:
+        default = {row["Image Index"]: row for row in csv.DictReader(handle)}
+    ray = read_predictions(ray_out).set_index("image")
+    assert list(ray.columns)[-1] == "cam_summary"
+    assert default[CORRUPT]["cam_summary"] == "" and read_summary(ray.loc[CORRUPT, "cam_summary"]) == {}  # no crash
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(ray_out, columns=["cam_summary"]).column("cam_summary").null_count == 1  # null, not ""
+    compared = 0
+    for name, path in zip(names, paths):
+        if name == CORRUPT:
+            continue
+        mine, theirs = read_summary(default[name]["cam_summary"]), read_summary(ray.loc[name, "cam_summary"])
+        assert list(mine) == list(theirs) == ["Effusion", "Nodule"]
+        height, width = load_gray(path).shape
+        for finding in mine:
+            a, b = mine[finding], theirs[finding]
+            assert a is not None and b is not None  # real maps here, so the checks below are not vacuous
+            assert max(abs(a[k] - b[k]) for k in KEYS) <= 1, (name, finding, a, b)
+            for s in (a, b):
+                assert 0 <= s["box_x"] <= s["peak_x"] < s["box_x"] + s["box_w"] <= width
+                assert 0 <= s["box_y"] <= s["peak_y"] < s["box_y"] + s["box_h"] <= height
+            compared += 1
+    assert compared == 4
+    # the viewer's map of the 1024-px image, summarised, is the batch's summary
+    first = names[0]
+    gray = load_gray(paths[0])
+    assert gray.shape == (1024, 1024)
+    assert summarise_map(heatmap(model, gray, FINDINGS.index("Nodule"))) == read_summary(default[first]["cam_summary"])["Nodule"]
+
+
+def test_cam_summary_output_resumes_only_as_it_was_written(cam_runs):
+    names, paths, model, csv_out, ray_out, _ = cam_runs
+    assert predict_with_ray(bundled_spec(), names, paths, ray_out, cam=CAM).added == 0
+    assert predict_to_csv(model, names, paths, csv_out, cam=CAM) == 0
+    with pytest.raises(CxrvizError, match="written with --cam-summary"):
+        predict_with_ray(bundled_spec(), names, paths, ray_out)
+    with pytest.raises(CxrvizError, match="written with --cam-summary"):
+        predict_to_csv(model, names, paths, csv_out)
+
+
+def test_cam_summary_output_still_imports(cam_runs, tmp_path):
+    done = import_predictions(Store(str(tmp_path / "r.sqlite")), cam_runs[4])
+    assert (done.imported, done.skipped) == (2, 1)
+
+
+def test_without_the_flag_the_columns_are_unchanged(resumed, archive, tmp_path):
+    import pyarrow.parquet as pq
+
+    out = resumed[0]
+    assert all(pq.read_schema(p).names == list(COLUMNS) for p in part_files(out))
+    assert COLUMNS == ("image", "model", "weights_sha256", "error", *FINDINGS)
+    names, paths = archive
+    csv_out = tmp_path / "preds.csv"
+    model = load_model(bundled_spec(), "cpu")
+    predict_to_csv(model, names[:1], paths[:1], csv_out)
+    assert csv_out.read_text().splitlines()[0].split(",") == ["Image Index", "model", "weights_sha256", "error", *FINDINGS]
+    with pytest.raises(CxrvizError, match="written without --cam-summary"):
+        predict_with_ray(bundled_spec(), names, paths, out, cam=CAM)
+    with pytest.raises(CxrvizError, match="written without --cam-summary"):
+        predict_to_csv(model, names, paths, csv_out, cam=CAM)

@@ -29,6 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--input-size", type=int, default=defaults.input_size, help="square input size in pixels")
     parser.add_argument("--freeze-blocks", type=int, default=defaults.freeze_blocks, help="EfficientNet blocks kept at their ImageNet weights")
     parser.add_argument("--lr", type=float, default=defaults.lr, help="AdamW learning rate")
+    parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay,
+                        help="layer-wise learning-rate decay: block i of 16 learns at lr * decay^(16 - i), e.g. 0.8")
     parser.add_argument("--ema-decay", type=float, default=defaults.ema_decay, help="keep an exponential moving average of the weights (e.g. 0.97)")
     parser.add_argument("--max-images", type=int, default=defaults.max_images, help="train on a random subset (smoke tests)")
     parser.add_argument("--device", default=settings.device, help="cuda, mps or cpu (default: CXRVIZ_DEVICE, else the best available)")
@@ -40,7 +42,7 @@ def _config(args: argparse.Namespace, output: Path):
 
     return TrainConfig(output=output, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
                        freeze_blocks=args.freeze_blocks, max_images=args.max_images, device=pick_device(args.device),
-                       lr=args.lr, ema_decay=args.ema_decay)
+                       lr=args.lr, ema_decay=args.ema_decay, layer_decay=args.layer_decay)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -43,7 +43,8 @@ def scheme_name(k: int, seed: int) -> str:
 
 def recipe_name(config) -> str:
     """A short name for the training recipe of a `TrainConfig` (the 'model' of stored OOF rows)."""
-    return f"efficientnet_lite0-s{config.input_size}-e{config.epochs}-f{config.freeze_blocks}"
+    name = f"efficientnet_lite0-s{config.input_size}-e{config.epochs}-f{config.freeze_blocks}"
+    return name + (f"-ld{config.layer_decay:g}" if getattr(config, "layer_decay", None) else "")
 
 
 def _strata(targets: np.ndarray) -> np.ndarray:

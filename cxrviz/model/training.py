@@ -46,6 +46,7 @@ class TrainConfig:
     val_fraction: float = 0.25
     freeze_blocks: int = 4  # the shipped model's recipe (models/MODEL_CARD.md); the CLI default reads this
     ema_decay: float | None = None  # e.g. 0.97: evaluate and keep an exponential moving average of the weights
+    layer_decay: float | None = None  # e.g. 0.8: block i of 16 learns at lr * decay ** (16 - i), the head at lr
     max_images: int | None = None
     device: str = "cpu"
     history: list[dict] = field(default_factory=list)
@@ -54,6 +55,26 @@ class TrainConfig:
 def load_pixels(paths: list[Path], size: int, desc: str = "loading") -> torch.Tensor:
     """All images decoded once into one (N, 1, S, S) float tensor in [0, 1]."""
     return torch.cat([resize_gray(load_gray(p), size) for p in tqdm(paths, desc=desc, leave=False)])
+
+
+def parameter_groups(model: nn.Module, lr: float, layer_decay: float | None) -> list[dict]:
+    """The trainable parameters for the optimiser. With `layer_decay` (layer-wise learning-rate
+    decay, for fine-tuning on little data): the head (conv_head, bn1, fc) at `lr`, block i of n at
+    lr * decay ** (n - i), the stem below the first block; frozen parameters are left out."""
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if layer_decay is None:
+        return [{"params": [p for _, p in trainable], "lr": lr}]
+    n = len(model.backbone._blocks)
+
+    def depth(name: str) -> int:  # n for the head, i for block i, -1 for the stem
+        if name.startswith("backbone._blocks."):
+            return int(name.split(".")[2])
+        return -1 if name.startswith(("backbone._conv_stem", "backbone._bn0")) else n
+
+    groups: dict[int, list] = {}
+    for name, p in trainable:
+        groups.setdefault(depth(name), []).append(p)
+    return [{"params": ps, "lr": lr * layer_decay ** (n - d)} for d, ps in sorted(groups.items())]
 
 
 def wang_loss_weights(targets: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -100,8 +121,8 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
     model = efficientnet_lite0(len(FINDINGS), pretrained_imagenet=True).to(config.device)
     for block in model.backbone._blocks[: config.freeze_blocks]:
         block.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    optimiser = torch.optim.AdamW(parameter_groups(model, config.lr, config.layer_decay), lr=config.lr,
+                                  weight_decay=config.weight_decay)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, T_max=config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
     averaged = (

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from cxrviz.model.training import wang_loss_weights, weighted_bce
@@ -56,3 +57,26 @@ def test_cli_reports_user_errors_without_a_traceback(tmp_path):
     result = subprocess.run([sys.executable, "-m", "cxrviz", "evaluate", "--images", str(tmp_path)], cwd=REPO,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "error: No NIH images" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_layer_wise_learning_rates():
+    from cxrviz.model.architectures import efficientnet_lite0
+    from cxrviz.model.crossval import recipe_name
+    from cxrviz.model.training import TrainConfig, parameter_groups
+
+    model = efficientnet_lite0(14, pretrained_imagenet=False)
+    for block in model.backbone._blocks[:4]:
+        block.requires_grad_(False)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    [flat] = parameter_groups(model, 1e-3, None)
+    assert sum(p.numel() for p in flat["params"]) == trainable and flat["lr"] == 1e-3
+    groups = parameter_groups(model, 1e-3, 0.5)
+    assert sum(p.numel() for g in groups for p in g["params"]) == trainable  # frozen blocks left out, nothing twice
+    lrs = [g["lr"] for g in groups]
+    assert lrs == sorted(lrs) and lrs[-1] == 1e-3  # the head learns fastest
+    assert lrs[0] == pytest.approx(1e-3 * 0.5 ** 17)  # the stem (the recipe freezes blocks 0-3, not the stem)
+    assert lrs[1] == pytest.approx(1e-3 * 0.5 ** (16 - 4))  # block 4, the first trainable block
+    head = {id(p) for p in model.backbone._fc.parameters()}
+    assert head <= {id(p) for p in groups[-1]["params"]}
+    assert recipe_name(TrainConfig(output=None)) == "efficientnet_lite0-s256-e30-f4"  # names of stored runs unchanged
+    assert recipe_name(TrainConfig(output=None, layer_decay=0.8)).endswith("-ld0.8")

@@ -72,6 +72,18 @@ def labelled_data(args: argparse.Namespace):
     return labelled_set(load_metadata(args.metadata), index, args.labels)
 
 
+def labels_digest(args: argparse.Namespace) -> str | None:
+    """sha256 of the `--labels` file that overrides the NIH labels (part of a stored recipe's name), or None."""
+    if getattr(args, "labels", None) is None:
+        return None
+    import hashlib
+
+    try:
+        return hashlib.sha256(Path(args.labels).read_bytes()).hexdigest()
+    except OSError as error:
+        raise CxrvizError(f"The labels file {args.labels} cannot be read: {error.strerror or error}.") from error
+
+
 def subsample(data, max_images: int | None, seed: int):
     """A seeded random subset of `max_images` images of a labelled set (smoke runs), else all of it."""
     import numpy as np

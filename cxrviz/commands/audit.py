@@ -10,7 +10,15 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from cxrviz.commands._common import check_writable, data_arguments, follow, labelled_data, output_path, subsample
+from cxrviz.commands._common import (
+    check_writable,
+    data_arguments,
+    follow,
+    labelled_data,
+    labels_digest,
+    output_path,
+    subsample,
+)
 from cxrviz.config import Settings
 
 NAME = "audit"
@@ -59,7 +67,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     store = Store(args.db, settings.db_timeout)
     with tqdm(total=args.folds, desc="folds") as bar:
         result = audit_labels(data, config, store, workdir, k=args.folds, seed=args.seed, top=args.top, expert=expert,
-                              progress=follow(bar))
+                              progress=follow(bar), labels_digest=labels_digest(args))
     result.table.to_csv(out, index=False)
     print(f"{len(data)} images, {args.folds} patient folds ({result.scheme}, model {result.model}): trained "
           f"{result.trained_folds} fold(s), reused stored out-of-fold probabilities for {result.reused_images} image(s)")

@@ -63,7 +63,7 @@ def _run_folds(args: argparse.Namespace, settings: Settings) -> int:
     import pandas as pd
     from tqdm import tqdm
 
-    from cxrviz.commands._common import follow, subsample
+    from cxrviz.commands._common import follow, labels_digest, subsample
     from cxrviz.errors import CxrvizError
     from cxrviz.findings import FINDINGS
     from cxrviz.model.crossval import cross_validated_auroc
@@ -79,7 +79,8 @@ def _run_folds(args: argparse.Namespace, settings: Settings) -> int:
     config = _config(args, out / "unused.pt")
     store = Store(args.db, settings.db_timeout)
     with tqdm(total=args.folds, desc="folds") as bar:
-        oof = stored_out_of_fold(data, config, store, out, k=args.folds, seed=args.seed, progress=follow(bar))
+        oof = stored_out_of_fold(data, config, store, out, k=args.folds, seed=args.seed, progress=follow(bar),
+                                 labels_digest=labels_digest(args))
     cv = cross_validated_auroc(data.targets, oof.probabilities, FINDINGS, seed=args.seed)
     table = pd.DataFrame({"image": data.names, "patient": data.patient_ids, "fold": oof.folds})
     for j, finding in enumerate(FINDINGS):
@@ -88,10 +89,21 @@ def _run_folds(args: argparse.Namespace, settings: Settings) -> int:
     report = {"model": oof.model, "scheme": oof.scheme, "images": len(data), "folds": args.folds,
               "mean_auroc": cv.mean, "ci_low": cv.low, "ci_high": cv.high,
               "per_finding": cv.per_finding.to_dict("records")}
-    (out / "cv_report.json").write_text(json.dumps(report, indent=2, allow_nan=True))
+    (out / "cv_report.json").write_text(json.dumps(_json_safe(report), indent=2, allow_nan=False))
     print(cv.per_finding.round(3).to_string(index=False))
     print(f"{len(data)} images, {args.folds} patient folds ({oof.scheme}, recipe {oof.model}): trained {oof.trained_folds} "
           f"fold(s), reused stored out-of-fold probabilities for {oof.reused_images} image(s)")
     print(f"cross-validated mean AUROC {cv.mean:.3f} (95% bootstrap interval {cv.low:.3f}-{cv.high:.3f}); "
           f"wrote {out / 'oof.csv'}, {out / 'cv_report.json'} and the out-of-fold rows to {store.where}")
     return 0
+
+
+def _json_safe(value):
+    """NaN (a finding without positives has no AUROC) as null: strict JSON readers refuse NaN."""
+    if isinstance(value, float) and value != value:
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value

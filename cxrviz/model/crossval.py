@@ -41,10 +41,22 @@ def scheme_name(k: int, seed: int) -> str:
     return f"patient-{k}fold-seed{seed}"
 
 
-def recipe_name(config) -> str:
-    """A short name for the training recipe of a `TrainConfig` (the 'model' of stored OOF rows)."""
-    name = f"efficientnet_lite0-s{config.input_size}-e{config.epochs}-f{config.freeze_blocks}"
-    return name + (f"-ld{config.layer_decay:g}" if getattr(config, "layer_decay", None) else "")
+TRAINING_SETTINGS = ("lr", "weight_decay", "batch_size", "patience", "val_fraction", "ema_decay", "layer_decay")
+
+
+def recipe_name(config, labels_digest: str | None = None) -> str:
+    """A short name for the training recipe of a `TrainConfig` (the 'model' of stored OOF rows).
+
+    Everything that changes what the fold models learn is in it: input size, epochs and frozen
+    blocks in plain sight, the optimiser settings (TRAINING_SETTINGS) and `labels_digest` (of a
+    `--labels` file that overrides the NIH labels) as a short hash; so `train --folds` and `audit`
+    reuse each other's stored rows only for the very same recipe and labels."""
+    import hashlib
+    import json
+
+    settings = {name: getattr(config, name, None) for name in TRAINING_SETTINGS}
+    digest = hashlib.sha1(json.dumps([settings, labels_digest], sort_keys=True).encode()).hexdigest()[:8]
+    return f"efficientnet_lite0-s{config.input_size}-e{config.epochs}-f{config.freeze_blocks}-{digest}"
 
 
 def _strata(targets: np.ndarray) -> np.ndarray:

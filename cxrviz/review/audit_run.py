@@ -59,15 +59,14 @@ class OutOfFold:
 
 
 def stored_out_of_fold(data: LabelledSet, config, store: Store, workdir: Path, k: int = 5, seed: int = 0,
-                       progress: Callable[[int, int], None] | None = None) -> OutOfFold:
+                       progress: Callable[[int, int], None] | None = None, labels_digest: str | None = None) -> OutOfFold:
     """Out-of-fold probabilities for `data` under a `TrainConfig` recipe and `k` patient folds:
     taken from the store where an earlier run (`train --folds` or `audit`, possibly interrupted)
     left them, else trained fold by fold, each fold stored as soon as it ends."""
     from cxrviz.model.crossval import out_of_fold, patient_folds, recipe_name, scheme_name
 
-    model, scheme = recipe_name(config), scheme_name(k, seed)
+    model, scheme = recipe_name(config, labels_digest), scheme_name(k, seed)
     known = {n: np.asarray(p, dtype=np.float32) for n, p in oof_probabilities(store, model, scheme).items()}
-    reused = sum(n in known for n in data.names)
     trained: list[int] = []
 
     def keep(fold: int, names: list[str], probs: np.ndarray) -> None:
@@ -76,14 +75,16 @@ def stored_out_of_fold(data: LabelledSet, config, store: Store, workdir: Path, k
 
     folds = patient_folds(data.patient_ids, k, seed, data.targets)
     probs = out_of_fold(data, config, folds, workdir, known=known, on_fold=keep, progress=progress)
+    reused = int(np.isin(folds, trained, invert=True).sum())  # images of the folds taken from the store
     return OutOfFold(model, scheme, folds, probs, len(trained), reused)
 
 
 def audit_labels(data: LabelledSet, config, store: Store, workdir: Path, k: int = 5, seed: int = 0, top: int = DEFAULT_TOP,
-                 expert: ExpertLabels | None = None, progress: Callable[[int, int], None] | None = None) -> AuditResult:
+                 expert: ExpertLabels | None = None, progress: Callable[[int, int], None] | None = None,
+                 labels_digest: str | None = None) -> AuditResult:
     """Out-of-fold probabilities for `data` (a `TrainConfig` recipe, `k` patient folds), then
     cleanlab; stores and returns the flagged pairs plus the `top` most suspect ones."""
-    oof = stored_out_of_fold(data, config, store, workdir, k, seed, progress)
+    oof = stored_out_of_fold(data, config, store, workdir, k, seed, progress, labels_digest)
     ranked = ranked_pairs(data.names, data.targets, oof.probabilities, only_flagged=False)
     chosen = ranked[ranked["flagged"] | (np.arange(len(ranked)) < top)]
     chosen = with_expert(chosen, expert).loc[:, list(QUEUE_COLUMNS)].reset_index(drop=True)

@@ -78,5 +78,9 @@ def test_layer_wise_learning_rates():
     assert lrs[1] == pytest.approx(1e-3 * 0.5 ** (16 - 4))  # block 4, the first trainable block
     head = {id(p) for p in model.backbone._fc.parameters()}
     assert head <= {id(p) for p in groups[-1]["params"]}
-    assert recipe_name(TrainConfig(output=None)) == "efficientnet_lite0-s256-e30-f4"  # names of stored runs unchanged
-    assert recipe_name(TrainConfig(output=None, layer_decay=0.8)).endswith("-ld0.8")
+    base = recipe_name(TrainConfig(output=None))
+    assert base.startswith("efficientnet_lite0-s256-e30-f4-") and base == recipe_name(TrainConfig(output=None))
+    # stored out-of-fold rows are reused only for the very same recipe and labels
+    others = [recipe_name(TrainConfig(output=None, layer_decay=0.8)), recipe_name(TrainConfig(output=None, lr=1e-3)),
+              recipe_name(TrainConfig(output=None, ema_decay=0.97)), recipe_name(TrainConfig(output=None), "sha of a labels CSV")]
+    assert len({base, *others}) == 5

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -45,11 +46,12 @@ class ImageIndex:
         return self.paths.get(name)
 
 
-def _image_dirs(root: Path) -> list[Path]:
+def _image_dirs(root: Path, mtimes: dict[Path, int] | None = None) -> list[Path]:
     """Folders under root (to MAX_DEPTH) that may hold images, root first.
 
     A symlinked folder is followed once: a link back into a folder already visited (a loop, or
-    30 links to `.`) is skipped, so a scan never walks the same folder twice."""
+    30 links to `.`) is skipped, so a scan never walks the same folder twice. With `mtimes`, each
+    folder's mtime is recorded there before the folder is listed (see `folder_signature`)."""
     found = [root]
     frontier = [root]
     seen = set()
@@ -61,6 +63,8 @@ def _image_dirs(root: Path) -> list[Path]:
         nxt = []
         for folder in frontier:
             try:
+                if mtimes is not None:
+                    mtimes[folder] = os.stat(folder).st_mtime_ns
                 with os.scandir(folder) as entries:
                     for entry in sorted(entries, key=lambda e: e.name):
                         if not entry.is_dir(follow_symlinks=True):
@@ -82,6 +86,7 @@ def _identity(folder: Path) -> tuple[int, int]:
 
 
 _last_signatures: dict[str, tuple[tuple[str, int], ...]] = {}
+SETTLE_NS = 2_000_000_000  # folders changed in the last 2 s are walked again on the next call
 
 
 def _signature_of(folders) -> tuple[tuple[str, int], ...]:
@@ -102,10 +107,18 @@ def folder_signature(root: Path) -> tuple[tuple[str, int], ...]:
     sub-folder, is added, removed or renamed; so while the folders found last time all keep
     their mtimes no folder can have appeared, and their stats (13 in the full layout) suffice."""
     last = _last_signatures.get(str(root))
-    if last is not None and _signature_of(folder for folder, _ in last) == last:
+    if last and _signature_of(folder for folder, _ in last) == last:
         return last
-    signature = _signature_of(_image_dirs(root))
-    _last_signatures[str(root)] = signature
+    before_listing: dict[Path, int] = {}
+    folders = _image_dirs(root, before_listing)
+    # mtimes read before each listing: a folder created while the walk ran moves its parent's
+    # mtime after that reading, so the next call sees the change and walks again
+    signature = _signature_of(folders)
+    signature = tuple((name, before_listing.get(Path(name), mtime)) for name, mtime in signature)
+    # a folder changed within the file system's timestamp granularity of this walk may change
+    # again without its mtime moving ("racy" mtimes): trust the result only once they are settled
+    settled = all(time.time_ns() - mtime > SETTLE_NS for _, mtime in signature)
+    _last_signatures[str(root)] = signature if settled else ()
     return signature
 
 

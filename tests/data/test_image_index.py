@@ -66,6 +66,8 @@ def test_signature_rewalks_only_when_a_folder_changed(tmp_path, monkeypatch):
     inner = tmp_path / "images_001" / "images"
     inner.mkdir(parents=True)
     (inner / "00000001_000.png").write_bytes(b"x")
+    for folder in (tmp_path, tmp_path / "images_001", inner):  # settled: changed a minute ago
+        os.utime(folder, ns=(time.time_ns() - 60 * 10**9,) * 2)
     first = folder_signature(tmp_path)
     listed = []
     real_scandir = os.scandir
@@ -77,6 +79,27 @@ def test_signature_rewalks_only_when_a_folder_changed(tmp_path, monkeypatch):
     second = folder_signature(tmp_path)
     assert listed and str(inner / "later") in dict(second) and second != first
     assert "00000002_000.png" in image_index.scan_images(tmp_path).paths
+
+
+def test_a_folder_made_during_the_walk_is_found_on_the_next_call(tmp_path, monkeypatch):
+    """The walk lists folders, then reads mtimes: a folder created in between must not be missed
+    for good (mtimes are read before each listing, and fresh ones are not trusted)."""
+    from cxrviz.data import image_index
+
+    (tmp_path / "images_001" / "images").mkdir(parents=True)
+    real = image_index._image_dirs
+    made = []
+
+    def walk_then_extract(root, mtimes=None):
+        found = real(root, mtimes)
+        if not made:  # the next tarball lands right after the listing
+            (root / "images_002" / "images").mkdir(parents=True)
+            made.append(True)
+        return found
+
+    monkeypatch.setattr(image_index, "_image_dirs", walk_then_extract)
+    assert str(tmp_path / "images_002" / "images") not in dict(folder_signature(tmp_path))
+    assert str(tmp_path / "images_002" / "images") in dict(folder_signature(tmp_path))
 
 
 def test_labels_csv_overrides_metadata(tmp_path, nih_images, metadata):

@@ -40,7 +40,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             model.module.get_submodule(args.cam_layer)
         except AttributeError as error:
             raise CxrvizError(f"The model has no layer {args.cam_layer!r}.") from error
-        model = dataclasses.replace(model, spec=dataclasses.replace(model.spec, cam_layer=args.cam_layer))
+        model = dataclasses.replace(model, spec=dataclasses.replace(model.spec, cam_layer=args.cam_layer, score_cam_layer=None,
+                                                                          fine_cam_layer=None))  # every method on it
     index = scan_images(args.images)
     boxes = ground_truth(args.bbox)  # NIH boxes, or reviewer boxes less NIH boxes marked wrong
     count = int(boxes["image"].isin(list(index.paths)).sum())

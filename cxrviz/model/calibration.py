@@ -66,6 +66,8 @@ class Calibrator:
             xs, ys = tuple(float(v) for v in entry["x"]), tuple(float(v) for v in entry["y"])
             if len(xs) != len(ys) or not xs:
                 raise ValueError("an isotonic map needs as many x as y points, at least one")
+            if any(b < a for a, b in zip(xs, xs[1:])) or any(b < a for a, b in zip(ys, ys[1:])):
+                raise ValueError("an isotonic map's points must not decrease")
             return cls(method, points=(xs, ys))
         if method in ("temperature", "platt"):
             return cls(method, scale=float(entry["scale"]), bias=float(entry.get("bias", 0.0)))
@@ -78,12 +80,13 @@ def report_calibrators(report: dict, weights_sha256: str) -> dict[str, Calibrato
     positives) are absent, and so keep their raw probability."""
     if not isinstance(report, dict) or report.get("weights_sha256") != weights_sha256:
         return {}
+    rows = report.get("findings")
     maps = {}
-    for row in report.get("findings", []):
+    for row in rows if isinstance(rows, list) else []:
         try:
-            if row.get("calibrator"):
-                maps[row["finding"]] = Calibrator.from_dict(row["calibrator"])
-        except (KeyError, TypeError, ValueError):
+            if isinstance(row, dict) and row.get("calibrator"):
+                maps[str(row["finding"])] = Calibrator.from_dict(row["calibrator"])
+        except (AttributeError, KeyError, TypeError, ValueError):
             continue  # one unreadable map costs that finding its calibration, not the page
     return maps
 

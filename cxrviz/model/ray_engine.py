@@ -286,9 +286,8 @@ def predict_with_ray(
     number = 0
     for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
         for column in columns:
-            pending[column].extend(batch[column].tolist())
-        if cam is not None:  # null, not "", where there is no summary
-            pending[CAM_COLUMN][-len(batch["image"]):] = [v or None for v in batch[CAM_COLUMN].tolist()]
+            values = batch[column].tolist()
+            pending[column].extend([v or None for v in values] if column == CAM_COLUMN else values)  # null, not "", where there is no summary
         summary.decode_s += float(np.sum(batch["decode_s"]))
         summary.model_s += float(np.sum(batch["model_s"]))
         summary.errors += sum(1 for e in batch["error"] if e)

@@ -85,3 +85,10 @@ def test_report_maps_round_trip_and_belong_to_their_weights():
     assert np.allclose(maps["Nodule"].apply(grid), platt.apply(grid))
     assert Calibrator.from_dict(maps["Mass"].as_dict()).as_dict() == maps["Mass"].as_dict()
     assert report_calibrators(report, "other weights") == {}  # a report of other weights is not applied
+    # malformed reports cost their maps, never the page
+    for bad in ({"weights_sha256": "abc", "findings": None}, {"weights_sha256": "abc", "findings": ["x", 3, None]},
+                {"weights_sha256": "abc", "findings": [{"finding": "Mass", "calibrator": {"method": "isotonic",
+                                                                                           "x": [0.5, 0.2], "y": [0.1, 0.3]}}]},
+                {"weights_sha256": "abc", "findings": [{"finding": "Mass", "calibrator": {"method": "platt", "scale": "x"}}]},
+                ["not", "a", "report"]):
+        assert report_calibrators(bad, "abc") == {}

@@ -55,11 +55,21 @@ def _table(nih: list[tuple[str, str, Box]], boxes: list[ReviewerBox], shape: tup
     return pd.DataFrame(rows, columns=["who", "id", "finding", "status", "corrects", "x", "y", "w", "h"])
 
 
-def _flash(messages: list[str], image: str) -> None:
-    """The outcome of the last box action on `image`. It stays shown until the next action (or
-    another image): popping it on the next run lost it whenever the freshly keyed canvas sent its
-    first value and so rerun the page straight away (the message flashed for a few ms)."""
-    st.session_state[_FLASH] = (image, messages)
+def _flash(messages: list[str], where: tuple) -> None:
+    """The outcome of the last box action in one panel (`where`: key prefix, image, reviewer). It
+    stays shown until the next action there or until the panel shows another image: popping it on
+    the next run lost it whenever the freshly keyed canvas sent its first value and so reran the
+    page straight away (the message flashed for a few ms)."""
+    st.session_state[f"{_FLASH}_{where[0]}"] = (where, messages)
+
+
+def _flashed(where: tuple) -> list[str]:
+    key = f"{_FLASH}_{where[0]}"
+    shown_for, messages = st.session_state.get(key, (None, []))
+    if shown_for != where:  # another image or reader in this panel: the old outcome is gone for good
+        st.session_state.pop(key, None)
+        return []
+    return messages
 
 
 def _canvas(background: Image.Image, label: str, key: str):
@@ -93,8 +103,8 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
     others = [b for b in boxes if name_key(b.reviewer) != me] if show_others else []
     if not show_others:
         boxes = mine
-    flashed_image, messages = st.session_state.get(_FLASH, (None, []))
-    for message in messages if flashed_image == image else []:
+    where = (key_prefix, image, me)
+    for message in _flashed(where):
         st.warning(escape_markdown(message), icon=":material/info:")
 
     choices = [f for f in FINDINGS if f in (ticked or set())]
@@ -142,7 +152,7 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
                     messages += notes + [f"Saved a {label} box."]
             except CxrvizError as error:
                 messages.append(str(error))
-            _flash(messages, image)
+            _flash(messages, where)
             reset_canvas()
             st.rerun()
 
@@ -154,9 +164,9 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
             s = scale_box(b, width, height)
             try:
                 add_box(store, ReviewerBox(image, reviewer, f, s.x, s.y, s.w, s.h, width, height, "wrong", ref))
-                _flash([f"Marked the NIH box {ref} wrong; the NIH table itself is unchanged."], image)
+                _flash([f"Marked the NIH box {ref} wrong; the NIH table itself is unchanged."], where)
             except CxrvizError as error:
-                _flash([str(error)], image)
+                _flash([str(error)], where)
             st.rerun()
 
     if mine:
@@ -169,14 +179,14 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
                   for i, c in enumerate("xywh")]
         b1, b2, b3 = st.columns(3)
         if b1.button("Move / resize", key=f"{key_prefix}_move"):
-            _flash(_try(lambda: move_box(store, chosen.id, reviewer, *values)) or [f"Moved box #{chosen.id}."], image)
+            _flash(_try(lambda: move_box(store, chosen.id, reviewer, *values)) or [f"Moved box #{chosen.id}."], where)
             st.rerun()
         if b2.button("Move to the drawn rectangle", key=f"{key_prefix}_move_drawn", disabled=len(drawn) != 1):
-            _flash(_try(lambda: move_box(store, chosen.id, reviewer, *drawn[0][1])) or [f"Moved box #{chosen.id}."], image)
+            _flash(_try(lambda: move_box(store, chosen.id, reviewer, *drawn[0][1])) or [f"Moved box #{chosen.id}."], where)
             reset_canvas()
             st.rerun()
         if b3.button("Delete", key=f"{key_prefix}_delete"):
-            _flash(_try(lambda: delete_box(store, chosen.id, reviewer)) or [f"Deleted box #{chosen.id}."], image)
+            _flash(_try(lambda: delete_box(store, chosen.id, reviewer)) or [f"Deleted box #{chosen.id}."], where)
             st.rerun()
 
     table = _table(nih_boxes, boxes, gray.shape)

@@ -186,8 +186,11 @@ def settle_long_lived_objects() -> None:
     generation (`gc.freeze`, CPython's advice for servers after start-up).
 
     Without it, each automatic full collection walks those ~500,000 objects: ~0.15–0.27 s on a
-    2-core machine, landing at random inside a reviewer's "Save and next". Objects freed by
-    reference counting are still freed; only cyclic garbage alive at this moment is kept."""
+    2-core machine, landing at random inside a reviewer's "Save and next". The price: the
+    collector never looks at the frozen objects again, so one of them that later becomes part of
+    a reference cycle (a cache entry evicted with a cycle, the first session's objects) is kept
+    for the life of the process; objects freed by reference counting are freed as before. The
+    benchmark prints the server's memory over 30 saves to watch this (bench_browser.py)."""
     global _settled
     import sys
 

@@ -114,9 +114,9 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
             maps = resources.calibration_for(model)
             calibrated = bool(maps) and st.toggle(
                 "Calibrated probabilities", value=True, key=f"{key_prefix}_calibrated",
-                help="Platt maps fitted on images the model never trained on (see the Model page): 0.3 then means "
-                     "about 3 in 10 such images have the finding. The ranking and the operating thresholds' "
-                     "decisions are the same either way.")
+                help="Maps from the model's report, fitted on images the model never trained on (see the Model page): "
+                     "0.3 then means about 3 in 10 such images have the finding. The maps are monotone, so the "
+                     "ranking is the same either way; hover a bar for the model's own output.")
             table = probability_table(probs, model, nih_labels, maps if calibrated else None)
             st.plotly_chart(plots.probability_bar(table), key=f"{key_prefix}_probs")
             if calibrated and not table["calibrated"].all():

@@ -257,9 +257,10 @@ def test_long_lived_objects_are_frozen_once_torch_is_loaded():
 
 
 def test_image_page_shows_calibrated_probabilities_and_can_show_the_raw_ones(app_env):
+    from cxrviz.findings import FINDINGS
     from cxrviz.model.calibration import report_calibrators
     from cxrviz.model.model_report import report_path_for
-    from cxrviz.model.registry import BUNDLED_NAME
+    from cxrviz.model.registry import BUNDLED_NAME, bundled_spec
 
     at = _app("pages/image.py", image=BOXED_1024)
     assert not _problems(at)
@@ -272,12 +273,20 @@ def test_image_page_shows_calibrated_probabilities_and_can_show_the_raw_ones(app
 
     title, shown, raw = bars(at)
     assert title.startswith("Calibrated probability")
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    ticks = next(t for t in spec["data"] if t.get("type") == "scatter")
+    ticks = dict(zip(ticks["y"], _array(ticks["x"])))
     report = json.loads(report_path_for(BUNDLED_NAME).read_text())
     maps = report_calibrators(report, report["weights_sha256"])
     assert maps and "Hernia" not in maps  # three positives: no map, shown raw
+    thresholds = dict(zip(FINDINGS, bundled_spec().thresholds))
     for finding, value in shown.items():
         expected = maps[finding].apply(np.array([raw[finding]]))[0] if finding in maps else raw[finding]
         assert value == pytest.approx(expected, abs=1e-9)
+        cut = maps[finding].apply(np.array([thresholds[finding]]))[0] if finding in maps else thresholds[finding]
+        assert ticks[finding] == pytest.approx(cut, abs=1e-9)  # the threshold goes through the same map
+        if finding in maps and abs(raw[finding] - thresholds[finding]) > 1e-3:  # same side of it either way
+            assert (value > ticks[finding]) == (raw[finding] > thresholds[finding])
     assert any(abs(shown[f] - raw[f]) > 0.05 for f in maps)  # calibration moves the numbers
     assert any("Uncalibrated" in c.value and "Hernia" in c.value for c in at.caption)
     at.toggle(key="image_calibrated").set_value(False).run()
@@ -302,9 +311,7 @@ def test_browse_with_a_malformed_expert_file(app_env, monkeypatch, tmp_path):
 def test_image_page_finer_heatmap(app_env):
     at = _app("pages/image.py", image=BOXED_1024)
     assert not _problems(at)
-    before = at.get("imgs")[0].proto.imgs[0].url if at.get("imgs") else None
     coarse = at.get("image")[0].proto.imgs[0].url
     at.checkbox(key="image_fine").check().run()
     assert not _problems(at) and not at.error
     assert at.get("image")[0].proto.imgs[0].url != coarse  # a new rendering, from the 16 x 16 layer
-    assert before is None

@@ -20,6 +20,33 @@ def data_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
                         help="labels CSV overriding the metadata (Image Index + Finding Labels or Corrected Labels)")
 
 
+def recipe_arguments(parser: argparse.ArgumentParser, settings: Settings, epochs_help: str = "most epochs (early stopping may end sooner)") -> None:
+    """The training recipe's options, one set for `train` and `audit`: both store out-of-fold rows
+    under the recipe's name, and each reuses the other's only for the very same recipe."""
+    from cxrviz.model.training import TrainConfig
+
+    defaults = TrainConfig(output=Path("unused"))
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for the folds, the split, augmentation and initialisation")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help=epochs_help)
+    parser.add_argument("--input-size", type=int, default=defaults.input_size, help="square input size in pixels")
+    parser.add_argument("--freeze-blocks", type=int, default=defaults.freeze_blocks, help="EfficientNet blocks kept at their ImageNet weights")
+    parser.add_argument("--lr", type=float, default=defaults.lr, help="AdamW learning rate")
+    parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay,
+                        help="layer-wise learning-rate decay: block i of 16 learns at lr * decay^(16 - i), e.g. 0.8")
+    parser.add_argument("--ema-decay", type=float, default=defaults.ema_decay, help="keep an exponential moving average of the weights (e.g. 0.97)")
+    parser.add_argument("--device", default=settings.device, help="cuda, mps or cpu (default: CXRVIZ_DEVICE, else the best available)")
+
+
+def recipe_config(args: argparse.Namespace, output: Path = Path("unused"), max_images: int | None = None):
+    """The `TrainConfig` of `recipe_arguments`."""
+    from cxrviz.model.devices import pick_device
+    from cxrviz.model.training import TrainConfig
+
+    return TrainConfig(output=output, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
+                       freeze_blocks=args.freeze_blocks, max_images=max_images, device=pick_device(args.device),
+                       lr=args.lr, ema_decay=args.ema_decay, layer_decay=args.layer_decay)
+
+
 def model_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     from cxrviz.model.registry import BUNDLED_NAME
 

@@ -17,6 +17,8 @@ from cxrviz.commands._common import (
     labelled_data,
     labels_digest,
     output_path,
+    recipe_arguments,
+    recipe_config,
     subsample,
 )
 from cxrviz.config import Settings
@@ -27,29 +29,21 @@ HELP = "rank likely wrong labels with cleanlab on out-of-fold predictions"
 
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     from cxrviz.model.crossval import DEFAULT_FOLDS
-    from cxrviz.model.training import TrainConfig
     from cxrviz.review.audit_run import DEFAULT_TOP
 
-    defaults = TrainConfig(output=Path("unused"))
     data_arguments(parser, settings)
     parser.add_argument("--out", type=Path, default=None, help="CSV of suspect labels (default: label_issues.csv here)")
     parser.add_argument("--db", default=settings.db, help="review store: SQLite path or postgresql:// URL (default: CXRVIZ_DB)")
     parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="patient folds (one model each)")
-    parser.add_argument("--seed", type=int, default=0, help="seed for the folds and for training")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, help="keep the N most suspect pairs besides the flagged ones")
     parser.add_argument("--workdir", type=Path, default=None, help="where fold checkpoints go (default: CXRVIZ_CACHE/audit)")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs per fold (early stopping may end sooner)")
-    parser.add_argument("--input-size", type=int, default=defaults.input_size, help="square input size in pixels")
-    parser.add_argument("--freeze-blocks", type=int, default=defaults.freeze_blocks, help="EfficientNet blocks kept at their ImageNet weights")
     parser.add_argument("--max-images", type=int, default=None, help="audit a random subset (smoke tests)")
     parser.add_argument("--expert", type=Path, default=None, help="Google 2019 expert labels CSV (default: torchxrayvision's copy)")
-    parser.add_argument("--device", default=settings.device, help="cuda, mps or cpu (default: CXRVIZ_DEVICE, else the best available)")
+    recipe_arguments(parser, settings, "most epochs per fold (early stopping may end sooner)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.data.expert import ExpertLabelsError, load_expert_labels
-    from cxrviz.model.devices import pick_device
-    from cxrviz.model.training import TrainConfig
     from cxrviz.review.audit_run import audit_labels
     from cxrviz.review.store import Store
 
@@ -61,8 +55,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     except ExpertLabelsError as error:
         print(f"warning: {error} The audit goes on without expert labels.")
         expert = None
-    config = TrainConfig(output=Path("unused"), seed=args.seed, epochs=args.epochs, input_size=args.input_size,
-                         freeze_blocks=args.freeze_blocks, device=pick_device(args.device))
+    config = recipe_config(args)
     workdir = args.workdir or settings.cache / "audit"
     store = Store(args.db, settings.db_timeout)
     with tqdm(total=args.folds, desc="folds") as bar:

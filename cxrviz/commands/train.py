@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxrviz.commands._common import check_writable, data_arguments, labelled_data
+from cxrviz.commands._common import check_writable, data_arguments, labelled_data, recipe_arguments, recipe_config
 from cxrviz.config import Settings
 
 NAME = "train"
@@ -24,25 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--folds", type=int, default=None,
                         help="train one model per patient fold (e.g. 5) and report the cross-validated mean AUROC")
     parser.add_argument("--db", default=settings.db, help="with --folds: review store for the out-of-fold probabilities (default: CXRVIZ_DB)")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="seed for the split, augmentation and initialisation")
-    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs (early stopping may end sooner)")
-    parser.add_argument("--input-size", type=int, default=defaults.input_size, help="square input size in pixels")
-    parser.add_argument("--freeze-blocks", type=int, default=defaults.freeze_blocks, help="EfficientNet blocks kept at their ImageNet weights")
-    parser.add_argument("--lr", type=float, default=defaults.lr, help="AdamW learning rate")
-    parser.add_argument("--layer-decay", type=float, default=defaults.layer_decay,
-                        help="layer-wise learning-rate decay: block i of 16 learns at lr * decay^(16 - i), e.g. 0.8")
-    parser.add_argument("--ema-decay", type=float, default=defaults.ema_decay, help="keep an exponential moving average of the weights (e.g. 0.97)")
     parser.add_argument("--max-images", type=int, default=defaults.max_images, help="train on a random subset (smoke tests)")
-    parser.add_argument("--device", default=settings.device, help="cuda, mps or cpu (default: CXRVIZ_DEVICE, else the best available)")
-
-
-def _config(args: argparse.Namespace, output: Path):
-    from cxrviz.model.devices import pick_device
-    from cxrviz.model.training import TrainConfig
-
-    return TrainConfig(output=output, seed=args.seed, epochs=args.epochs, input_size=args.input_size,
-                       freeze_blocks=args.freeze_blocks, max_images=args.max_images, device=pick_device(args.device),
-                       lr=args.lr, ema_decay=args.ema_decay, layer_decay=args.layer_decay)
+    recipe_arguments(parser, settings)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -51,7 +34,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.folds is not None:
         return _run_folds(args, settings)
     check_writable(args.out)
-    config = _config(args, args.out)
+    config = recipe_config(args, args.out, args.max_images)
     checkpoint = train(labelled_data(args), config)
     print(f"best epoch {checkpoint['best_epoch']}: validation mean AUROC {checkpoint['val_mean_auroc']:.4f}; wrote {args.out}")
     return 0
@@ -76,7 +59,7 @@ def _run_folds(args: argparse.Namespace, settings: Settings) -> int:
     check_writable(out / "oof.csv" if out.is_dir() else out)  # a folder still to make: its parent must be writable
     out.mkdir(exist_ok=True)
     data = subsample(labelled_data(args), args.max_images, args.seed)
-    config = _config(args, out / "unused.pt")
+    config = recipe_config(args, out / "unused.pt", args.max_images)
     store = Store(args.db, settings.db_timeout)
     with tqdm(total=args.folds, desc="folds") as bar:
         oof = stored_out_of_fold(data, config, store, out, k=args.folds, seed=args.seed, progress=follow(bar),

@@ -21,7 +21,7 @@ from torch import nn
 from cxrviz.config import PROJECT_ROOT
 from cxrviz.errors import ModelUnavailableError, WeightsError
 from cxrviz.findings import FINDINGS
-from cxrviz.model.architectures import XrvDenseNet, XrvResNet, densenet121, efficientnet_lite0
+from cxrviz.model.architectures import XrvDenseNet, XrvResNet, densenet121, efficientnet_lite0, efficientnet_lite0_ensemble
 from cxrviz.model.weights import (
     check_finite,
     chexnet_state_dict,
@@ -37,15 +37,19 @@ log = logging.getLogger(__name__)
 
 MODELS_DIR = PROJECT_ROOT / "models"
 BUNDLED_NAME = "cxrviz-efficientnet-lite0"
+ENSEMBLE_NAME = "cxrviz-ensemble"  # `python -m cxrviz ensemble`: members trained on every local image, measured out of fold
+ENSEMBLE_FORMAT = "cxrviz-ensemble/1"
 XRV_IDS = ("densenet121-res224-nih", "densenet121-res224-all", "resnet50-res512-all")
 
 # torchxrayvision weight files a user may ask to download (`python -m cxrviz weights fetch NAME`, the
 # sidebar button): id -> (size in bytes, sha256). torchxrayvision publishes neither figure for its
-# release files, so a value stays None until someone pins it from a trusted copy; what is pinned is
-# verified, and a download that is not fully pinned says so and prints the sha256 it got.
+# release files. densenet121-res224-all's pair was found written down independently by two public
+# projects that checked their downloaded copy (the same 28,382,008 bytes and sha256); the other two
+# stay None until someone pins them from a trusted copy. What is pinned is verified; a download that
+# is not fully pinned says so and prints the sha256 it got.
 XRV_PINS: dict[str, tuple[int | None, str | None]] = {
     "densenet121-res224-nih": (None, None),
-    "densenet121-res224-all": (None, None),
+    "densenet121-res224-all": (28_382_008, "56524913dd16a906422e8d8b66a7a5c46be1d82eb7ac012d8103776f1aa68899"),
     "resnet50-res512-all": (None, None),
 }
 
@@ -54,7 +58,7 @@ XRV_PINS: dict[str, tuple[int | None, str | None]] = {
 class ModelSpec:
     name: str
     description: str
-    arch: str  # efficientnet_lite0 | densenet121 | xrv_densenet121 | xrv_resnet50
+    arch: str  # efficientnet_lite0 | efficientnet_lite0_ensemble | densenet121 | xrv_densenet121 | xrv_resnet50
     input_size: int
     normalisation: str
     cam_layer: str  # attribute path of the module Grad-CAM hooks
@@ -73,6 +77,9 @@ class ModelSpec:
     # and the file size pinned beside `sha256`
     url: str | None = None
     size: int | None = None
+    # an ensemble's members' input sizes (its `input_size` is the largest); the CAM layers above are
+    # then paths inside each member, hooked in all of them
+    member_sizes: tuple[int, ...] = ()
 
 
 @dataclass
@@ -86,12 +93,27 @@ class LoadedModel:
     def thresholds(self) -> np.ndarray:
         return np.asarray(self.spec.thresholds, dtype=float)
 
-    def cam_layer(self, method: str = "GradCAM", fine: bool = False) -> nn.Module:
-        """The layer a CAM method explains; `fine`: the spec's finer layer where it has one."""
+    def cam_layer_path(self, method: str = "GradCAM", fine: bool = False) -> str:
+        """The path of the layer a CAM method explains (inside each member of an ensemble);
+        `fine`: the spec's finer layer where it has one."""
         if fine and self.spec.fine_cam_layer:
-            return self.module.get_submodule(self.spec.fine_cam_layer)
-        path = self.spec.score_cam_layer if method == "ScoreCAM" and self.spec.score_cam_layer else self.spec.cam_layer
-        return self.module.get_submodule(path)
+            return self.spec.fine_cam_layer
+        return self.spec.score_cam_layer if method == "ScoreCAM" and self.spec.score_cam_layer else self.spec.cam_layer
+
+    def layers_at(self, path: str) -> list[nn.Module]:
+        """The module at `path`: one, or one per member of an ensemble (pytorch-grad-cam averages
+        the maps of several target layers, each brought to the input's size first)."""
+        if self.spec.member_sizes:
+            return [self.module.get_submodule(f"members.{i}.{path}") for i in range(len(self.spec.member_sizes))]
+        return [self.module.get_submodule(path)]
+
+    def cam_layers(self, method: str = "GradCAM", fine: bool = False) -> list[nn.Module]:
+        """The layers a CAM method explains: `layers_at(cam_layer_path(method, fine))`."""
+        return self.layers_at(self.cam_layer_path(method, fine))
+
+    def cam_layer(self, method: str = "GradCAM", fine: bool = False) -> nn.Module:
+        """The one layer a CAM method explains (an ensemble's first member's)."""
+        return self.cam_layers(method, fine)[0]
 
 
 def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
@@ -116,6 +138,37 @@ def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
         labels=tuple(info["labels"]),
         thresholds=tuple(float(t) for t in info["thresholds"]),
     )
+
+
+def ensemble_spec(models_dir: Path = MODELS_DIR) -> ModelSpec | None:
+    """The bundled ensemble's entry (`models/cxrviz-ensemble.json`), or None where none was built."""
+    card = models_dir / f"{ENSEMBLE_NAME}.json"
+    if not card.is_file():
+        return None
+    try:
+        info = json.loads(card.read_text())
+        sizes = tuple(int(m["input_size"]) for m in info["members"])
+        cv = info["cross_validated"]
+        return ModelSpec(
+            name=ENSEMBLE_NAME,
+            description=info.get("description") or (
+                f"{len(sizes)} EfficientNet-Lite0 models averaged (cross-validated mean AUROC {cv['mean_auroc']:.3f})"),
+            arch="efficientnet_lite0_ensemble",
+            input_size=max(sizes),
+            normalisation=info["normalisation"],
+            cam_layer="features",
+            score_cam_layer="backbone._blocks.15",
+            fine_cam_layer="backbone._blocks.10",
+            source="bundled",
+            weights=models_dir / info["weights"],
+            sha256=info["sha256"],
+            labels=tuple(info["labels"]),
+            thresholds=tuple(float(t) for t in info["thresholds"]),
+            member_sizes=sizes,
+        )
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise WeightsError(f"The bundled ensemble's description {card} is unreadable ({type(exc).__name__}); "
+                           "build it again with `python -m cxrviz ensemble`.") from None
 
 
 def xrv_cache_dir() -> Path:
@@ -194,6 +247,9 @@ def registered_specs(user_weights: Path | None = None, weights_dir: Path | None 
     """Every model the app knows, the bundled one first: the torchxrayvision ones, the operator's
     `CXRVIZ_WEIGHTS` file, then each file of the operator's weights folder."""
     specs = [bundled_spec()]
+    ensemble = ensemble_spec()
+    if ensemble is not None:
+        specs.append(ensemble)
     specs += [xrv_spec(i) for i in XRV_IDS]
     if user_weights is not None:
         specs.append(checkpoint_spec(user_weights))
@@ -241,6 +297,8 @@ def build_module(spec: ModelSpec, data: bytes | None = None) -> nn.Module:
         if not isinstance(state, Mapping):
             raise WeightsError(f"Weight file {label} has no state_dict.")
         _load_state(module, state, label)
+    elif spec.arch == "efficientnet_lite0_ensemble":
+        module = _ensemble_module(read_checkpoint(spec.weights, spec.sha256), spec, label)
     elif spec.arch == "densenet121":
         raw = read_checkpoint_bytes(data, label) if spec.source == "upload" else read_checkpoint(spec.weights)
         module = densenet121(len(FINDINGS))
@@ -264,6 +322,28 @@ def build_module(spec: ModelSpec, data: bytes | None = None) -> nn.Module:
         state = {k: v for k, v in state.items() if not k.endswith("op_threshs")}
     check_finite(state, label)
     return module.eval()
+
+
+def _ensemble_module(checkpoint, spec: ModelSpec, label: str) -> nn.Module:
+    """The ensemble network of a `cxrviz-ensemble/1` file: each member's (fp16-stored) weights
+    loaded strictly into an EfficientNet-Lite0 at float32."""
+    import torch
+
+    members = checkpoint.get("members") if isinstance(checkpoint, Mapping) else None
+    if not (isinstance(checkpoint, Mapping) and checkpoint.get("format") == ENSEMBLE_FORMAT and isinstance(members, list)):
+        raise WeightsError(f"Weight file {label} is not a cxrviz ensemble ({ENSEMBLE_FORMAT}).")
+    sizes = [m.get("input_size") if isinstance(m, Mapping) else None for m in members]
+    if tuple(sizes) != tuple(spec.member_sizes):
+        raise WeightsError(f"Weight file {label} holds members of input sizes {sizes}; its description says "
+                           f"{list(spec.member_sizes)}.")
+    module = efficientnet_lite0_ensemble(list(spec.member_sizes), len(spec.labels))
+    for i, (member, entry) in enumerate(zip(module.members, members)):
+        state = entry.get("state_dict")
+        if not isinstance(state, Mapping):
+            raise WeightsError(f"Weight file {label}: member {i + 1} has no state_dict.")
+        _load_state(member, {k: v.float() if isinstance(v, torch.Tensor) and v.is_floating_point() else v
+                             for k, v in state.items()}, f"{label} (member {i + 1})")
+    return module
 
 
 def _load_state(module: nn.Module, state: Mapping, label: str) -> None:

@@ -151,3 +151,22 @@ def test_nothing_downloads_without_asking(monkeypatch, tmp_path):
     specs = registry.registered_specs()
     assert all(registry.availability(s) for s in specs if s.source == "xrv")
     assert set(download.downloadable()) >= set(registry.XRV_IDS)
+
+
+def test_the_pinned_densenet_all_weights_refuse_another_file(tmp_path):
+    """densenet121-res224-all carries a real pin: a file of another size is refused, nothing kept."""
+    all_file = "nih-pc-chex-mimic_ch-google-openi-kaggle-densenet121-d121-tw-lr001-rot45-tr15-sc15-seed0-best.pt"
+    served = tmp_path / "served"
+    served.mkdir()
+    (served / all_file).write_bytes(b"not the DenseNet weights" * 100)
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(served)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        item = xrv_download("densenet121-res224-all", f"http://127.0.0.1:{httpd.server_address[1]}", tmp_path / "cache")
+        assert item.size == 28_382_008 and item.sha256.startswith("56524913")
+        with pytest.raises(WeightsError, match="not the 28382008 pinned"):
+            fetch(item)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert leftovers(tmp_path / "cache") == []

@@ -5,6 +5,6 @@ A new command is a new module here plus one line in `COMMANDS`. Commands are thi
 call a `cxrviz` function, and print what they did (where files went included).
 """
 
-from cxrviz.commands import audit, evaluate, export, imports, localize, predict, publish, train, weights
+from cxrviz.commands import audit, ensemble, evaluate, export, imports, localize, predict, publish, train, weights
 
-COMMANDS = [train, publish, evaluate, predict, localize, export, imports, weights, audit]
+COMMANDS = [train, ensemble, publish, evaluate, predict, localize, export, imports, weights, audit]

@@ -38,8 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.findings import FINDINGS
     from cxrviz.model.evaluation import auroc_table
-    from cxrviz.model.registry import bundled_spec
-
     out = output_path(args.out, "evaluation.csv")
     check_writable(out)
     model = load_model(args)
@@ -49,8 +47,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     everything = data = labelled_data(args)
     evaluated_on = f"all {len(data)} labelled images under the image folder"
     if args.exclude_training and model.spec.source == "bundled":
-        trained = set(json.loads(bundled_spec().weights.with_suffix(".json").read_text())["train_images"])
+        trained = set(json.loads(model.spec.weights.with_suffix(".json").read_text())["train_images"])
         data = data.subset(np.array([n not in trained for n in data.names]))
+        if len(data) == 0:
+            from cxrviz.errors import CxrvizError
+            from cxrviz.model.model_report import report_path_for
+
+            raise CxrvizError(f"{model.spec.name} trained on every labelled image here, so none is left to evaluate it on. "
+                              f"Its honest figures are the out-of-fold ones in {report_path_for(model.spec.name)} "
+                              "(`python -m cxrviz ensemble` writes them); --no-exclude-training scores it on its own "
+                              "training images (optimistic).")
         evaluated_on = f"{len(data)} labelled images the model never trained on (its validation patients)"
         print(f"evaluating on {len(data)} images the model never trained on")
     probabilities = scores(model, data)

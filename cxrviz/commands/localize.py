@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from cxrviz.errors import CxrvizError
 
         try:
-            model.module.get_submodule(args.cam_layer)
+            model.layers_at(args.cam_layer)  # inside each member of an ensemble
         except AttributeError as error:
             raise CxrvizError(f"The model has no layer {args.cam_layer!r}.") from error
         model = dataclasses.replace(model, spec=dataclasses.replace(model.spec, cam_layer=args.cam_layer, score_cam_layer=None,

@@ -51,7 +51,7 @@ def heatmap_from_input(model: LoadedModel, inputs: torch.Tensor, shape: tuple[in
         raise ValueError(f"unknown CAM method {method!r}; choose from {list(METHODS)}")
     inputs = inputs.to(model.device)
     wrapped = OneFinding(model.module, finding_index).eval()
-    with _LOCK, METHODS[method](model=wrapped, target_layers=[model.cam_layer(method, fine)]) as explainer:
+    with _LOCK, METHODS[method](model=wrapped, target_layers=model.cam_layers(method, fine)) as explainer:
         if method == "ScoreCAM":
             explainer.batch_size = 64
         maps = explainer(input_tensor=inputs, targets=[BinaryClassifierOutputTarget(1)])

@@ -122,3 +122,36 @@ class XrvResNet(nn.Module):
         maps = self.features_out(net.layer4(net.layer3(net.layer2(net.layer1(x)))))
         logits = net.fc(torch.flatten(net.avgpool(maps), 1))
         return logits[:, self.label_indices]
+
+
+class EnsembleClassifier(nn.Module):
+    """Several EfficientNet-Lite0 classifiers, each at its own input size, as one network.
+
+    The input comes at the largest member size; a member trained smaller sees it resized
+    (bilinear, antialiased). The output is the logit of the mean of the members' probabilities
+    (averaging probabilities ranked images a little better than averaging logits on the
+    cross-validated predictions, `models/MODEL_CARD.md`), so one sigmoid downstream gives the
+    ensemble's probability. Each member keeps its `features` layer: Grad-CAM hooks all of them
+    and averages their maps (`LoadedModel.cam_layers`).
+    """
+
+    def __init__(self, members: list[nn.Module], input_sizes: list[int]) -> None:
+        super().__init__()
+        if not members or len(members) != len(input_sizes):
+            raise ValueError("an ensemble needs one input size per member, and at least one member")
+        self.members = nn.ModuleList(members)
+        self.input_sizes = [int(s) for s in input_sizes]
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        probabilities = []
+        for member, size in zip(self.members, self.input_sizes):
+            x = inputs
+            if x.shape[-1] != size or x.shape[-2] != size:
+                x = nn.functional.interpolate(x, size=(size, size), mode="bilinear", align_corners=False, antialias=True)
+            probabilities.append(torch.sigmoid(member(x)))
+        mean = torch.stack(probabilities).mean(dim=0).clamp(1e-7, 1 - 1e-7)
+        return torch.log(mean) - torch.log1p(-mean)
+
+
+def efficientnet_lite0_ensemble(input_sizes: list[int], num_classes: int = 14) -> EnsembleClassifier:
+    return EnsembleClassifier([efficientnet_lite0(num_classes) for _ in input_sizes], input_sizes)

@@ -1,0 +1,104 @@
+"""Building the bundled ensemble from cross-validated recipes, and its honest figures.
+
+The procedure measured is the one shipped: for each recipe, one model trained on the images it
+is given; the ensemble averages their probabilities. Its cross-validated estimate comes from the
+recipes' `train --folds` runs over the same patient folds: image i's ensemble probability is the
+mean of the fold models that never saw i (one per recipe), so every figure of the ensemble's
+report (AUROC, interval, thresholds, calibration, the metadata baseline beside it) is out of fold.
+The members themselves are then trained on every image (`train` with the same recipe) and packed
+in one file at half precision.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from cxrviz.errors import CxrvizError
+from cxrviz.findings import FINDINGS
+from cxrviz.model.registry import ENSEMBLE_FORMAT
+
+
+@dataclass(frozen=True)
+class CrossValidatedRun:
+    folder: Path
+    recipe: str  # the fold models' recipe name (`crossval.recipe_name`)
+    scheme: str  # the fold scheme (`crossval.scheme_name`)
+    input_size: int
+    oof: pd.DataFrame  # image -> fold, 14 probabilities
+
+
+def read_run(folder: Path) -> CrossValidatedRun:
+    """A `train --folds K --out FOLDER` run: its cv_report.json and oof.csv."""
+    folder = Path(folder)
+    try:
+        report = json.loads((folder / "cv_report.json").read_text())
+        oof = pd.read_csv(folder / "oof.csv").set_index("image")
+        recipe, scheme = str(report["model"]), str(report["scheme"])
+        size = int(recipe.split("-s", 1)[1].split("-", 1)[0])
+    except (OSError, ValueError, KeyError, IndexError, pd.errors.ParserError) as exc:
+        raise CxrvizError(f"{folder} is not the output of `python -m cxrviz train --folds` (cv_report.json and oof.csv "
+                          f"readable): {type(exc).__name__}.") from None
+    missing = [c for c in ("fold", *FINDINGS) if c not in oof.columns]
+    if missing:
+        raise CxrvizError(f"{folder / 'oof.csv'} lacks the columns {', '.join(missing)}.")
+    return CrossValidatedRun(folder, recipe, scheme, size, oof)
+
+
+def averaged_out_of_fold(runs: list[CrossValidatedRun], names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(n, 14) mean out-of-fold probabilities of `names` over the runs, and each image's fold.
+
+    Every run must score every image, and in the same fold (the same scheme): otherwise a fold
+    model of one recipe may have trained on an image another recipe held out, and the mean would
+    not be out of fold."""
+    if not runs:
+        raise CxrvizError("An ensemble needs at least one cross-validated run.")
+    schemes = {r.scheme for r in runs}
+    if len(schemes) > 1:
+        raise CxrvizError(f"The runs use different fold schemes ({', '.join(sorted(schemes))}); give every recipe the same "
+                          "--folds and --seed so each image is held out by every recipe's same fold.")
+    folds = None
+    probabilities = []
+    for run in runs:
+        absent = [n for n in names if n not in run.oof.index]
+        if absent:
+            raise CxrvizError(f"{run.folder / 'oof.csv'} has no out-of-fold row for {len(absent)} of the {len(names)} images "
+                              f"(first: {absent[0]}); run it on the same image folder.")
+        rows = run.oof.loc[names]
+        if folds is None:
+            folds = rows["fold"].to_numpy()
+        elif not np.array_equal(folds, rows["fold"].to_numpy()):
+            raise CxrvizError(f"{run.folder} puts some images in other folds than {runs[0].folder}: the mean would not be out of fold.")
+        probabilities.append(rows[list(FINDINGS)].to_numpy(dtype=np.float64))
+    return np.mean(probabilities, axis=0), folds
+
+
+def check_member(checkpoint: dict, run: CrossValidatedRun, names: list[str], label: str) -> None:
+    """A member must be a cxrviz EfficientNet-Lite0 at its run's input size, trained on the images here."""
+    if checkpoint.get("arch") != "efficientnet_lite0" or list(checkpoint.get("labels", [])) != list(FINDINGS):
+        raise CxrvizError(f"{label} is not an EfficientNet-Lite0 checkpoint of `python -m cxrviz train` with the 14 findings.")
+    if int(checkpoint["input_size"]) != run.input_size:
+        raise CxrvizError(f"{label} takes {checkpoint['input_size']} px but its cross-validated run {run.folder} "
+                          f"({run.recipe}) was at {run.input_size} px.")
+    seen = set(checkpoint.get("train_images", [])) | set(checkpoint.get("val_images", []))
+    if seen != set(names):
+        raise CxrvizError(f"{label} was trained on {len(seen)} images, not the {len(names)} labelled images here: the "
+                          "cross-validated figures describe training on all of them.")
+
+
+def pack(checkpoints: list[dict], recipes: list[str], path: Path) -> None:
+    """One file holding every member's weights at half precision (`cxrviz-ensemble/1`)."""
+    members = [{"input_size": int(c["input_size"]), "recipe": recipe, "best_epoch": c.get("best_epoch"),
+                "state_dict": {k: v.detach().cpu().half() if v.is_floating_point() else v.detach().cpu()
+                               for k, v in c["state_dict"].items()}}
+               for c, recipe in zip(checkpoints, recipes)]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(path).with_suffix(".partial")
+    torch.save({"format": ENSEMBLE_FORMAT, "arch": "efficientnet_lite0_ensemble", "labels": list(FINDINGS),
+                "normalisation": checkpoints[0]["normalisation"], "members": members}, partial)
+    partial.replace(path)

@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8501
 export CXRVIZ_IMAGES ?= $(if $(wildcard ../shared/nih/images),$(abspath ../shared/nih/images),)
 
-.PHONY: run test setup setup-test bench clean
+.PHONY: run test setup setup-test bench model clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,21 @@ bench: setup-test
 	$(PY) benchmarks/bench_cam.py
 	$(PY) benchmarks/bench_upload_memory.py
 	$(PY) benchmarks/bench_browser.py --steps 30
+
+# Rebuild the bundled ensemble from the images (models/cxrviz-ensemble.*): for each recipe, a 5-fold
+# cross-validation (the figures) and one model on every image (the member), then `ensemble` packs them.
+# About 2 h on 2 CPU cores; minutes on a GPU. Work files go to $(MODEL_WORK).
+MODEL_WORK ?= artifacts/ensemble
+RECIPE := --epochs 16 --freeze-blocks 4 --lr 5e-4 --seed 0
+RECIPES := a:--input-size=256 b:--input-size=256,--layer-decay=0.8 c:--input-size=320
+model: setup
+	@test -n "$(CXRVIZ_IMAGES)" || { echo "set CXRVIZ_IMAGES to the image folder"; exit 2; }
+	mkdir -p $(MODEL_WORK)
+	$(foreach r,$(RECIPES),$(PY) -m cxrviz train --images $(CXRVIZ_IMAGES) $(RECIPE) $(subst $(comma), ,$(word 2,$(subst :, ,$(r)))) --folds 5 --db $(MODEL_WORK)/oof.sqlite --out $(MODEL_WORK)/cv-$(word 1,$(subst :, ,$(r))) &&) true
+	$(foreach r,$(RECIPES),$(PY) -m cxrviz train --images $(CXRVIZ_IMAGES) $(RECIPE) $(subst $(comma), ,$(word 2,$(subst :, ,$(r)))) --out $(MODEL_WORK)/member-$(word 1,$(subst :, ,$(r))).pt &&) true
+	$(PY) -m cxrviz ensemble --images $(CXRVIZ_IMAGES) $(foreach r,$(RECIPES),--member $(MODEL_WORK)/member-$(word 1,$(subst :, ,$(r))).pt --cv $(MODEL_WORK)/cv-$(word 1,$(subst :, ,$(r))))
+
+comma := ,
 
 clean:
 	rm -rf $(VENV) .pytest_cache

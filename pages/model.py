@@ -39,8 +39,8 @@ st.subheader("Per finding")
 st.dataframe(table, hide_index=True, column_config={c: st.column_config.NumberColumn(format="%.3f") for c in table.columns
                                                      if c not in ("finding", "positives")})
 st.caption("difference: model − baseline AUROC on the same images, paired bootstrap interval. threshold: the model's "
-           "operating point (sensitivity and specificity here are measured at it; thresholds chosen on these images "
-           "are optimistic).")
+           "operating point. " + report.get("operating_points", "Sensitivity and specificity are measured at the "
+                                            "thresholds, chosen on these same images (optimistic)") + ".")
 st.subheader("Calibration")
 cal = report.get("calibration", {})
 st.caption(f"{cal.get('method', '?')} calibration per finding; {cal.get('note', '')}. ECE over {cal.get('bins', '?')} bins.")

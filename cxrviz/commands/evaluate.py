@@ -44,6 +44,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     report_path = _report_path(args.report, model)
     if report_path is not None:
         check_writable(report_path)
+        from cxrviz.errors import CxrvizError
+        from cxrviz.model.model_report import report_path_for
+
+        if (not args.exclude_training and model.spec.source == "bundled"
+                and report_path.resolve() == report_path_for(model.spec.name).resolve()):
+            raise CxrvizError(f"--no-exclude-training scores {model.spec.name} on images it trained on; that would replace "
+                              f"the report the app reads ({report_path.name}) with optimistic figures. Give --report "
+                              "another file name.")
     everything = data = labelled_data(args)
     evaluated_on = f"all {len(data)} labelled images under the image folder"
     if args.exclude_training and model.spec.source == "bundled":

@@ -33,8 +33,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     if args.folds is not None:
         return _run_folds(args, settings)
+    from cxrviz.commands._common import labels_digest
+    from cxrviz.model.crossval import recipe_name
+
     check_writable(args.out)
     config = recipe_config(args, args.out, args.max_images)
+    config.labels_digest = labels_digest(args)
+    config.recipe = recipe_name(config, config.labels_digest)  # `ensemble` matches it with the recipe's --folds run
     checkpoint = train(labelled_data(args), config)
     print(f"best epoch {checkpoint['best_epoch']}: validation mean AUROC {checkpoint['val_mean_auroc']:.4f}; wrote {args.out}")
     return 0

@@ -48,8 +48,12 @@ def paired_difference(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, n_
 def build_report(*, model_name: str, weights_sha256: str, labels, targets: np.ndarray, scores: np.ndarray,
                  baseline_scores: np.ndarray, thresholds: np.ndarray, patient_ids: np.ndarray,
                  baseline_info: dict, evaluated_on: str, command: str, method: str = "platt", bins: int = 10,
-                 folds: int = 5, n_bootstrap: int = 1000) -> dict:
-    """Everything the model card's tables and the Model page show, as plain JSON-able data."""
+                 folds: int = 5, n_bootstrap: int = 1000, held_out_thresholds: np.ndarray | None = None) -> dict:
+    """Everything the model card's tables and the Model page show, as plain JSON-able data.
+
+    `held_out_thresholds` ((n, C), optional): for each image, the thresholds chosen without its fold;
+    sensitivity and specificity are then measured at those (honest), while `thresholds` (chosen on
+    every image) are the ones reported and shipped."""
     model_table = auroc_table(targets, scores, labels, n_bootstrap)
     base_table = auroc_table(targets, baseline_scores, labels, n_bootstrap)
     findings = []
@@ -60,7 +64,7 @@ def build_report(*, model_name: str, weights_sha256: str, labels, targets: np.nd
         row.update({f"baseline_{k}": _plain(base_table.iloc[j][k]) for k in ("auroc", "ci_low", "ci_high")})
         diff, low, high = paired_difference(y, p, b, n_bootstrap)
         row.update(difference=_plain(diff), difference_low=_plain(low), difference_high=_plain(high))
-        flagged = p >= thresholds[j]
+        flagged = p >= (held_out_thresholds[:, j] if held_out_thresholds is not None else thresholds[j])
         row.update(threshold=float(thresholds[j]),
                    sensitivity=_plain(flagged[y == 1].mean()) if y.sum() else None,
                    specificity=_plain((~flagged[y == 0]).mean()) if (y == 0).any() else None)
@@ -84,6 +88,9 @@ def build_report(*, model_name: str, weights_sha256: str, labels, targets: np.nd
         "patients": int(len(np.unique(patient_ids))),
         "command": command,
         "baseline": baseline_info,
+        "operating_points": ("sensitivity and specificity at thresholds chosen on the other folds"
+                             if held_out_thresholds is not None else
+                             "sensitivity and specificity at the thresholds, chosen on these same images (optimistic)"),
         "calibration": {"method": method, "bins": bins, "folds": folds,
                         "note": "ECE after calibration is cross-fitted: maps fitted on the other patient folds"},
         "mean": {

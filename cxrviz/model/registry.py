@@ -80,6 +80,8 @@ class ModelSpec:
     # an ensemble's members' input sizes (its `input_size` is the largest); the CAM layers above are
     # then paths inside each member, hooked in all of them
     member_sizes: tuple[int, ...] = ()
+    # why this entry cannot be loaded whatever its files (an unreadable description), shown in its place
+    problem: str | None = None
 
 
 @dataclass
@@ -141,7 +143,8 @@ def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
 
 
 def ensemble_spec(models_dir: Path = MODELS_DIR) -> ModelSpec | None:
-    """The bundled ensemble's entry (`models/cxrviz-ensemble.json`), or None where none was built."""
+    """The bundled ensemble's entry (`models/cxrviz-ensemble.json`), or None where none was built; an
+    unreadable description gives an entry that is unavailable and says why (`ModelSpec.problem`)."""
     card = models_dir / f"{ENSEMBLE_NAME}.json"
     if not card.is_file():
         return None
@@ -166,9 +169,15 @@ def ensemble_spec(models_dir: Path = MODELS_DIR) -> ModelSpec | None:
             thresholds=tuple(float(t) for t in info["thresholds"]),
             member_sizes=sizes,
         )
-    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise WeightsError(f"The bundled ensemble's description {card} is unreadable ({type(exc).__name__}); "
-                           "build it again with `python -m cxrviz ensemble`.") from None
+    except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # one bad file must not take the other models down: the entry stays, unavailable, saying why
+        log.warning("bundled ensemble description %s unreadable (%s)", card, type(exc).__name__)
+        return ModelSpec(
+            name=ENSEMBLE_NAME, description="bundled ensemble (unreadable description)", arch="efficientnet_lite0_ensemble",
+            input_size=0, normalisation="unit2", cam_layer="features", source="bundled",
+            problem=(f"{ENSEMBLE_NAME} is unavailable: its description {card.name} in {models_dir}/ is unreadable "
+                     f"({type(exc).__name__}); build it again with `python -m cxrviz ensemble` or restore the file "
+                     f"(git checkout -- models/{card.name})."))
 
 
 def xrv_cache_dir() -> Path:
@@ -259,6 +268,8 @@ def registered_specs(user_weights: Path | None = None, weights_dir: Path | None 
 
 def availability(spec: ModelSpec) -> str | None:
     """None if the model can be loaded here, else a sentence saying what to fetch and where."""
+    if spec.problem:
+        return spec.problem
     if spec.source == "upload":
         return None
     if spec.weights is not None and spec.weights.is_file():
@@ -306,6 +317,9 @@ def build_module(spec: ModelSpec, data: bytes | None = None) -> nn.Module:
     elif spec.arch in ("xrv_densenet121", "xrv_resnet50"):
         import torchxrayvision as xrv
 
+        if spec.sha256 is not None and sha256_of(spec.weights) != spec.sha256:
+            raise WeightsError(f"Weight file {label} is not the file pinned for {spec.xrv_id} (its sha256 differs): "
+                               f"delete it and download it again (`python -m cxrviz weights fetch {spec.xrv_id} --force`).")
         network = xrv.models.ResNet if spec.arch == "xrv_resnet50" else xrv.models.DenseNet
         try:
             inner = network(weights=spec.xrv_id, cache_dir=str(spec.weights.parent))

@@ -49,6 +49,8 @@ class TrainConfig:
     layer_decay: float | None = None  # e.g. 0.8: block i of 16 learns at lr * decay ** (16 - i), the head at lr
     max_images: int | None = None
     device: str = "cpu"
+    recipe: str | None = None  # `crossval.recipe_name` of this config and its labels, recorded in the checkpoint
+    labels_digest: str | None = None  # sha256 of a --labels file overriding the NIH labels, recorded too
     history: list[dict] = field(default_factory=list)
 
 
@@ -172,6 +174,8 @@ def train(data: LabelledSet, config: TrainConfig) -> dict:
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "thresholds": youden_thresholds(val_set.targets, val_scores).tolist(),
         "seed": config.seed,
+        "recipe": config.recipe,
+        "labels_digest": config.labels_digest,
         "val_fraction": config.val_fraction,
         "best_epoch": best_epoch,
         "val_mean_auroc": best_auc,

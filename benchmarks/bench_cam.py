@@ -13,7 +13,7 @@ from _common import NIH_IMAGES, REPO, report, timed
 from cxrviz.data.image_index import scan_images
 from cxrviz.data.imaging import load_gray
 from cxrviz.explain.cam import heatmap
-from cxrviz.model.registry import bundled_spec, load_model
+from cxrviz.model.registry import bundled_spec, ensemble_spec, load_model
 from cxrviz.review.store import Store
 from cxrviz.review.triage import predict_missing
 
@@ -25,6 +25,11 @@ def main() -> None:
         report(f"{method}, one 1024-px image, warm model", timed(lambda: heatmap(model, gray, 1, method), repeat=5),
                target=0.5 if method == "GradCAM" else None)
     report("ScoreCAM, one image, warm model", timed(lambda: heatmap(model, gray, 1, "ScoreCAM"), repeat=1, warmup=0))
+    if ensemble_spec() is not None:  # every member's layer is hooked: about one CAM per member
+        members = load_model(ensemble_spec(), "cpu")
+        for method in ("GradCAM", "GradCAM++", "EigenCAM"):
+            report(f"{method}, ensemble of {len(members.spec.member_sizes)}, warm", timed(lambda: heatmap(members, gray, 1, method), repeat=5),
+                   target=0.5 if method == "GradCAM" else None)
 
     with tempfile.TemporaryDirectory() as home:
         os.environ.update(CXRVIZ_IMAGES=str(NIH_IMAGES), CXRVIZ_CACHE=f"{home}/cache", CXRVIZ_DB=f"{home}/r.sqlite", CXRVIZ_DEVICE="cpu")

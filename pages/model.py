@@ -9,6 +9,7 @@ from cxrviz.app import state
 from cxrviz.app.messages import stop_on_error
 from cxrviz.app.model_view import auroc_vs_baseline, reliability_diagram
 from cxrviz.model.model_report import auroc_frame, read_report, reliability_frame, report_paths
+from cxrviz.model.registry import ENSEMBLE_NAME
 
 state.run_through_app()
 
@@ -17,7 +18,9 @@ paths = report_paths()
 if not paths:
     st.info("No model report in models/ yet: write one with `python -m cxrviz evaluate --report`.")
     st.stop()
-path = st.selectbox("Report", paths, format_func=lambda p: p.name.removesuffix(".report.json")) if len(paths) > 1 else paths[0]
+first = next((i for i, p in enumerate(paths) if p.name == f"{ENSEMBLE_NAME}.report.json"), 0)  # the out-of-fold one
+path = st.selectbox("Report", paths, index=first, key="model_report",
+                    format_func=lambda p: p.name.removesuffix(".report.json")) if len(paths) > 1 else paths[0]
 with stop_on_error():
     report = read_report(path)
 table, points = auroc_frame(report), reliability_frame(report)

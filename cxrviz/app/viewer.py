@@ -155,7 +155,9 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
     finding_index = FINDINGS.index(finding)
     cam_map = None
     if model is not None and method != "none":
-        note = " (ScoreCAM runs one forward pass per channel: about a minute on a 2-core CPU, seconds on a GPU)" if method == "ScoreCAM" else ""
+        members = len(model.spec.member_sizes) or 1
+        note = (f" (ScoreCAM runs one forward pass per channel: about {'a minute' if members == 1 else f'{members} minutes'} "
+                "on a 2-core CPU, seconds on a GPU)") if method == "ScoreCAM" else ""
         with st.spinner(f"Computing {method} for {finding}{note}…"):
             cam_map = heatmap(gray, key, model, finding_index, method, fine)
     drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths]

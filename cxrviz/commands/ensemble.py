@@ -36,7 +36,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.findings import FINDINGS
     from cxrviz.model.baseline import fit_baseline
     from cxrviz.model.crossval import cross_validated_auroc
-    from cxrviz.model.ensemble import averaged_out_of_fold, check_member, read_run
+    from cxrviz.model.ensemble import averaged_out_of_fold, check_member, check_sizes, read_run
     from cxrviz.model.evaluation import youden_thresholds
     from cxrviz.model.registry import ENSEMBLE_NAME, MODELS_DIR
     from cxrviz.model.weights import read_checkpoint
@@ -49,6 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     data = labelled_data(args)
     names = list(data.names)
     runs = [read_run(folder) for folder in args.cv]
+    check_sizes(runs)
     checkpoints = [read_checkpoint(path) for path in args.member]
     digest_of_labels = labels_digest(args)
     for path, checkpoint, run_ in zip(args.member, checkpoints, runs):

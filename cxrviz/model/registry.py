@@ -77,8 +77,8 @@ class ModelSpec:
     # and the file size pinned beside `sha256`
     url: str | None = None
     size: int | None = None
-    # an ensemble's members' input sizes (its `input_size` is the largest); the CAM layers above are
-    # then paths inside each member, hooked in all of them
+    # an ensemble's members' input sizes (all one size); the CAM layers above are then paths inside
+    # each member, hooked in all of them
     member_sizes: tuple[int, ...] = ()
     # why this entry cannot be loaded whatever its files (an unreadable description), shown in its place
     problem: str | None = None
@@ -151,13 +151,15 @@ def ensemble_spec(models_dir: Path = MODELS_DIR) -> ModelSpec | None:
     try:
         info = json.loads(card.read_text())
         sizes = tuple(int(m["input_size"]) for m in info["members"])
+        if len(set(sizes)) != 1:
+            raise ValueError("members of several input sizes")
         cv = info["cross_validated"]
         return ModelSpec(
             name=ENSEMBLE_NAME,
             description=info.get("description") or (
                 f"{len(sizes)} EfficientNet-Lite0 models averaged (cross-validated mean AUROC {cv['mean_auroc']:.3f})"),
             arch="efficientnet_lite0_ensemble",
-            input_size=max(sizes),
+            input_size=sizes[0],
             normalisation=info["normalisation"],
             cam_layer="features",
             score_cam_layer="backbone._blocks.15",

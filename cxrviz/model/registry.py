@@ -125,11 +125,19 @@ def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
         info = json.loads(card.read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise WeightsError(f"The bundled model's description {card} is missing or unreadable: {exc}") from exc
+    return _bundled_lite0(BUNDLED_NAME, info.get("description", "EfficientNet-Lite0 trained by cxrviz"), "efficientnet_lite0",
+                          int(info["input_size"]), info, models_dir)
+
+
+def _bundled_lite0(name: str, description: str, arch: str, input_size: int, info: dict, models_dir: Path,
+                   member_sizes: tuple[int, ...] = ()) -> ModelSpec:
+    """A bundled EfficientNet-Lite0 (or ensemble of them) from its JSON description: its CAM layers
+    are the head map, block 15 for ScoreCAM and block 10 for the finer map (inside each member)."""
     return ModelSpec(
-        name=BUNDLED_NAME,
-        description=info.get("description", "EfficientNet-Lite0 trained by cxrviz"),
-        arch="efficientnet_lite0",
-        input_size=int(info["input_size"]),
+        name=name,
+        description=description,
+        arch=arch,
+        input_size=input_size,
         normalisation=info["normalisation"],
         cam_layer="features",
         score_cam_layer="backbone._blocks.15",
@@ -139,6 +147,7 @@ def bundled_spec(models_dir: Path = MODELS_DIR) -> ModelSpec:
         sha256=info["sha256"],
         labels=tuple(info["labels"]),
         thresholds=tuple(float(t) for t in info["thresholds"]),
+        member_sizes=member_sizes,
     )
 
 
@@ -154,23 +163,9 @@ def ensemble_spec(models_dir: Path = MODELS_DIR) -> ModelSpec | None:
         if len(set(sizes)) != 1:
             raise ValueError("members of several input sizes")
         cv = info["cross_validated"]
-        return ModelSpec(
-            name=ENSEMBLE_NAME,
-            description=info.get("description") or (
-                f"{len(sizes)} EfficientNet-Lite0 models averaged (cross-validated mean AUROC {cv['mean_auroc']:.3f})"),
-            arch="efficientnet_lite0_ensemble",
-            input_size=sizes[0],
-            normalisation=info["normalisation"],
-            cam_layer="features",
-            score_cam_layer="backbone._blocks.15",
-            fine_cam_layer="backbone._blocks.10",
-            source="bundled",
-            weights=models_dir / info["weights"],
-            sha256=info["sha256"],
-            labels=tuple(info["labels"]),
-            thresholds=tuple(float(t) for t in info["thresholds"]),
-            member_sizes=sizes,
-        )
+        description = info.get("description") or (
+            f"{len(sizes)} EfficientNet-Lite0 models averaged (cross-validated mean AUROC {cv['mean_auroc']:.3f})")
+        return _bundled_lite0(ENSEMBLE_NAME, description, "efficientnet_lite0_ensemble", sizes[0], info, models_dir, sizes)
     except (OSError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
         # one bad file must not take the other models down: the entry stays, unavailable, saying why
         log.warning("bundled ensemble description %s unreadable (%s)", card, type(exc).__name__)

@@ -36,17 +36,17 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    from cxrviz.errors import CxrvizError
     from cxrviz.findings import FINDINGS
     from cxrviz.model.evaluation import auroc_table
+    from cxrviz.model.model_report import report_path_for
+
     out = output_path(args.out, "evaluation.csv")
     check_writable(out)
     model = load_model(args)
     report_path = _report_path(args.report, model)
     if report_path is not None:
         check_writable(report_path)
-        from cxrviz.errors import CxrvizError
-        from cxrviz.model.model_report import report_path_for
-
         if (not args.exclude_training and model.spec.source == "bundled"
                 and report_path.resolve() == report_path_for(model.spec.name).resolve()):
             raise CxrvizError(f"--no-exclude-training scores {model.spec.name} on images it trained on; that would replace "
@@ -58,9 +58,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         trained = set(json.loads(model.spec.weights.with_suffix(".json").read_text())["train_images"])
         data = data.subset(np.array([n not in trained for n in data.names]))
         if len(data) == 0:
-            from cxrviz.errors import CxrvizError
-            from cxrviz.model.model_report import report_path_for
-
             raise CxrvizError(f"{model.spec.name} trained on every labelled image here, so none is left to evaluate it on. "
                               f"Its honest figures are the out-of-fold ones in {report_path_for(model.spec.name)} "
                               "(`python -m cxrviz ensemble` writes them); --no-exclude-training scores it on its own "

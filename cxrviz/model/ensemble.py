@@ -102,9 +102,10 @@ def held_out_thresholds(targets: np.ndarray, probabilities: np.ndarray, folds: n
 REQUIRED = ("arch", "labels", "input_size", "normalisation", "state_dict", "recipe")
 
 
-def check_member(checkpoint, run: CrossValidatedRun, names: list[str], label: str) -> None:
+def check_member(checkpoint, run: CrossValidatedRun, names: list[str], label: str, labels_digest: str | None) -> None:
     """A member must be a checkpoint of `train` with the recipe of its cross-validated run (same
-    input size, epochs, frozen blocks, optimiser settings and labels), trained on the images here."""
+    input size, epochs, frozen blocks, optimiser settings and labels), trained on the images here
+    and on the labels the figures are computed against (`labels_digest` of --labels, or None)."""
     if not isinstance(checkpoint, dict) or any(k not in checkpoint for k in REQUIRED):
         raise CxrvizError(f"{label} is not a checkpoint of `python -m cxrviz train` that records its recipe "
                           f"(it needs {', '.join(REQUIRED)}); train it again with this version.")
@@ -116,6 +117,9 @@ def check_member(checkpoint, run: CrossValidatedRun, names: list[str], label: st
     if checkpoint["recipe"] != run.recipe:
         raise CxrvizError(f"{label} was trained with recipe {checkpoint['recipe']}, not {run.recipe} of {run.folder}: the "
                           "figures would describe another model. Train it with the same options (and --labels).")
+    if checkpoint.get("labels_digest") != labels_digest:
+        raise CxrvizError(f"{label} was trained on other labels than the ones given here (--labels); the figures "
+                          "must be computed against the labels the members learned.")
     seen = set(checkpoint.get("train_images", [])) | set(checkpoint.get("val_images", []))
     if seen != set(names):
         raise CxrvizError(f"{label} was trained on {len(seen)} images, not the {len(names)} labelled images here: the "

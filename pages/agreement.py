@@ -1,5 +1,6 @@
 """Agreement: how far reviewers agree per finding (Krippendorff's alpha on every image with two or more
-reviewers, Cohen's kappa when there are exactly two, positive and negative agreement) and where they differ."""
+reviewers, Cohen's kappa when there are exactly two, positive and negative agreement) and where they differ.
+Computed on the reviews the viewer may see: a blind reader's unread campaign images are left out."""
 
 import plotly.express as px
 import streamlit as st
@@ -7,18 +8,24 @@ import streamlit as st
 from cxrviz.app import box_editor, resources, state
 from cxrviz.app.messages import stop_on_error
 from cxrviz.review.agreement import agreement_table, conflicts, formatted
+from cxrviz.review.store import team
 
 state.run_through_app()
 
 config = resources.settings()
 st.title("Reviewer agreement")
+viewer = state.reviewer_name()
 with stop_on_error():
-    reviews = resources.store_for(config).reviews()
+    store = resources.store_for(config)
+    shared = team.shared_with(store, viewer)  # the reviews and boxes this viewer may see, nothing else
+reviews = shared.reviews
+if shared.visibility.locked:
+    st.caption(f"Blind campaigns: the {len(shared.visibility.locked)} images whose other readings you may not see yet are left out.")
 st.caption(f"{len(reviews)} reviews by {len({r.reviewer for r in reviews})} reviewers on {len({r.image for r in reviews})} images.")
 table = agreement_table(reviews)
 if table["images"].max() == 0:
     st.info("No image has been reviewed by two or more reviewers yet.")
-    box_editor.agreement_section(config)
+    box_editor.agreement_section(config, shared.boxes)
     st.stop()
 st.caption(f"{table['images'].max()} images have two or more reviewers; skipped reviews are left out. "
            "A statistic that cannot be computed is shown as n/a, with the reason.")
@@ -34,4 +41,4 @@ else:
 st.dataframe(formatted(table), hide_index=True)
 st.subheader("Conflicts")
 st.dataframe(conflicts(reviews), hide_index=True)
-box_editor.agreement_section(config)
+box_editor.agreement_section(config, shared.boxes)

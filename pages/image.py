@@ -1,10 +1,13 @@
-"""Image: one NIH image with the model's probabilities, Grad-CAM, the NIH boxes, and reviewers' boxes (drawn here)."""
+"""Image: one NIH image with the model's probabilities, Grad-CAM, the NIH boxes, and reviewers' boxes (drawn here).
+What it shows of other readers and of the references comes from the blind-reading gate (`team.image_under_review`)."""
 
 import streamlit as st
 
 from cxrviz.app import box_editor, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
+from cxrviz.review.store import team
+from cxrviz.review.visibility import unknown_view
 
 state.run_through_app()
 
@@ -28,15 +31,27 @@ with stop_on_error():
 row = metadata.row_of(name)
 if row is not None:
     st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px"))
-with warn_on_error():
-    if note := resources.expert_note(name):
-        st.caption(escape_markdown(note))
-viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image",
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
-
 reviewer = state.reviewer_name()
-if reviewer:
-    with warn_on_error():
-        box_editor.box_section(resources.store_for(config), name, reviewer, gray, boxes, key_prefix="image_boxes")
+store, view = None, unknown_view(name, reviewer)  # the store unreadable: show neither references nor others
+with warn_on_error():
+    store = resources.store_for(config)
+    view = team.image_under_review(store, name, reviewer)  # only what a blind campaign lets this viewer see
+nih = metadata.findings_of(name)
+if view.references_hidden:  # a campaign reads this image without references until this reader has read it
+    nih, boxes, model = None, None, None
+    st.caption("Campaign reading: the NIH labels, boxes, expert labels and the model are hidden until you have read this image "
+               "(confirmed, corrected or uncertain) on the Review page.")
 else:
+    with warn_on_error():
+        if note := resources.expert_note(name):
+            st.caption(escape_markdown(note))
+viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="image",
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes))
+if view.blind:
+    st.caption("Blind campaign: other readers' boxes of this image appear once you have read it.")
+
+if not reviewer:
     st.caption("Enter your name above to draw boxes on this image.")
+elif store is not None:
+    with warn_on_error():
+        box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="image_boxes", view=view)

@@ -10,10 +10,9 @@ from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
-from cxrviz.review.campaigns import own_rows
-from cxrviz.review.export import corrections_csv, data_entry_csv
 from cxrviz.review.store import team
 from cxrviz.review.suspects import FLIP_DIRECTION
+from cxrviz.review.visibility import unknown_view
 
 state.run_through_app()
 
@@ -42,11 +41,6 @@ suspects_of, studies_of = state.queue_details(source)  # built once per queue by
 mine, everyone = set(), set()
 with warn_on_error():
     mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
-done_mine, done_all = rules.progress(queue, mine, everyone)
-blind = {"?"}  # unknown (store error): keep others hidden
-with warn_on_error():
-    blind = team.blind_images(store, reviewer)  # images this reader must read before seeing others'
-
 position = rules.queue_position(queue, state.current_image())
 nav1, nav2, nav3, nav4 = st.columns([1, 1, 3, 3], vertical_alignment="center")
 # Callbacks move before the script runs, so the buttons are drawn for the image they lead from.
@@ -55,6 +49,11 @@ nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRigh
             on_click=state.set_current_image, args=(queue[min(position + 1, len(queue) - 1)],))
 name = queue[position]
 state.set_current_image(name)
+view = unknown_view(name, reviewer)  # the store unreadable: nobody's readings, no references
+with warn_on_error():
+    view = team.image_under_review(store, name, reviewer)  # the one read of what this reader may see of it
+blind = view.visibility.unread  # images of blind campaigns this reader has still to read
+done_mine, done_all = rules.progress(queue, mine, view.visibility.images(everyone) | mine)
 kept = [n for n in review_form.unsaved_images(queue) if n != name]
 nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
               + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
@@ -65,20 +64,16 @@ if flash:
     st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
 nih = metadata.findings_of(name) or set()
-hidden = False
-with warn_on_error():
-    hidden = team.references_hidden(store, name, reviewer)
+hidden = view.references_hidden
 if hidden:  # a campaign reads this image without references until this reader has saved
     nih, boxes, model = set(), None, None
-    st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you save your own labels.")
+    st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you have read this image "
+               "(confirmed, corrected or uncertain).")
 if not hidden:
     with warn_on_error():
         if note := resources.expert_note(name):
             st.caption(escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")")
-existing = []
-with warn_on_error():
-    existing = store.reviews(name)
-own = rules.own_review(existing, reviewer)
+own = view.own
 suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
 context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own,
                                   suspects=suspects)
@@ -88,9 +83,6 @@ def beside(probs) -> None:
     review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
 
 
-visible = existing
-with warn_on_error():
-    visible = team.visible_others(store, name, reviewer, existing)  # None: blind until this reader saves
 try:
     path = index.path_of(name)
     if path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
@@ -103,9 +95,8 @@ except CxrvizError as error:
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
-drawn = box_editor.viewer_boxes(config, name, gray.shape)
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
-            reviewer_boxes=drawn if visible is not None else own_rows(drawn, reviewer))
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes))
 if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
     followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
                                  config.cache, followup_view.follow_up_of(metadata, name))
@@ -113,22 +104,23 @@ if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
 # The box editor draws the image a second time: only when asked, so the label loop stays quick.
 if st.toggle("Draw or correct boxes on this image", key="review_show_boxes"):
-    box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes",
-                           show_others=visible is not None, with_downloads=not blind)
+    box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes", view=view)
 
-others = rules.others(visible, reviewer) if visible is not None else None
+others = rules.others(list(view.others), reviewer) if view.others is not None else None
 st.subheader("Other reviewers of this image")
 if others is None:
-    st.caption("Blind campaign: other readers' labels appear once you have saved your own.")
+    st.caption("Blind campaign: other readers' labels appear once you have read this image yourself "
+               "(confirmed, corrected or uncertain; skipping it does not open them).")
 elif others:
     st.dataframe(others, hide_index=True)
 else:
     st.caption("Nobody else has reviewed this image yet.")
 
 st.subheader("Export")
-if blind:
-    st.caption("Exports hold every reader's labels: they open once you have read all your images of blind campaigns.")
-    st.stop()
+if view.visibility.locked or view.visibility.references_hidden:
+    st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))
 e1, e2 = st.columns(2)
-e1.download_button("Corrections CSV", lambda: corrections_csv(store.reviews(), metadata), "cxrviz_corrections.csv", "text/csv", on_click="ignore", key="dl_corrections")
-e2.download_button("Data_Entry_2017.csv with corrections", lambda: data_entry_csv(store.reviews(), metadata), "Data_Entry_2017_corrected.csv", "text/csv", on_click="ignore", key="dl_dataentry")
+e1.download_button("Corrections CSV", lambda: team.shared_with(store, reviewer).corrections_csv(metadata), "cxrviz_corrections.csv",
+                   "text/csv", on_click="ignore", key="dl_corrections")
+e2.download_button("Data_Entry_2017.csv with corrections", lambda: team.shared_with(store, reviewer).data_entry_csv(metadata),
+                   "Data_Entry_2017_corrected.csv", "text/csv", on_click="ignore", key="dl_dataentry")

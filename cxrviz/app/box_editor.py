@@ -27,7 +27,8 @@ from cxrviz.explain.render import TRUTH_COLOUR, LabelledBox, draw_boxes, window
 from cxrviz.findings import FINDINGS
 from cxrviz.review.boxes import ReviewerBox, Viewport, check_box
 from cxrviz.review.identity import name_key
-from cxrviz.review.store.boxes import add_box, delete_box, list_boxes, move_box
+from cxrviz.review.store import team
+from cxrviz.review.store.boxes import add_box, delete_box, move_box
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +88,15 @@ def _canvas(background: Image.Image, label: str, key: str):
 
 
 def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: list[tuple[str, str, Box]],
-              ticked: set[str] | None, key_prefix: str = "boxes", show_others: bool = True) -> None:
+              ticked: set[str] | None, key_prefix: str = "boxes", show_others: bool = True, seen: list[ReviewerBox] | None = None) -> None:
     """The whole box section for one image. `nih_boxes`: (reference, finding, box in the 1024
     frame), from `cxrviz.review.boxes.nih_boxes_of`; `ticked`: the labels of the reviewer's saved
     review (None: not reviewed yet), the only findings they can draw boxes for. Without
-    `show_others` (a blind reading) other readers' boxes are neither drawn nor listed."""
+    `show_others` other readers' boxes are neither drawn nor listed. `seen`: the image's boxes as
+    the blind-reading gate gave them (`team.image_under_review`), else read through it here."""
     height, width = gray.shape
     try:
-        boxes = list_boxes(store, image)
+        boxes = list(seen) if seen is not None else team.visible_boxes(store, reviewer, image)
     except CxrvizError as error:
         show_error(error)
         return
@@ -203,43 +205,43 @@ def _try(action) -> list[str]:
 
 
 def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: pd.DataFrame | None, key_prefix: str = "boxes",
-                show_others: bool = True, with_downloads: bool = True) -> None:
+                show_others: bool = True, with_downloads: bool = True, view=None) -> None:
     """`box_panel` with what a page has at hand: the NIH box table and the store (the reviewer's
-    saved review gives the ticked findings). A blind reader gets `show_others=False` and no
-    whole-store downloads (`with_downloads=False`)."""
+    saved review gives the ticked findings). `view`: the image as the blind-reading gate gave it
+    (`team.image_under_review`), read here when not given; other readers' boxes of a blind image
+    are never in it, and the downloads hold only what this reader may see."""
     from cxrviz.review.boxes import nih_boxes_of
 
     st.subheader("Boxes", anchor=False)
     try:
-        own = [r for r in store.reviews(image) if name_key(r.reviewer) == name_key(reviewer)]
+        view = view if view is not None else team.image_under_review(store, image, reviewer)
     except CxrvizError as error:
         show_error(error)
         return
-    box_panel(store, image, reviewer, gray, nih_boxes_of(nih_table, image), set(own[0].labels) if own else None, key_prefix,
-              show_others)
+    box_panel(store, image, reviewer, gray, nih_boxes_of(nih_table, image), set(view.own.labels) if view.own else None, key_prefix,
+              show_others and not view.blind, list(view.boxes))
     if with_downloads:
-        downloads(store, key_prefix)
+        downloads(store, reviewer, key_prefix)
 
 
-def downloads(store, key_prefix: str = "boxes") -> None:
-    """Every reviewer's boxes: the BBox_List-shaped CSV and COCO JSON (built when clicked)."""
-    from cxrviz.review.box_export import boxes_coco, boxes_csv
-
+def downloads(store, reviewer: str | None, key_prefix: str = "boxes") -> None:
+    """The reviewers' boxes `reviewer` may see (`team.shared_with`): the BBox_List-shaped CSV and
+    COCO JSON, built when clicked."""
     d1, d2 = st.columns(2)
-    d1.download_button("Boxes CSV (BBox_List_2017 shape)", lambda: boxes_csv(list_boxes(store)), "cxrviz_boxes.csv", "text/csv",
-                       on_click="ignore", key=f"{key_prefix}_dl_csv")
-    d2.download_button("Boxes COCO JSON", lambda: boxes_coco(list_boxes(store)), "cxrviz_boxes_coco.json", "application/json",
-                       on_click="ignore", key=f"{key_prefix}_dl_coco")
+    d1.download_button("Boxes CSV (BBox_List_2017 shape)", lambda: team.shared_with(store, reviewer).boxes_csv(), "cxrviz_boxes.csv",
+                       "text/csv", on_click="ignore", key=f"{key_prefix}_dl_csv")
+    d2.download_button("Boxes COCO JSON", lambda: team.shared_with(store, reviewer).boxes_coco(), "cxrviz_boxes_coco.json",
+                       "application/json", on_click="ignore", key=f"{key_prefix}_dl_coco")
 
 
-def agreement_section(config) -> None:
-    """The Agreement page's box section: reviewers against each other and against the NIH boxes, per finding."""
+def agreement_section(config, boxes: list[ReviewerBox]) -> None:
+    """The Agreement page's box section: reviewers against each other and against the NIH boxes, per
+    finding. `boxes`: those the viewer may see (`team.shared_with`)."""
     from cxrviz.app import resources
     from cxrviz.review.boxes import MATCH_IOU, nih_agreement, reviewer_agreement
 
     st.subheader("Box agreement", anchor=False)
     try:
-        boxes = list_boxes(resources.store_for(config))
         nih = resources.boxes_for(config)
     except CxrvizError as error:
         show_error(error)
@@ -265,25 +267,27 @@ def agreement_section(config) -> None:
 
 
 def reviewer_box_mask(config, metadata) -> np.ndarray:
-    """Per metadata row: does any reviewer have a box on that image (Browse's "Has a reviewer box")."""
-    from cxrviz.app import resources
-    from cxrviz.review.store.boxes import images_with_boxes
+    """Per metadata row: does any reviewer have a box on that image that the viewer may see
+    (Browse's "Has a reviewer box"; a blind reader's unread campaign images count only their own)."""
+    from cxrviz.app import resources, state
 
     try:
-        boxed = images_with_boxes(resources.store_for(config))
+        boxed = {b.image for b in team.visible_boxes(resources.store_for(config), state.reviewer_name())}
     except CxrvizError as error:
         show_error(error)
         boxed = set()
     return metadata.table["image"].isin(boxed).to_numpy()
 
 
-def viewer_boxes(config, image: str, shape: tuple[int, int]) -> list[tuple[str, str, Box]]:
-    """Every reviewer's boxes on the image as (reviewer, finding, box in an array of `shape`), for
-    `viewer.show(reviewer_boxes=...)`; marks of NIH boxes as wrong are left out."""
+def viewer_boxes(config, image: str, shape: tuple[int, int], viewer: str | None = None,
+                 boxes: list[ReviewerBox] | tuple[ReviewerBox, ...] | None = None) -> list[tuple[str, str, Box]]:
+    """The reviewers' boxes on the image that `viewer` may see as (reviewer, finding, box in an
+    array of `shape`), for `viewer.show(reviewer_boxes=...)`; marks of NIH boxes as wrong are left
+    out. `boxes`: as the blind-reading gate gave them (`team.image_under_review`), else read through it."""
     from cxrviz.app import resources
 
     try:
-        boxes = list_boxes(resources.store_for(config), image)
+        boxes = list(boxes) if boxes is not None else team.visible_boxes(resources.store_for(config), viewer, image)
     except CxrvizError as error:
         show_error(error)
         return []

@@ -177,11 +177,13 @@ def send_disagreements_to_review(config, found: pd.DataFrame, images: list[str])
 def reviewer_statistics(config, expert: ExpertLabels) -> tuple[pd.DataFrame, pd.DataFrame]:
     """NIH against reviewers' corrections, each against the experts, on the images with both an
     expert label and a decided review (`cxrviz.review.expert_corrections`), and the per-finding moves.
-    Read from the store on each run (a save elsewhere shows up at once); raises `StoreError`."""
-    from cxrviz.app import resources
+    Read from the store on each run (a save elsewhere shows up at once), through the blind-reading
+    gate (a blind reader's unread campaign images count only their own review); raises `StoreError`."""
+    from cxrviz.app import resources, state
     from cxrviz.review.expert_corrections import corrections_against_experts
+    from cxrviz.review.store import team
 
-    return corrections_against_experts(expert, resources.store_for(config).reviews())
+    return corrections_against_experts(expert, team.visible_reviews(resources.store_for(config), state.reviewer_name()))
 
 
 def corrections_plot(stats: pd.DataFrame) -> go.Figure:

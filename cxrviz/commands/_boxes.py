@@ -14,14 +14,15 @@ def add_export_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--coco", type=Path, default=None, help="write reviewer boxes as COCO detection JSON (each image's own pixel frame)")
 
 
-def export_boxes(args: argparse.Namespace, store) -> None:
+def export_boxes(args: argparse.Namespace, store, boxes=None) -> None:
+    """`boxes`: those the export may hold (`export --as`); every box in the store when not given."""
     from cxrviz.review.box_export import boxes_coco, boxes_csv
     from cxrviz.review.store.boxes import list_boxes
 
     for path in (args.boxes, args.coco):
         if path is not None:
             check_writable(path)
-    boxes = list_boxes(store)
+    boxes = list_boxes(store) if boxes is None else boxes
     if args.boxes is not None:
         args.boxes.write_bytes(boxes_csv(boxes))
         print(f"exported {len(boxes)} boxes to {args.boxes}")

@@ -1,4 +1,7 @@
-"""`export`: the reviews as a corrections CSV and a corrected Data_Entry_2017.csv."""
+"""`export`: the reviews as a corrections CSV and a corrected Data_Entry_2017.csv (and reviewer boxes).
+With `--as NAME` the files hold only what NAME may see (`store.team.shared_with`: no other reader's
+work on a blind-campaign image NAME has not read yet); without it, everything, for the operator
+who runs it on the database itself."""
 
 from __future__ import annotations
 
@@ -19,26 +22,33 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--corrections", type=Path, default=None, help="corrections CSV to write (default: ./corrections.csv, announced)")
     parser.add_argument("--data-entry", type=Path, default=None, help="corrected Data_Entry_2017.csv to write (default: ./Data_Entry_2017_corrected.csv, announced)")
     parser.add_argument("--metadata", type=Path, default=settings.metadata, help="Data_Entry_2017.csv (default: CXRVIZ_METADATA, else torchxrayvision's copy)")
+    parser.add_argument("--as", dest="as_reader", default=None, metavar="NAME",
+                        help="export only what this reader may see (blind campaigns; their role is read from the store)")
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.data.metadata import load_metadata
-    from cxrviz.review.export import corrections_csv, data_entry_csv
-    from cxrviz.review.store import Store
+    from cxrviz.review.identity import display_name
+    from cxrviz.review.store import Store, team
 
+    reader = display_name(args.as_reader) if args.as_reader is not None else None
+    store = Store(args.db, settings.db_timeout)
+    shared = team.shared_with(store, reader, operator=reader is None)  # read once: labels and boxes agree
+    if reader is not None:
+        role = team.role_of(store, reader)
+        print(f"exporting as {reader} ({role or 'no role'})" + (f": {shared.notice()}" if shared.notice() else ""))
     if args.boxes is not None or args.coco is not None:  # boxes only, unless label files are asked for too
-        _boxes.export_boxes(args, Store(args.db, settings.db_timeout))
+        _boxes.export_boxes(args, store, shared.boxes)
         if args.corrections is None and args.data_entry is None:
             return 0
     corrections = output_path(args.corrections, "corrections.csv")
     data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")
     for path in (corrections, data_entry):
         check_writable(path)
-    store = Store(args.db, settings.db_timeout)
-    reviews = store.reviews()
+    reviews = shared.reviews
     metadata = load_metadata(args.metadata)
-    for path, data in ((corrections, corrections_csv(reviews, metadata)), (data_entry, data_entry_csv(reviews, metadata))):
+    for path, data in ((corrections, shared.corrections_csv(metadata)), (data_entry, shared.data_entry_csv(metadata))):
         try:
             path.write_bytes(data)
         except OSError as exc:  # checked above, but a disk can fill or a folder change meanwhile

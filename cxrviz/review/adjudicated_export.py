@@ -32,14 +32,15 @@ def adjudicated_rows(campaign: str, images: list[dict]) -> list[list[str]]:
     return rows
 
 
-def adjudicated_csv(store, campaign_id: int) -> bytes:
-    """The campaign's adjudicated-labels CSV (UTF-8, CRLF)."""
+def adjudicated_csv(store, campaign_id: int, viewer: str | None) -> bytes:
+    """The campaign's adjudicated-labels CSV (UTF-8, CRLF), as `viewer` may see it (an image they
+    are an unread reader of keeps only their own reading: `team.visible_campaign_images`)."""
     from cxrviz.review.store import team
 
     campaign = team.get_campaign(store, campaign_id)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(ADJUDICATED_COLUMNS)
-    for row in adjudicated_rows(campaign["name"], team.campaign_images(store, campaign_id)):
+    for row in adjudicated_rows(campaign["name"], team.visible_campaign_images(store, campaign_id, viewer)):
         writer.writerow([neutralise(c) for c in row])
     return buffer.getvalue().encode("utf-8")

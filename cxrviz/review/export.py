@@ -47,16 +47,18 @@ def original_labels(metadata: Metadata | None, image: str) -> str:
     return "" if row is None else join_labels(metadata.labels_at(row))
 
 
-def correction_rows(reviews: list[Review], metadata: Metadata | None) -> list[list[str]]:
+def correction_rows(reviews: list[Review], metadata: Metadata | None, hide_original: frozenset[str] = frozenset()) -> list[list[str]]:
+    """One row per review; `hide_original`: images whose NIH labels the reader may not see yet
+    (their Original, Added and Removed cells stay empty)."""
     rows = []
     for review in reviews:
-        original = original_labels(metadata, review.image)
+        original = "" if review.image in hide_original else original_labels(metadata, review.image)
         before = set(split_labels(original)) - {NO_FINDING} if original else set()
         after = set(review.labels) - {NO_FINDING}
         probs = review.probabilities or {}
         rows.append([
             review.image, original, join_labels(list(review.labels)),
-            join_labels(sorted(after - before)) if after - before else "",
+            join_labels(sorted(after - before)) if after - before and review.image not in hide_original else "",
             join_labels(sorted(before - after)) if before - after else "",
             review.status, review.reviewer, review.note, review.updated_at, review.created_at, review.model or "",
             *[f"{probs[f]:.6f}" if f in probs else "" for f in FINDINGS],
@@ -64,12 +66,12 @@ def correction_rows(reviews: list[Review], metadata: Metadata | None) -> list[li
     return rows
 
 
-def corrections_csv(reviews: list[Review], metadata: Metadata | None) -> bytes:
+def corrections_csv(reviews: list[Review], metadata: Metadata | None, hide_original: frozenset[str] = frozenset()) -> bytes:
     """UTF-8 CSV bytes, formula-like cells neutralised, CRLF rows (cells with CR, LF or quotes quoted)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CORRECTION_COLUMNS)
-    for row in correction_rows(reviews, metadata):
+    for row in correction_rows(reviews, metadata, hide_original):
         writer.writerow([neutralise(c) for c in row])
     return buffer.getvalue().encode("utf-8")
 
@@ -83,9 +85,12 @@ def latest_corrections(reviews: list[Review]) -> dict[str, str]:
     return {image: join_labels(list(r.labels)) for image, r in latest.items()}
 
 
-def data_entry_csv(reviews: list[Review], metadata: Metadata) -> bytes:
-    """The metadata in the original 2017 layout, `Finding Labels` replaced where reviewed."""
+def data_entry_csv(reviews: list[Review], metadata: Metadata, leave_out: frozenset[str] = frozenset()) -> bytes:
+    """The metadata in the original 2017 layout, `Finding Labels` replaced where reviewed;
+    `leave_out`: images whose row (their NIH labels) the reader may not see yet."""
     table = metadata.table
+    if leave_out:
+        table = table[~table["image"].isin(leave_out)]
     labels = table["finding_labels"].copy()
     fixes = latest_corrections(reviews)
     hit = table["image"].isin(fixes)

@@ -21,7 +21,7 @@ def test_export_has_final_labels_and_how_reached(tmp_path):
     store.save_review(a, "bob", ["Nodule"], "corrected")
     store.save_review(b, "alice", ["Effusion"], "corrected")
     store.save_review(b, "bob", ["Effusion"], "corrected")
-    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, cid).decode("utf-8"))))
+    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, cid, "admin").decode("utf-8"))))
     assert rows[0] == ADJUDICATED_COLUMNS
     by_image = {r[1]: dict(zip(ADJUDICATED_COLUMNS, r)) for r in rows[1:]}
     assert by_image[a]["How Reached"] == "pending" and by_image[a]["Final Labels"] == "" and by_image[a]["Disagreement"] == "Mass; Nodule"
@@ -32,9 +32,9 @@ def test_export_has_final_labels_and_how_reached(tmp_path):
     team.adjudicate(store, "admin", cid, a, ["Mass", "Nodule"], "both present")
     store.save_review(c, "bob", ["Hernia"], "corrected")  # one of its two readers: still pending
     single = team.create_campaign(store, "admin", CampaignSpec("single", (c,), ("bob",), 1, True))
-    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, single).decode("utf-8"))))
+    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, single, "admin").decode("utf-8"))))
     assert (rows[1][2], rows[1][3]) == ("Hernia", "single reader")
-    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, cid).decode("utf-8"))))
+    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, cid, "admin").decode("utf-8"))))
     by_image = {r[1]: dict(zip(ADJUDICATED_COLUMNS, r)) for r in rows[1:]}
     assert (by_image[a]["Final Labels"], by_image[a]["How Reached"], by_image[a]["Adjudicator"], by_image[a]["Reason"]) == (
         "Mass|Nodule", "adjudicated", "admin", "both present")

@@ -118,14 +118,14 @@ def test_disagreements_are_queued_adjudicated_and_outcomes_reported(store):
     store.save_review(b, "alice", ["Effusion"], "corrected")
     store.save_review(b, "bob", ["Effusion"], "corrected")
     store.save_review(c, "alice", ["No Finding"], "confirmed")  # bob has not read it yet
-    assert [row["image"] for row in team.adjudication_queue(store, campaign_id)] == [a]
-    assert team.adjudication_queue(store, campaign_id)[0]["disagreement"] == ["Nodule"]
+    assert [row["image"] for row in team.adjudication_queue(store, campaign_id, "judy")] == [a]
+    assert team.adjudication_queue(store, campaign_id, "judy")[0]["disagreement"] == ["Nodule"]
     with pytest.raises(PermissionDenied):
         team.adjudicate(store, "alice", campaign_id, a, ["Mass"], "I think so")
     with pytest.raises(CampaignError, match="reason"):
         team.adjudicate(store, "judy", campaign_id, a, ["Mass"], "  ")
     team.adjudicate(store, "judy", campaign_id, a, ["Mass", "Nodule"], "nodule visible at the right apex")
-    assert team.adjudication_queue(store, campaign_id) == []
+    assert team.adjudication_queue(store, campaign_id, "judy") == []
     outcomes = {row["image"]: (row["final"], row["how"]) for row in team.campaign_images(store, campaign_id)}
     assert outcomes == {a: (("Mass", "Nodule"), ADJUDICATED), b: (("Effusion",), UNANIMOUS), c: (None, PENDING)}
     entry = [e for e in team.team_log(store) if e["action"] == "adjudicate"]

@@ -185,6 +185,9 @@ class Store:
                 raise StaleReviewError(
                     f"{image} was saved by {theirs.reviewer if theirs else reviewer} at {old['updated_at'] if old else '?'} "
                     "since you opened it; nothing was written. Keep theirs, keep yours, or merge.", theirs)
+            from cxrviz.review.store.team import seen_before_save  # late: team builds on this module
+
+            seen = seen_before_save(conn, image, self._name_of(conn, reviewer_id), old["id"] if old else None)
             if old is None:
                 review_id = conn.execute(
                     reviews.insert().values(image=image, reviewer_id=reviewer_id, created_at=now, updated_at=now, **new)
@@ -196,7 +199,7 @@ class Store:
                 before = json.dumps({k: old[k] for k in new})
             conn.execute(audit_log.insert().values(
                 review_id=review_id, image=image, reviewer=self._name_of(conn, reviewer_id),
-                action="create" if before is None else "update", old_values=before, new_values=json.dumps(new), at=now,
+                action="create" if before is None else "update", old_values=before, new_values=json.dumps({**new, **seen}), at=now,
             ))
         return int(review_id)
 

@@ -18,12 +18,15 @@ from cxrviz.data.boxes import Box
 from cxrviz.findings import ALL_LABELS, NO_FINDING, join_labels, split_labels
 from cxrviz.review import campaigns as rules
 from cxrviz.review import roles
+from cxrviz.review import visibility as gate
+from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.campaigns import CampaignError, CampaignSpec
 from cxrviz.review.identity import display_name, name_key
 from cxrviz.review.record import Review, utc_now
 from cxrviz.review.store.boxes import list_boxes
 from cxrviz.review.store.core import Store, check_image_name
-from cxrviz.review.store.tables import adjudications, assignments, campaigns, reviewers, reviews, team_audit, users
+from cxrviz.review.store.tables import adjudications, assignments, audit_log, campaigns, reviewers, reviews, team_audit, users
+from cxrviz.review.visibility import DECIDED, OTHERS_VISIBLE, ImageUnderReview, Shared, Visibility
 
 log = logging.getLogger(__name__)
 SYSTEM = "(cxrviz)"  # the actor of automatic changes: the first user made admin
@@ -186,20 +189,108 @@ def campaign_progress(store: Store, campaign_id: int) -> tuple[list[dict], dict]
     return rules.progress(plan, done)
 
 
-# ---- blind reading ----------------------------------------------------------------------------
+# ---- blind reading: the one gate ------------------------------------------------------------
+# Every page, download and export gets other readers' reviews and boxes through these functions;
+# the rules are `cxrviz.review.visibility`. The viewer's role is read from the store, never passed.
+
+def _visibility(conn: sa.Connection, viewer: str | None) -> Visibility:
+    restricting = sa.or_(campaigns.c.blind.is_(True), campaigns.c.hide_references.is_(True))
+    rows = conn.execute(sa.select(assignments.c.campaign_id, assignments.c.image, assignments.c.reader_key, campaigns.c.blind,
+                                  campaigns.c.hide_references).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
+                        .where(restricting)).all()
+    if not rows:
+        return Visibility(viewer)
+    campaign_images_ = sa.select(assignments.c.image).join(campaigns, campaigns.c.id == assignments.c.campaign_id).where(restricting)
+    decided = set(conn.execute(sa.select(reviews.c.image, reviewers.c.name_key).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+                               .where(reviews.c.status.in_(sorted(DECIDED)), reviews.c.image.in_(campaign_images_))).all())
+    role = _role(conn, viewer) if viewer else None
+    return gate.decide(viewer, role, [gate.Assignment(*row) for row in rows], {(image, key) for image, key in decided})
+
+
+def _reviews_of_image(store: Store, conn: sa.Connection, image: str | None) -> list[Review]:
+    query = store._select_reviews().order_by(reviews.c.updated_at, reviews.c.id)
+    if image is not None:
+        query = query.where(reviews.c.image == image)
+    return [Store._review_of(r, r["reviewer"]) for r in conn.execute(query).mappings()]
+
+
+def visibility(store: Store, viewer: str | None) -> Visibility:
+    """What `viewer` may receive (`visibility.Visibility`); None is nobody (every blind image locked)."""
+    with store._reading() as conn:
+        return _visibility(conn, viewer)
+
+
+def visible_reviews(store: Store, viewer: str | None, image: str | None = None) -> list[Review]:
+    """The reviews (of one image, or all, oldest first) that `viewer` may receive."""
+    with store._reading() as conn:
+        seen = _visibility(conn, viewer)
+        found = _reviews_of_image(store, conn, image)
+    return seen.reviews(found)
+
+
+def visible_boxes(store: Store, viewer: str | None, image: str | None = None) -> list[ReviewerBox]:
+    """The reviewer boxes (of one image, or all) that `viewer` may receive. The gate is read
+    first: a reading saved in between can only leave the answer stricter than needed."""
+    seen = visibility(store, viewer)
+    return seen.boxes(list_boxes(store, image))
+
+
+def image_under_review(store: Store, image: str, viewer: str | None) -> ImageUnderReview:
+    """One image as `viewer` may see it: own review, others' (None while blind), whether the
+    references are hidden, the boxes they may see. What the Review and Image pages draw."""
+    with store._reading() as conn:
+        seen = _visibility(conn, viewer)
+        found = _reviews_of_image(store, conn, image)
+    return gate.image_view(image, seen, found, list_boxes(store, image))
+
+
+def shared_with(store: Store, viewer: str | None, operator: bool = False) -> Shared:
+    """What an export may hold for `viewer`: their visible reviews and boxes. `operator`: the
+    CLI run on the database itself without `--as`, which holds everything."""
+    with store._reading() as conn:
+        seen = gate.EVERYTHING if operator else _visibility(conn, viewer)
+        found = _reviews_of_image(store, conn, None)
+    return Shared(seen, seen.reviews(found), seen.boxes(list_boxes(store)))
+
+
+def reading_history(store: Store, viewer: str | None, image: str) -> dict[str, dict]:
+    """Per reviewer key of the image's readings `viewer` may see: whether the latest save was made
+    after others' readings were visible, and the first independent (decided) reading."""
+    seen = visibility(store, viewer)
+    entries = [e for e in store.audit(image) if seen.may_see_others(image) or seen.is_own(e["reviewer"])]
+    return gate.reading_history(entries)
+
+
+def seen_before_save(conn: sa.Connection, image: str, reviewer: str, old_review_id: int | None) -> dict:
+    """Called by `Store.save_review` inside its transaction, before the write: {"others_visible":
+    True} when this save of a blind-campaign image comes after others' readings were open to the
+    one saving (`visibility.saved_after_seeing`), else {}. Goes into the audit entry's new values."""
+    key = name_key(reviewer)
+    blind = conn.execute(sa.select(assignments.c.campaign_id, assignments.c.reader_key).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
+                         .where(assignments.c.image == image, campaigns.c.blind.is_(True))).all()
+    if not blind:
+        return {}
+    found = conn.execute(sa.select(reviewers.c.name_key, reviews.c.status).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
+                         .where(reviews.c.image == image)).all()
+    others = any(k != key for k, _ in found)
+    decided = {k for k, status in found if status in DECIDED}
+    by_campaign: dict[int, list[str]] = {}
+    for campaign_id, reader_key in blind:
+        by_campaign.setdefault(campaign_id, []).append(reader_key)
+    role = _role(conn, reviewer)
+    could_see = all(rules.can_see_others(True, reviewer, readers, decided, role) for readers in by_campaign.values())
+    decided_before = key in decided
+    if not decided_before and old_review_id is not None:
+        past = conn.execute(sa.select(audit_log.c.new_values).where(audit_log.c.review_id == old_review_id)).scalars()
+        decided_before = any(json.loads(v).get("status") in DECIDED for v in past if v)
+    return {OTHERS_VISIBLE: True} if gate.saved_after_seeing(True, could_see, decided_before, others) else {}
+
+
+# What the pages called before the gate existed; each now asks it.
 
 def may_see_others(store: Store, image: str, viewer: str) -> bool:
-    """False while `viewer` is an assigned reader of `image` in a blind campaign and has not
-    submitted their own reading; the role comes from the store."""
-    with store._reading() as conn:
-        role = _role(conn, viewer)
-        blind = conn.execute(sa.select(assignments.c.campaign_id, assignments.c.reader).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
-                             .where(assignments.c.image == image, campaigns.c.blind.is_(True))).all()
-        submitted = {name_key(r.reviewer) for r in _reviews_of(conn, [image])}
-    by_campaign: dict[int, list[str]] = {}
-    for campaign_id, reader in blind:
-        by_campaign.setdefault(campaign_id, []).append(reader)
-    return all(rules.can_see_others(True, viewer, tuple(readers), submitted, role) for readers in by_campaign.values())
+    """False while `viewer` may not see other readers' labels and boxes of `image` (blind)."""
+    return visibility(store, viewer).may_see_others(image)
 
 
 def visible_others(store: Store, image: str, viewer: str, reviews_of_image: list[Review]) -> list[Review] | None:
@@ -212,30 +303,13 @@ def visible_others(store: Store, image: str, viewer: str, reviews_of_image: list
 
 def references_hidden(store: Store, image: str, viewer: str) -> bool:
     """True while `viewer` is an assigned reader of `image` in a campaign that hides the NIH
-    labels, boxes and the model from readers, and has not saved their own reading yet."""
-    key = name_key(viewer)
-    with store._reading() as conn:
-        hiding = conn.execute(sa.select(assignments.c.id).join(campaigns, campaigns.c.id == assignments.c.campaign_id).where(
-            assignments.c.image == image, assignments.c.reader_key == key, campaigns.c.hide_references.is_(True))).first()
-        if hiding is None:
-            return False
-        done = conn.execute(sa.select(reviews.c.id).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
-                            .where(reviews.c.image == image, reviewers.c.name_key == key)).first()
-    return done is None
+    labels, boxes and the model from readers, and has not decided it yet."""
+    return visibility(store, viewer).hides_references(image)
 
 
 def blind_images(store: Store, viewer: str) -> set[str]:
-    """Images of blind campaigns assigned to `viewer` that they have not read yet: while any is
-    left, whole-store exports would show them others' readings, so pages withhold them."""
-    key = name_key(viewer)
-    with store._reading() as conn:
-        assigned = set(conn.execute(sa.select(assignments.c.image).join(campaigns, campaigns.c.id == assignments.c.campaign_id)
-                                    .where(assignments.c.reader_key == key, campaigns.c.blind.is_(True))).scalars())
-        if not assigned:
-            return set()
-        done = set(conn.execute(sa.select(reviews.c.image).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
-                                .where(reviewers.c.name_key == key)).scalars())
-    return assigned - done
+    """Images of blind campaigns assigned to `viewer` that they have not decided yet."""
+    return set(visibility(store, viewer).unread)
 
 
 # ---- adjudication -----------------------------------------------------------------------------
@@ -283,9 +357,27 @@ def reader_quality(store: Store, campaign_id: int) -> list[dict]:
     return rules.reader_quality(images, saved)
 
 
-def adjudication_queue(store: Store, campaign_id: int) -> list[dict]:
-    """Images whose submitted readings disagree (two or more) and are not adjudicated yet."""
-    return [row for row in campaign_images(store, campaign_id) if row["disagreement"] and row["adjudication"] is None]
+def adjudication_queue(store: Store, campaign_id: int, viewer: str | None) -> list[dict]:
+    """Images whose submitted readings disagree (two or more) and are not adjudicated yet, of
+    those `viewer` may see (an adjudicator who is also an unread reader of one waits for it)."""
+    seen = visibility(store, viewer)
+    return [row for row in campaign_images(store, campaign_id)
+            if row["disagreement"] and row["adjudication"] is None and seen.may_see_others(row["image"])]
+
+
+def visible_campaign_images(store: Store, campaign_id: int, viewer: str | None) -> list[dict]:
+    """`campaign_images` as `viewer` may receive them: of an image they may not see yet only their
+    own reading is left, and nothing that comes from the others (outcome, disagreement,
+    adjudication); its `how` says so."""
+    seen = visibility(store, viewer)
+    rows = []
+    for row in campaign_images(store, campaign_id):
+        if not seen.may_see_others(row["image"]):
+            own = {r: labels for r, labels in row["readings"].items() if seen.is_own(r)}
+            row = {**row, "readers": tuple(r for r in row["readers"] if seen.is_own(r)), "readings": own, "submitted": len(own),
+                   "disagreement": [], "adjudication": None, "final": None, "how": gate.NOT_SHOWN}
+        rows.append(row)
+    return rows
 
 
 def adjudicate(store: Store, actor: str, campaign_id: int, image: str, labels: list[str], reason: str, at: str | None = None) -> None:

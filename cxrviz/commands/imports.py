@@ -51,7 +51,8 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--replace-newer", action="store_true",
                         help="let a row replace a review made at the same time or later (default: such rows are skipped)")
     parser.add_argument("--dry-run", action="store_true", help="check the file and print what would change; write nothing")
-    parser.add_argument("--boxes", type=Path, default=None, help="a reviewer-box CSV written by `export --boxes`")
+    parser.add_argument("--boxes", type=Path, default=None,
+                        help="a reviewer-box CSV written by `export --boxes` (at most 250,000 rows and 64 MiB; all rows or none are written)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,7 +65,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.boxes is not None:  # reviewer boxes
         from cxrviz.commands._boxes import import_boxes
 
-        import_boxes(args, Store(args.db, settings.db_timeout))
+        store = Store(args.db, settings.db_timeout)
+        importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
+        _require_admin_in_team_mode(store, importer, False)
+        if import_boxes(args, store, load_metadata(args.metadata), importer) != 0:
+            return 2
     if args.predictions is not None:  # batch predictions (predict --engine ray) into the cache
         done = import_predictions(Store(args.db, settings.db_timeout), args.predictions)
         print(f"cached {done.imported} predictions ({', '.join(done.models) or 'no model'}) in {args.db}; {done.skipped} rows skipped")

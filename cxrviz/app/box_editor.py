@@ -219,6 +219,9 @@ def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: p
               show_others)
     if with_downloads:
         downloads(store, key_prefix)
+        from cxrviz.app import box_import
+
+        box_import.upload(store, reviewer, key_prefix)  # a box CSV in: limits stated, progress bar
 
 
 def downloads(store, key_prefix: str = "boxes") -> None:

@@ -95,6 +95,17 @@ class ImportReport:
         return [f"row {row}: {outcome}: {r.image} by {r.reviewer} at {r.updated_at}" for row, outcome, r in self.rows]
 
 
+def require_admin_in_team_mode(store: Store, importer: str, what: str = "reviews") -> None:
+    """A store with team users (sign-in) takes imports only from an admin: an import writes under
+    other readers' names, so it must not be a way round blind reading or roles."""
+    from cxrviz.review.store import team
+
+    if not team.list_users(store):
+        return
+    if team.role_of(store, importer) != "admin":
+        raise CxrvizError(f"This store has team sign-in; only an admin can import {what}. {importer!r} is not an admin here.")
+
+
 # ---- reading the file ------------------------------------------------------------------------
 
 

@@ -260,3 +260,18 @@ def test_cli_lists_every_problem_and_exits_2_without_a_traceback(tmp_path, image
     good.write_bytes(_csv([_row(images[0])]))
     assert main(["import", "--boxes", str(good), "--db", db, "--as", "lead"]) == 0
     assert "imported 1 boxes" in capsys.readouterr().out
+
+
+def test_cli_box_import_into_a_team_store_needs_an_admin(tmp_path, images, capsys):
+    from cxrviz.review.store import team
+
+    db = str(tmp_path / "team.sqlite")
+    store = Store(db)
+    team.sign_in(store, "admin@example.org")  # the first signed-in user: admin
+    team.set_role(store, "admin@example.org", "bob@example.org", "reader")
+    path = tmp_path / "boxes.csv"
+    path.write_bytes(_csv([_row(images[0], Reviewer="carol@example.org")]))
+    assert main(["import", "--boxes", str(path), "--db", db, "--as", "bob@example.org"]) == 2
+    assert "only an admin can import boxes" in capsys.readouterr().err and list_boxes(store) == []
+    assert main(["import", "--boxes", str(path), "--db", db, "--as", "admin@example.org"]) == 0
+    assert '"imported_by": "admin@example.org"' in box_log(store)[0]["new_values"]

@@ -17,13 +17,20 @@ from cxrviz.logs import configure_logging
 log = logging.getLogger(__name__)
 
 
-def build_parser(settings: Settings) -> argparse.ArgumentParser:
-    from cxrviz.commands import COMMANDS
+def build_parser(settings: Settings, argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command's name and help, with the options of the command `argv` names
+    (the first word that is a command); only that command's module is imported."""
+    from cxrviz.commands import COMMANDS, load
 
+    chosen = next((word for word in (sys.argv[1:] if argv is None else argv) if word in COMMANDS), None)
     parser = argparse.ArgumentParser(prog="python -m cxrviz", description="cxrviz: review, explain and correct NIH ChestX-ray14 labels.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command_parser = sub.add_parser(command.NAME, help=command.HELP, description=command.__doc__)
+    for name, (_, help_text) in COMMANDS.items():
+        if name != chosen:
+            sub.add_parser(name, help=help_text)
+            continue
+        command = load(name)
+        command_parser = sub.add_parser(name, help=help_text, description=command.__doc__)
         command.add_arguments(command_parser, settings)
         command_parser.set_defaults(run=command.run)
     return parser
@@ -36,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     except CxrvizError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    args = build_parser(settings).parse_args(argv)
+    args = build_parser(settings, argv).parse_args(argv)
     try:
         return args.run(args, settings)
     except CxrvizError as error:

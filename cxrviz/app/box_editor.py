@@ -222,6 +222,9 @@ def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: p
               show_others and not view.blind, list(view.boxes))
     if with_downloads:
         downloads(store, reviewer, key_prefix)
+        from cxrviz.app import box_import
+
+        box_import.upload(store, reviewer, key_prefix)  # a box CSV in: limits stated, progress bar
 
 
 def downloads(store, reviewer: str | None, key_prefix: str = "boxes") -> None:

@@ -31,10 +31,37 @@ def export_boxes(args: argparse.Namespace, store, boxes=None) -> None:
         print(f"exported {sum(b.status != 'wrong' for b in boxes)} boxes as COCO to {args.coco}")
 
 
-def import_boxes(args: argparse.Namespace, store) -> None:
-    from cxrviz.review.box_export import import_boxes
+def import_boxes(args: argparse.Namespace, store, metadata, importer: str) -> int:
+    """`import --boxes FILE`: every row checked against the metadata, then one transaction; a
+    refusal prints each problem (row, line, column) and returns 2, having written nothing."""
+    import sys
 
-    print(f"imported {import_boxes(store, args.boxes)} boxes from {args.boxes} into {args.db}")
+    from tqdm import tqdm
+
+    from cxrviz.review.box_export import BoxImportRefusedError, import_boxes
+
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if stage not in bars:
+            for bar in bars.values():
+                bar.close()
+            bars[stage] = tqdm(total=total, desc=f"{stage} boxes", unit=" rows", disable=None, file=sys.stderr)
+        bars[stage].total = max(total, done)
+        bars[stage].update(done - bars[stage].n)
+
+    try:
+        added = import_boxes(store, args.boxes, metadata, importer, progress=progress)
+    except BoxImportRefusedError as error:
+        print(f"error: {str(error).split(chr(10), 1)[0]}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    finally:
+        for bar in bars.values():
+            bar.close()
+    print(f"imported {added} boxes from {args.boxes} into {store.where}")
+    return 0
 
 
 def ground_truth(path: Path | None):

@@ -27,16 +27,14 @@ def _os_user() -> str:
         return "unknown"
 
 
-def _require_admin_in_team_mode(store, importer: str, dry_run: bool) -> None:
-    """A store with team users (sign-in) takes imports only from an admin: an import writes reviews
-    under other readers' names, so it must not be a way round blind reading or roles."""
-    from cxrviz.review.store import team
+def _require_admin_in_team_mode(store, importer: str, dry_run: bool, what: str = "reviews") -> None:
+    from cxrviz.review.imports import require_admin_in_team_mode
 
-    if dry_run or not team.list_users(store):
-        return
-    if team.role_of(store, importer) != "admin":
-        raise CxrvizError(f"This store has team sign-in; only an admin can import reviews. Run the import with "
-                          f"--as ADMIN (the admin's signed-in name); {importer!r} is not an admin here.")
+    if not dry_run:
+        try:
+            require_admin_in_team_mode(store, importer, what)
+        except CxrvizError as error:
+            raise CxrvizError(f"{error} Run the import with --as ADMIN (the admin's signed-in name).") from None
 
 
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
@@ -51,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--replace-newer", action="store_true",
                         help="let a row replace a review made at the same time or later (default: such rows are skipped)")
     parser.add_argument("--dry-run", action="store_true", help="check the file and print what would change; write nothing")
-    parser.add_argument("--boxes", type=Path, default=None, help="a reviewer-box CSV written by `export --boxes`")
+    parser.add_argument("--boxes", type=Path, default=None,
+                        help="a reviewer-box CSV written by `export --boxes` (at most 250,000 rows and 64 MiB; all rows or none are written)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -64,7 +63,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.boxes is not None:  # reviewer boxes
         from cxrviz.commands._boxes import import_boxes
 
-        import_boxes(args, Store(args.db, settings.db_timeout))
+        store = Store(args.db, settings.db_timeout)
+        importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
+        _require_admin_in_team_mode(store, importer, False, "boxes")
+        if import_boxes(args, store, load_metadata(args.metadata), importer) != 0:
+            return 2
     if args.predictions is not None:  # batch predictions (predict --engine ray) into the cache
         done = import_predictions(Store(args.db, settings.db_timeout), args.predictions)
         print(f"cached {done.imported} predictions ({', '.join(done.models) or 'no model'}) in {args.db}; {done.skipped} rows skipped")

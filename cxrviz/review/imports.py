@@ -51,11 +51,13 @@ class Problem:
     row: int | None
     column: str | None
     why: str
+    line: int | None = None  # the file's line where the row starts (a quoted cell can hold line breaks)
 
     def __str__(self) -> str:
         if self.row is None:
             return "the file " + self.why
-        return f"row {self.row}" + (f", {self.column}" if self.column else "") + ": " + self.why
+        where = f"row {self.row}" + (f" (line {self.line})" if self.line is not None else "")
+        return where + (f", {self.column}" if self.column else "") + ": " + self.why
 
 
 class ImportRefusedError(CxrvizError):
@@ -93,31 +95,45 @@ class ImportReport:
         return [f"row {row}: {outcome}: {r.image} by {r.reviewer} at {r.updated_at}" for row, outcome, r in self.rows]
 
 
+def require_admin_in_team_mode(store: Store, importer: str, what: str = "reviews") -> None:
+    """A store with team users (sign-in) takes imports only from an admin: an import writes under
+    other readers' names, so it must not be a way round blind reading or roles."""
+    from cxrviz.review.store import team
+
+    if not team.list_users(store):
+        return
+    if team.role_of(store, importer) != "admin":
+        raise CxrvizError(f"This store has team sign-in; only an admin can import {what}. {importer!r} is not an admin here.")
+
+
 # ---- reading the file ------------------------------------------------------------------------
 
 
-def read_text(source: Path | bytes, name: str | None = None) -> tuple[str, str, str]:
+def read_text(source: Path | bytes, name: str | None = None, kind: str = "corrections CSV",
+              limit: int = MAX_FILE_BYTES) -> tuple[str, str, str]:
     """(text, encoding used, name for messages) of a CSV file or its bytes; a file that is missing,
-    a folder, unreadable, too large or binary raises `ImportRefusedError`."""
+    a folder, unreadable, larger than `limit` bytes or binary raises `ImportRefusedError`. `kind`
+    names the file the import expects, in messages."""
     label = name or ("the uploaded file" if isinstance(source, bytes) else str(source))
+    too_large = f"is larger than {limit // 2**20} MiB, the most one import reads; split it into smaller files."
     if isinstance(source, bytes):
         data = source
     else:
         path = Path(source)
         try:
             if path.is_dir():
-                raise ImportRefusedError(label, [Problem(None, None, "is a folder; give a corrections CSV file.")])
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise ImportRefusedError(label, [Problem(None, None, f"is larger than {MAX_FILE_BYTES // 2**20} MiB.")])
+                raise ImportRefusedError(label, [Problem(None, None, f"is a folder; give a {kind} file.")])
+            if path.stat().st_size > limit:
+                raise ImportRefusedError(label, [Problem(None, None, too_large)])
             data = path.read_bytes()
         except FileNotFoundError:
-            raise ImportRefusedError(label, [Problem(None, None, "does not exist.")]) from None
+            raise ImportRefusedError(label, [Problem(None, None, "cannot be read: it does not exist.")]) from None
         except PermissionError:
             raise ImportRefusedError(label, [Problem(None, None, "cannot be read (permission denied).")]) from None
         except OSError as exc:
             raise ImportRefusedError(label, [Problem(None, None, f"cannot be read ({exc.strerror or exc}).")]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ImportRefusedError(label, [Problem(None, None, f"is larger than {MAX_FILE_BYTES // 2**20} MiB.")])
+    if len(data) > limit:
+        raise ImportRefusedError(label, [Problem(None, None, too_large)])
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise ImportRefusedError(label, [Problem(None, None, "is UTF-16 text; save it as CSV UTF-8 and import that.")])
     try:
@@ -127,7 +143,7 @@ def read_text(source: Path | bytes, name: str | None = None) -> tuple[str, str, 
     if b"\x00" in data:
         line = data.count(b"\n", 0, data.index(b"\x00")) + 1
         raise ImportRefusedError(label, [Problem(None, None, f"is not a text file (a NUL byte on line {line}); "
-                                                            "a corrections CSV is UTF-8 or Windows-1252 text.")])
+                                                            f"a {kind} is UTF-8 or Windows-1252 text.")])
     try:
         text, encoding = data.decode("cp1252"), "Windows-1252 (not valid UTF-8)"
     except UnicodeDecodeError:
@@ -145,12 +161,21 @@ def _records(text: str, label: str):
             row += 1
             yield row, cells, None
     except csv.Error as exc:
-        why = str(exc)
-        if "field larger than field limit" in why:
-            why = f"a cell is longer than the limit of {MAX_CELL_CHARS} characters"
-        elif "unexpected end of data" in why:
-            why = "a quoted cell is never closed (an unterminated quote)"
-        yield row + 1, None, Problem(row + 1, None, f"the file cannot be read as CSV here (line {reader.line_num}): {why}.")
+        yield row + 1, None, Problem(row + 1, None, f"the file cannot be read as CSV here (line {reader.line_num}): {csv_error_why(exc)}.")
+
+
+def csv_error_why(exc: csv.Error) -> str:
+    """The csv module's complaint in a user's words."""
+    why = str(exc)
+    if "field larger than field limit" in why:
+        return f"a cell is longer than the limit of {MAX_CELL_CHARS} characters"
+    if "unexpected end of data" in why:
+        return "a quoted cell is never closed (an unterminated quote)"
+    if "expected after" in why:
+        return f"text follows a closing quote inside a cell ({why})"
+    if "line contains NUL" in why:
+        return "a NUL byte (binary data, not text)"
+    return why
 
 
 # ---- checking each cell ----------------------------------------------------------------------
@@ -207,6 +232,9 @@ def parse_probability(text: str) -> float:
 def _show(value: str, limit: int = 40) -> str:
     """A cell quoted for a message, control characters escaped, long ones cut."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
+
+
+show = _show  # for the box import
 
 
 def _check_row(number: int, cell: dict[str, str], metadata: Metadata | None, now: datetime,

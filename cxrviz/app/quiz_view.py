@@ -2,6 +2,12 @@
 submit, reveal), the presenter view and the scores. The rules live in `review/quiz.py`, the rows
 in `review/store/quizzes.py`; every name a teacher or learner typed is shown as text.
 
+Two kinds of link: a learner's (`/teach?quiz=ID`) offers only taking the quiz, whatever else the
+URL says; a teacher's (`/teach?teach=ID&view=present&case=3`, reached from the builder's list)
+opens the presenter view or the scores. With sign-in the store checks that the viewer is the
+quiz's creator or an admin (`quizzes.teacher_quiz`); without sign-in nothing tells a teacher from a
+learner, and the page says so.
+
 Every press runs in a widget callback (applied before the script, in order), like the Review form:
 a quick second key press is never dropped, and a submit is committed before the reveal shows.
 """
@@ -18,6 +24,7 @@ from cxrviz.app.messages import show_error
 from cxrviz.app.review_form import LABEL_KEYS
 from cxrviz.app.text import escape_markdown
 from cxrviz.data.boxes import Box
+from cxrviz.data.expert import ExpertLabels, image_disagreements
 from cxrviz.errors import CxrvizError
 from cxrviz.explain.render import TRUTH_COLOUR
 from cxrviz.findings import FINDINGS
@@ -25,30 +32,89 @@ from cxrviz.review import quiz
 from cxrviz.review.identity import name_key
 from cxrviz.review.store import quizzes as quiz_store
 
-QUIZ_PARAM, LEARNER_PARAM, MODE_PARAM = "quiz", "learner", "mode"
-MODES = {"take": "Take the quiz", "present": "Presenter view", "scores": "Scores"}
+QUIZ_PARAM, TEACH_PARAM, VIEW_PARAM, CASE_PARAM, LEARNER_PARAM = "quiz", "teach", "view", "case", "learner"
+VIEWS = {"present": "Presenter view", "scores": "Scores"}
 TICKS = "_quiz_ticks"  # (quiz, learner key, image) -> set of findings ticked, until submitted
-POSITIONS = "_quiz_positions"  # (quiz, learner key or "present") -> case index
+POSITIONS = "_quiz_positions"  # (quiz, learner key) -> case index (the presenter's is in the URL)
 PROBLEMS = "_quiz_problems"  # (quiz, learner key, image) -> message of a failed submit
 SUBMITTED = "_quiz_submitted"  # slots submitted in this session: a repeated press must not overwrite them
 REVEALED = "_quiz_present_revealed"  # quiz -> case indices revealed in the presenter view
 CREATED = "_quiz_created"
 SUBMIT_KEY, REVEAL_KEY = "Ctrl+Enter", "V"
+BUILDER_KEYS = {"source": "teach_source", "names": "teach_names", "name": "teach_name", "n": "teach_n",
+                "order": "teach_order", "seed": "teach_seed", "asked": "teach_asked", "reveal_model": "teach_reveal_model"}
+XRAY = "teach_xray"  # the keyed container of the X-ray: the style below keeps it inside the window
+# The X-ray is square; width alone would push it (and Submit) below the fold on a laptop. Its height
+# is capped to the window's, less the page's top padding and the line above it.
+_FIT_STYLE = (f"<style>.st-key-{XRAY} img {{max-height: calc(100vh - 11.5rem); width: auto !important; max-width: 100%;"
+              " object-fit: contain; display: block; margin: 0 auto;}</style>")
+SIGN_IN_NOTE = ("Without sign-in nothing tells a teacher from a learner: the learner's link offers only the quiz, but "
+                "anyone who opens Teach itself can reach this list, the presenter view and the scores. For marked tests, "
+                "turn sign-in on: then only a quiz's creator (or an admin) can open them, checked on the server.")
 
 
-@st.cache_resource(show_spinner=False)
-def expert_labels() -> dict[str, dict[str, bool]]:
-    return quiz.default_expert_labels()
+def expert_labels() -> ExpertLabels:
+    """The one expert-label table (`cxrviz.data.expert`), cached per file version."""
+    from cxrviz.app import label_audit
+
+    return label_audit.expert_labels()
+
+
+def _expert_of(image: str) -> dict[str, bool] | None:
+    try:
+        return expert_labels().of(image) or None
+    except CxrvizError as error:
+        show_error(error)
+        return None
 
 
 def link(quiz_id: str) -> str:
     return f"/teach?{QUIZ_PARAM}={quiz_id}"
 
 
+def teacher_link(quiz_id: str, view: str = "present") -> str:
+    return f"/teach?{TEACH_PARAM}={quiz_id}&{VIEW_PARAM}={view}"
+
+
+def viewer_identity() -> str | None:
+    """The signed-in user, or None without sign-in (nobody can be told apart then)."""
+    from cxrviz.app import auth
+
+    return auth.signed_in_reviewer(resources.settings()) if auth.auth_configured() else None
+
+
+def fit_to_window() -> None:
+    st.html(_FIT_STYLE)
+
+
 # ---- the builder ------------------------------------------------------------------------------
 
-def builder(store, metadata, boxes: pd.DataFrame, index) -> None:
-    """Build a quiz from a source, save it, show its link."""
+def _restore_builder() -> None:
+    """The builder's inputs from the session (a page switch drops unrendered widgets' state) or,
+    on a fresh session (a reload), from the URL's `b_…` parameters; defaults otherwise."""
+    state.keep_widget_state(*BUILDER_KEYS.values())
+    from_url = quiz.builder_values(st.query_params.to_dict())
+    for field, key in BUILDER_KEYS.items():
+        if key not in st.session_state:
+            value = from_url.get(field, quiz.BUILDER_DEFAULTS[field])
+            st.session_state[key] = list(value) if field == "asked" else value
+
+
+def _write_builder_url() -> None:
+    values = {field: st.session_state.get(key, quiz.BUILDER_DEFAULTS[field]) for field, key in BUILDER_KEYS.items()}
+    wanted = quiz.builder_params(values)
+    for param in [p for p in st.query_params if p.startswith(quiz.BUILDER_PREFIX) and p not in wanted]:
+        del st.query_params[param]
+    for param, value in wanted.items():
+        if st.query_params.get(param) != value:
+            st.query_params[param] = value
+    state.remember_widget_state(*BUILDER_KEYS.values())
+
+
+def builder(store, metadata, boxes: pd.DataFrame, index, teacher: str | None) -> None:
+    """Build a quiz from a source, save it, show its links. Its inputs live in the URL too, so a
+    reload keeps a half-built quiz."""
+    _restore_builder()
     st.subheader("New quiz")
     source = st.radio("Cases from", quiz.SOURCES, horizontal=True, key="teach_source")
     typed = ""
@@ -57,7 +123,7 @@ def builder(store, metadata, boxes: pd.DataFrame, index) -> None:
     expert = []
     if source == "Expert-adjudicated":
         try:
-            expert = list(expert_labels())
+            expert = list(expert_labels().table.index)
         except CxrvizError as error:
             show_error(error)
     rows = st.session_state.get("browse_rows")
@@ -74,43 +140,62 @@ def builder(store, metadata, boxes: pd.DataFrame, index) -> None:
     st.caption(f"{len(candidates):,} local cases to draw from.")
     c1, c2, c3, c4 = st.columns([3, 1, 1, 1])
     name = c1.text_input("Quiz name", key="teach_name", max_chars=quiz.MAX_QUIZ_NAME)
-    n = c2.number_input("Cases", 1, quiz.MAX_CASES, 10, key="teach_n")
+    n = c2.number_input("Cases", 1, quiz.MAX_CASES, key="teach_n")
     order = c3.radio("Order", quiz.ORDERS, key="teach_order")
-    seed = c4.number_input("Seed", 0, 2**31 - 1, 0, key="teach_seed", disabled=order != "random")
-    asked = st.multiselect("Findings asked", FINDINGS, default=list(FINDINGS), key="teach_asked")
-    reveal_model = st.checkbox("Reveal the model's probabilities and heatmap", value=True, key="teach_reveal_model")
+    seed = c4.number_input("Seed", 0, 2**31 - 1, key="teach_seed", disabled=order != "random")
+    asked = st.multiselect("Findings asked", FINDINGS, key="teach_asked")
+    reveal_model = st.checkbox("Reveal the model's probabilities and heatmap", key="teach_reveal_model")
+    _write_builder_url()
     if st.button("Create quiz", type="primary", key="teach_create"):
         try:
             spec = quiz.build_quiz(name, candidates, asked, int(n), order, int(seed), source, reveal_model, reveal_model)
-            st.session_state[CREATED] = quiz_store.save_quiz(store, spec)
+            st.session_state[CREATED] = quiz_store.save_quiz(store, spec, created_by=teacher)
         except CxrvizError as error:
             show_error(error)
     created = st.session_state.get(CREATED)
     if created:
-        st.success("Quiz saved. Learners open it with this link (add the server address in front):", icon=":material/check_circle:")
+        st.success("Quiz saved. Learners open it with this link (add the server address in front); it offers them only the quiz:",
+                   icon=":material/check_circle:")
         st.code(link(created), language=None)
-        st.button("Open it", key="teach_open_created", on_click=open_quiz, args=(created,))
+        st.caption("Your presenter view and the scores: " + teacher_link(created) + " (also under Saved quizzes below).")
+        b1, b2, b3 = st.columns(3)
+        b1.button("Take it as a learner", key="teach_open_created", on_click=open_quiz, args=(created,), width="stretch")
+        b2.button("Present it", key="teach_present_created", on_click=open_teacher, args=(created, "present"), width="stretch")
+        b3.button("Its scores", key="teach_scores_created", on_click=open_teacher, args=(created, "scores"), width="stretch")
 
 
-def open_quiz(quiz_id: str, mode: str = "take") -> None:
-    st.query_params[QUIZ_PARAM] = quiz_id
-    st.query_params[MODE_PARAM] = mode
-    st.session_state.pop("teach_mode", None)
+def open_quiz(quiz_id: str) -> None:
+    """The learner's view: only the quiz id (and the learner's name) in the URL."""
+    learner = st.query_params.get(LEARNER_PARAM)
+    st.query_params.from_dict({QUIZ_PARAM: quiz_id, **({LEARNER_PARAM: learner} if learner else {})})
 
 
-def saved_quizzes(store) -> None:
-    st.subheader("Saved quizzes")
-    rows = quiz_store.list_quizzes(store)
+def open_teacher(quiz_id: str, view: str) -> None:
+    st.query_params.from_dict({TEACH_PARAM: quiz_id, VIEW_PARAM: view})
+    st.session_state.pop("teach_view", None)
+
+
+def home() -> None:
+    st.query_params.from_dict({k: v for k, v in st.query_params.to_dict().items() if k.startswith(quiz.BUILDER_PREFIX)})
+    st.session_state.pop("teach_view", None)
+
+
+def saved_quizzes(store, teacher: str | None) -> None:
+    st.subheader("Your quizzes" if teacher else "Saved quizzes")
+    st.caption(f"Signed in as {teacher}: the quizzes you made (an admin sees every quiz)." if teacher else SIGN_IN_NOTE)
+    rows = quiz_store.list_quizzes(store, teacher)
     if not rows:
         st.caption("No quiz yet.")
         return
-    table = pd.DataFrame(rows).assign(link=[link(r["id"]) for r in rows])
-    st.dataframe(table[["name", "cases", "answers", "created_at", "link"]], hide_index=True)
+    table = pd.DataFrame(rows).assign(**{"learner link": [link(r["id"]) for r in rows],
+                                         "teacher link": [teacher_link(r["id"]) for r in rows]})
+    st.dataframe(table[["name", "cases", "answers", "created_by", "created_at", "learner link", "teacher link"]], hide_index=True)
     ids = [r["id"] for r in rows]
     chosen = st.selectbox("Quiz", ids, format_func=lambda i: next(f"{r['name']} ({r['id']})" for r in rows if r["id"] == i), key="teach_pick")
     b1, b2, b3 = st.columns(3)
-    for column, (mode, label) in zip((b1, b2, b3), MODES.items()):
-        column.button(label, key=f"teach_open_{mode}", on_click=open_quiz, args=(chosen, mode), width="stretch")
+    b1.button("Take it as a learner", key="teach_open_take", on_click=open_quiz, args=(chosen,), width="stretch")
+    for column, (view, label) in zip((b2, b3), VIEWS.items()):
+        column.button(label, key=f"teach_open_{view}", on_click=open_teacher, args=(chosen, view), width="stretch")
 
 
 # ---- a case's image ---------------------------------------------------------------------------
@@ -120,22 +205,24 @@ def _truths(boxes: pd.DataFrame, image: str, shape) -> list[tuple[str, Box]]:
 
 
 def case_image(gray: np.ndarray, key_prefix: str, truths: list[tuple[str, Box]] = (), controls: bool = True) -> None:
-    """The X-ray alone (no model output): window, zoom, invert; ground-truth boxes only when given."""
+    """The X-ray alone (no model output), as tall as the window allows: window, zoom, invert in a
+    popover above it; ground-truth boxes only when given."""
     key = viewer.image_key(gray)
     level, width, zoom, cx, cy, invert = 0.5, 1.0, 1.0, 0.5, 0.5, False
     if controls:
-        c1, c2, c3, c4 = st.columns(4)
-        level = c1.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
-        width = c2.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
-        zoom = c3.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
-        invert = c4.checkbox("Invert", key=f"{key_prefix}_invert")
-        if zoom > 1:
-            c5, c6 = st.columns(2)
-            cx = c5.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx")
-            cy = c6.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy")
+        with st.popover("Adjust view", icon=":material/tune:"):
+            level = st.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
+            width = st.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
+            zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
+            invert = st.checkbox("Invert", key=f"{key_prefix}_invert")
+            if zoom > 1:
+                cx = st.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx")
+                cy = st.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy")
     drawn = tuple(((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths)
     png = viewer.rendered(gray, None, (key, "quiz"), drawn, 0.0, "jet", level, width, invert, zoom, (cx, cy))
-    st.image(png, width="stretch", caption=viewer.box_legend(bool(truths), False))
+    fit_to_window()
+    with st.container(key=XRAY):
+        st.image(png, width="stretch", caption=viewer.box_legend(bool(truths), False))
 
 
 def _gray(index, image: str):
@@ -153,13 +240,13 @@ def _gray(index, image: str):
 # ---- taking a quiz ----------------------------------------------------------------------------
 
 def learner_name() -> str | None:
-    """The signed-in user when sign-in is configured (nothing to type); else the learner's name,
-    kept across page switches and reloads in `?learner=`."""
+    """The signed-in user when sign-in is configured (nothing to type); else the learner's name
+    (sidebar), kept across page switches and reloads in `?learner=`."""
     from cxrviz.app import auth
 
     if auth.auth_configured():
         return auth.signed_in_reviewer(resources.settings())
-    return state.person_name("learner", LEARNER_PARAM)
+    return state.person_name("learner", LEARNER_PARAM, st.sidebar, "Your answers are saved under it; kept in the address bar.")
 
 
 def _set_position(slot: tuple, position: int) -> None:
@@ -189,9 +276,11 @@ def _submit(store, quiz_id: str, learner: str, image: str) -> None:
 
 
 def take(store, quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, index, model) -> None:
+    """The learner's view, and nothing else: the image and the answer form side by side (both in
+    the window), the reveal once this case is submitted, their own score at the end."""
     learner = learner_name()
     if not learner:
-        st.info("Enter your name to start: your answers are saved under it, so you can reload or come back later.")
+        st.info("Enter your name in the sidebar to start: your answers are saved under it, so you can reload or come back later.")
         return
     key = name_key(learner)
     done = {a.image: a for a in quiz_store.answers(store, quiz_id, learner)}
@@ -204,50 +293,52 @@ def take(store, quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame
                     icon=":material/history:")
     position = min(positions[slot], len(spec.images) - 1)
     image = spec.images[position]
-    st.progress(len(done) / len(spec.images), text=f"{len(done)} of {len(spec.images)} answered")
-    n1, n2, n3 = st.columns([1, 1, 4])
-    n1.button("◀ Previous", key="quiz_prev", disabled=position == 0, shortcut="ArrowLeft",
-              on_click=_set_position, args=(slot, position - 1))
-    n2.button("Next ▶", key="quiz_next", disabled=position >= len(spec.images) - 1, shortcut="ArrowRight",
-              on_click=_set_position, args=(slot, position + 1))
-    n3.text(f"Case {position + 1} of {len(spec.images)}")
     gray = _gray(index, image)
     answer = done.get(image)
-    if answer is None:
-        left, right = st.columns([3, 2])
-        with left:
-            if gray is not None:
-                case_image(gray, f"quiz_{quiz_id}")
-        with right:
+
+    def side(_probs=None) -> None:
+        n1, n2, n3 = st.columns([1, 1, 2], vertical_alignment="center")
+        n1.button("◀ Previous", key="quiz_prev", disabled=position == 0, shortcut="ArrowLeft",
+                  on_click=_set_position, args=(slot, position - 1), width="stretch")
+        n2.button("Next ▶", key="quiz_next", disabled=position >= len(spec.images) - 1, shortcut="ArrowRight",
+                  on_click=_set_position, args=(slot, position + 1), width="stretch")
+        n3.text(f"Case {position + 1} of {len(spec.images)}")
+        st.progress(len(done) / len(spec.images), text=f"{len(done)} of {len(spec.images)} answered")
+        if answer is None:
             _answer_form(store, quiz_id, learner, image, spec)
+        else:
+            _reveal(image, spec, answer, metadata, boxes, model)
+        if len(done) == len(spec.images):
+            own_score(list(done.values()), spec, metadata)
+
+    if answer is not None and gray is not None and spec.reveal_model and model is not None:
+        viewer.show(gray, model, image=image, nih_labels=metadata.findings_of(image), boxes_table=boxes,
+                    key_prefix=f"quiz_reveal_{quiz_id}", beside=side)
         return
+    left, right = st.columns([1, 1])
+    with right:
+        side()
+    with left:
+        if gray is not None:
+            case_image(gray, f"quiz_{quiz_id}", _truths(boxes, image, gray.shape) if answer is not None else [])
+
+
+def _reveal(image: str, spec: quiz.QuizSpec, answer: quiz.Answer, metadata, boxes: pd.DataFrame, model) -> None:
     nih = metadata.findings_of(image)
-    expert = None
-    try:
-        expert = expert_labels().get(image)
-    except CxrvizError as error:
-        show_error(error)
-    truths = _truths(boxes, image, gray.shape) if gray is not None else []
-    shown = quiz.reveal(image, spec.asked, answer.findings, nih, expert, [(f, b) for f, b in _truths(boxes, image, (1024, 1024))],
-                        answer.click)
+    shown = quiz.reveal(image, spec.asked, answer.findings, nih, _expert_of(image),
+                        _truths(boxes, image, (1024, 1024)), answer.click)
+    reveal_panel(shown, nih)
+    if spec.reveal_model and model is None:
+        st.caption("The model's output is part of this quiz's reveal, but no model is loaded (see the sidebar).")
 
-    def panel(_probs=None) -> None:
-        reveal_panel(shown, nih)
 
-    if gray is None:
-        panel()
-    elif spec.reveal_model and model is not None:
-        viewer.show(gray, model, image=image, nih_labels=nih, boxes_table=boxes, key_prefix=f"quiz_reveal_{quiz_id}", beside=panel)
-    else:
-        left, right = st.columns([3, 2])
-        with left:
-            case_image(gray, f"quiz_{quiz_id}", truths)
-        with right:
-            panel()
-            if spec.reveal_model:
-                st.caption("The model's output is part of this quiz's reveal, but no model is loaded (see the sidebar).")
-    if len(done) == len(spec.images):
-        st.success("All cases answered: see how you did under Scores.", icon=":material/celebration:")
+def own_score(answers: list[quiz.Answer], spec: quiz.QuizSpec, metadata) -> None:
+    """A learner's own overall score (their answers only; the class's are the teacher's)."""
+    truth = {a.image: found for a in answers if (found := metadata.findings_of(a.image)) is not None}
+    summary = quiz.learner_summaries(answers, spec.asked, truth)
+    st.success("All cases answered. Your score against the NIH labels:", icon=":material/celebration:")
+    if summary:
+        st.dataframe(pd.DataFrame([summary[0].row()]).drop(columns=["learner"]), hide_index=True)
 
 
 def _answer_form(store, quiz_id: str, learner: str, image: str, spec: quiz.QuizSpec) -> None:
@@ -289,61 +380,92 @@ def reveal_panel(shown: quiz.Reveal, nih: set[str] | None) -> None:
                     "Your click fell outside every ground-truth box.")
 
 
-# ---- presenter view ---------------------------------------------------------------------------
+# ---- the teacher's views ----------------------------------------------------------------------
+
+def teacher_views(store, quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, index, teacher: str | None) -> None:
+    """Presenter view or scores (`?view=`), for a quiz `quizzes.teacher_quiz` let this viewer open."""
+    wanted = st.query_params.get(VIEW_PARAM)
+    if "teach_view" not in st.session_state:
+        st.session_state["teach_view"] = wanted if wanted in VIEWS else "present"
+    t1, t2, t3 = st.columns([3, 2, 1], vertical_alignment="center")
+    t1.text(f"{spec.name} · {len(spec.images)} cases · asks {', '.join(spec.asked)}")
+    view = t2.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="teach_view", label_visibility="collapsed")
+    t3.button("Quizzes", key="teach_home", on_click=home, icon=":material/arrow_back:", width="stretch")
+    view = view if view in VIEWS else "present"
+    if st.query_params.get(VIEW_PARAM) != view:
+        st.query_params[VIEW_PARAM] = view
+    if view == "present":
+        present(quiz_id, spec, metadata, boxes, index)
+    else:
+        scores(store, quiz_id, spec, metadata, teacher)
+        st.caption(("Signed in: only you and admins can open this." if teacher else SIGN_IN_NOTE)
+                   + " Learners' link: " + link(quiz_id))
+
 
 def _toggle_reveal(quiz_id: str, position: int) -> None:
     revealed = st.session_state.setdefault(REVEALED, {}).setdefault(quiz_id, set())
     revealed.symmetric_difference_update({position})
 
 
+def _go_to_case(position: int) -> None:
+    st.query_params[CASE_PARAM] = str(position + 1)
+
+
 def present(quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, index) -> None:
-    slot = (quiz_id, "present")
-    position = min(st.session_state.setdefault(POSITIONS, {}).get(slot, 0), len(spec.images) - 1)
+    """One case at a time for the class: the image as tall as the window, the controls and (on V)
+    the answer beside it, so a reveal never moves the image. The case is in the URL (`?case=`)."""
+    st.set_page_config(initial_sidebar_state="collapsed")  # the class sees the X-ray, not the app's menu
+    position = quiz.case_from_param(st.query_params.get(CASE_PARAM), len(spec.images))
+    if st.query_params.get(CASE_PARAM) != str(position + 1):
+        st.query_params[CASE_PARAM] = str(position + 1)
     revealed = position in st.session_state.setdefault(REVEALED, {}).get(quiz_id, set())
     image = spec.images[position]
-    n1, n2, n3, n4 = st.columns([1, 1, 1, 3])
-    n1.button("◀", key="present_prev", disabled=position == 0, shortcut="ArrowLeft", on_click=_set_position, args=(slot, position - 1),
-              width="stretch")
-    n2.button("▶", key="present_next", disabled=position >= len(spec.images) - 1, shortcut="ArrowRight",
-              on_click=_set_position, args=(slot, position + 1), width="stretch")
-    n3.button("Hide (V)" if revealed else "Reveal (V)", key="present_reveal", shortcut=REVEAL_KEY, type="primary",
-              on_click=_toggle_reveal, args=(quiz_id, position), width="stretch")
-    n4.header(f"Case {position + 1} / {len(spec.images)}")
     gray = _gray(index, image)
-    if revealed:
-        nih = metadata.findings_of(image)
-        asked = [f for f in spec.asked if f in (nih or set())]
-        st.header(escape_markdown("NIH: " + (", ".join(asked) if asked else "none of the asked findings")))
-        try:
-            expert = expert_labels().get(image)
-        except CxrvizError:
-            expert = None
-        if expert:
-            said = [f for f, v in expert.items() if v]
-            st.header(escape_markdown("Experts: " + (", ".join(said) or "none")))
-            debatable = quiz.disagreements(nih or set(), expert, spec.asked)
-            if debatable:
-                st.header(escape_markdown("Debatable: NIH and experts disagree on " + ", ".join(debatable)))
-    if gray is not None:
-        truths = _truths(boxes, image, gray.shape) if revealed else []
-        case_image(gray, f"present_{quiz_id}", truths, controls=False)
+    left, right = st.columns([3, 1])
+    with right:
+        st.header(f"Case {position + 1} / {len(spec.images)}")
+        n1, n2 = st.columns(2)
+        n1.button("◀", key="present_prev", disabled=position == 0, shortcut="ArrowLeft", on_click=_go_to_case,
+                  args=(position - 1,), width="stretch")
+        n2.button("▶", key="present_next", disabled=position >= len(spec.images) - 1, shortcut="ArrowRight",
+                  on_click=_go_to_case, args=(position + 1,), width="stretch")
+        st.button("Hide (V)" if revealed else "Reveal (V)", key="present_reveal", shortcut=REVEAL_KEY, type="primary",
+                  on_click=_toggle_reveal, args=(quiz_id, position), width="stretch")
+        if revealed:
+            nih = metadata.findings_of(image)
+            asked = [f for f in spec.asked if f in (nih or set())]
+            st.subheader(escape_markdown("NIH: " + (", ".join(asked) if asked else "none of the asked findings")))
+            expert = _expert_of(image)
+            if expert:
+                said = [f for f, v in expert.items() if v]
+                st.subheader(escape_markdown("Experts: " + (", ".join(said) or "none")))
+                debatable = image_disagreements(nih or set(), expert, spec.asked)
+                if debatable:
+                    st.subheader(escape_markdown("Debatable: NIH and experts disagree on " + ", ".join(debatable)))
+    with left:
+        if gray is not None:
+            case_image(gray, f"present_{quiz_id}", _truths(boxes, image, gray.shape) if revealed else [], controls=False)
 
 
 # ---- scores -------------------------------------------------------------------------------------
 
 def score_plot(scores: list[quiz.FindingScore]) -> go.Figure:
+    """Sensitivity and specificity per finding; a rate with no case to measure it on has no bar and
+    reads "n/a" (a 0 is a bar of height 0 labelled "0.00")."""
     findings = [s.finding for s in scores]
-    figure = go.Figure([
-        go.Bar(name="sensitivity", x=findings, y=[s.sensitivity for s in scores]),
-        go.Bar(name="specificity", x=findings, y=[s.specificity for s in scores]),
-    ])
-    figure.update_layout(barmode="group", yaxis={"range": [0, 1], "title": "fraction"}, height=360,
-                         margin={"t": 30, "b": 10}, title="Class, per finding (against the NIH labels)")
+
+    def bars(name: str, values: list[float | None]) -> go.Bar:
+        return go.Bar(name=name, x=findings, y=[0 if v is None else v for v in values],
+                      text=["n/a" if v is None else f"{v:.2f}" for v in values], textposition="outside")
+
+    figure = go.Figure([bars("sensitivity", [s.sensitivity for s in scores]), bars("specificity", [s.specificity for s in scores])])
+    figure.update_layout(barmode="group", yaxis={"range": [0, 1.15], "title": "fraction"}, height=360,
+                         margin={"t": 30, "b": 10}, title="Class, per finding (against the NIH labels; n/a: no case to measure it on)")
     return figure
 
 
-def scores(store, quiz_id: str, spec: quiz.QuizSpec, metadata) -> None:
-    answers = quiz_store.answers(store, quiz_id)
+def scores(store, quiz_id: str, spec: quiz.QuizSpec, metadata, teacher: str | None) -> None:
+    answers = quiz_store.class_answers(store, quiz_id, teacher)
     if not answers:
         st.info("Nobody has answered this quiz yet.")
         return
@@ -352,11 +474,13 @@ def scores(store, quiz_id: str, spec: quiz.QuizSpec, metadata) -> None:
                            help="Off by default: the class view numbers learners in the order they first answered.")
     names = {a.learner: a.learner for a in answers} if show_names else quiz.anonymise(a.learner for a in answers)
     shown = [quiz.Answer(a.quiz_id, names[a.learner], a.image, a.findings, a.click, a.answered_at) for a in answers]
+    st.markdown("**Per learner, overall** (every asked finding of every answered case is one call)")
+    st.dataframe(pd.DataFrame([s.row() for s in quiz.learner_summaries(shown, spec.asked, truth)]), hide_index=True)
     pooled = quiz.class_scores(shown, spec.asked, truth)
     st.plotly_chart(score_plot(pooled), key="quiz_score_plot")
     st.markdown("**Class**")
-    st.dataframe(pd.DataFrame([s.row() for s in pooled]).drop(columns=["learner"]).round(3), hide_index=True)
-    st.markdown("**Per learner**")
-    st.dataframe(pd.DataFrame([s.row() for s in quiz.score(shown, spec.asked, truth)]).round(3), hide_index=True)
+    st.dataframe(pd.DataFrame([s.row() for s in pooled]).drop(columns=["learner"]), hide_index=True)
+    st.markdown("**Per learner and finding**")
+    st.dataframe(pd.DataFrame([s.row() for s in quiz.score(shown, spec.asked, truth)]), hide_index=True)
     st.download_button("Answers CSV", quiz.answers_csv(shown, spec.asked), f"quiz_{quiz_id}_answers.csv", "text/csv",
                        on_click="ignore", key="quiz_csv")

@@ -1,16 +1,30 @@
-"""Expert reference labels: Google's 2019 radiologist-adjudicated labels for 4,376 NIH images.
+"""Expert reference labels: Google's 2019 radiologist-adjudicated labels for 4,376 NIH images,
+and the one mapping from their four findings to the NIH findings. Browse ("NIH disagrees with the
+experts"), the Label audit page, the Review suspects and the Teach reveal all ask this module;
+no other module reads the file or defines the mapping.
 
-Majeed/Majkowska et al. (Radiology 2019) had three radiologists adjudicate four findings on NIH
-images; torchxrayvision ships the result as `google2019_nih-chest-xray-labels.csv.gz` (one row per
-image, YES/NO per finding). Mapping to the NIH findings (`NIH_EQUIVALENTS`), with its caveats:
+Source: Majkowska A, Mittal S, Steiner DF, et al. "Chest Radiograph Interpretation with Deep
+Learning Models: Assessment with Radiologist-adjudicated Reference Standards and
+Population-adjusted Evaluation", Radiology 2020;294:421-431 (doi:10.1148/radiol.2019191293).
+Three radiologists adjudicated four findings on NIH images; torchxrayvision ships the result as
+`google2019_nih-chest-xray-labels.csv.gz` (one row per image, YES/NO per finding, a blank cell
+where no verdict was given). torchxrayvision's `NIH_Google_Dataset` only renames the findings
+("Airspace opacity" -> "Lung Opacity", "Nodule or mass" -> "Nodule/Mass"); it relates none of
+them to the NIH labels, so the mapping below (`NIH_EQUIVALENTS`) is the paper's definitions:
 
 - Pneumothorax -> Pneumothorax: the same finding.
-- Nodule or mass -> Nodule, Mass: the experts did not separate the two, so the NIH side counts
+- Nodule or mass -> Nodule, Mass: the paper grades the two as one finding, so the NIH side counts
   as positive when either is labelled.
-- Airspace opacity -> Consolidation, Pneumonia, Infiltration: the closest NIH findings, but not
-  the same concept (airspace opacity also covers edema and some atelectasis, and "Pneumonia" is a
-  clinical diagnosis); agreement figures for it measure the mapping as much as the labels.
+- Airspace opacity -> Consolidation, Infiltration, Pneumonia, Atelectasis, Edema: the paper's
+  airspace opacity is any opacity filling the airspaces (consolidation, infiltrate, the opacity of
+  pneumonia, of atelectasis, of alveolar oedema), not one NIH finding; an NIH positive for any of
+  them counts. (Measured on the 4,376 images against the metadata: PPV 0.72, sensitivity 0.51,
+  agreement 0.66; without Atelectasis and Edema 0.76, 0.42, 0.65.) "Pneumonia" is a clinical
+  diagnosis and an NIH "Atelectasis" need not be an opacity, so agreement figures for this
+  finding measure the mapping as much as the labels.
 - Fracture: no NIH finding; shown as an expert label, never compared.
+
+A blank expert cell is no verdict: that finding is not compared for that image.
 
 The statistics treat the experts as the reference: PPV = the share of NIH positives the experts
 confirm, sensitivity = the share of expert positives NIH labels, agreement = the share of images
@@ -40,7 +54,7 @@ EXPERT_FINDINGS: tuple[str, ...] = ("Pneumothorax", "Nodule or mass", "Airspace 
 NIH_EQUIVALENTS: dict[str, tuple[str, ...]] = {
     "Pneumothorax": ("Pneumothorax",),
     "Nodule or mass": ("Nodule", "Mass"),
-    "Airspace opacity": ("Consolidation", "Pneumonia", "Infiltration"),
+    "Airspace opacity": ("Consolidation", "Infiltration", "Pneumonia", "Atelectasis", "Edema"),
     "Fracture": (),
 }
 COMPARED: tuple[str, ...] = tuple(f for f in EXPERT_FINDINGS if NIH_EQUIVALENTS[f])
@@ -133,6 +147,20 @@ def load_expert_labels(path: Path | None = None) -> ExpertLabels:
 def nih_positive(nih_labels: Iterable[str], expert_finding: str) -> bool:
     """Whether a set of NIH labels counts as positive for an expert finding (`NIH_EQUIVALENTS`)."""
     return bool(set(nih_labels) & set(NIH_EQUIVALENTS[expert_finding]))
+
+
+def image_disagreements(nih_labels: Iterable[str], verdicts: Mapping[str, bool] | None,
+                        asked: Iterable[str] | None = None) -> list[str]:
+    """The compared expert findings (`COMPARED` order) on which one image's NIH labels and the
+    experts' verdicts (`ExpertLabels.of`) differ: the image is debatable on those. With `asked`
+    (NIH findings), only expert findings covering an asked finding are compared (a quiz that does
+    not ask about nodules is not debatable on them). The same rule as `comparison`/`disagreements`."""
+    if not verdicts:
+        return []
+    labels, wanted = set(nih_labels), None if asked is None else set(asked)
+    return [finding for finding in COMPARED
+            if finding in verdicts and (wanted is None or wanted & set(NIH_EQUIVALENTS[finding]))
+            and bool(verdicts[finding]) != bool(labels & set(NIH_EQUIVALENTS[finding]))]
 
 
 def comparison(expert: ExpertLabels, nih: Mapping[str, Iterable[str]] | None = None) -> pd.DataFrame:

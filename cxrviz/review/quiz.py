@@ -3,26 +3,28 @@ says, and how learners are scored. Pure rules, no Streamlit and no SQL (the stor
 and answers in `store/quizzes.py`; the Teach page draws them).
 
 The "truth" a learner is scored against is the NIH label, which is an NLP-mined label and
-sometimes wrong. Where Google's expert panel adjudicated the image (Majkowska et al. 2019, the
-`google2019` file shipped with torchxrayvision) the reveal shows the experts' call too, and flags
-the case as *debatable* when NIH and experts disagree on an asked finding.
+sometimes wrong. Where Google's expert panel adjudicated the image the reveal shows the experts'
+call too, and flags the case as *debatable* when NIH and experts disagree on an asked finding:
+the labels, their NIH mapping and that rule are `cxrviz.data.expert`'s, the same as the Label
+audit page's and Browse's.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import logging
 import random
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from cxrviz.data.boxes import Box
+from cxrviz.data.expert import image_disagreements
+from cxrviz.data.image_index import NIH_NAME
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS, normalise_label
+from cxrviz.review.export import neutralise
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +32,6 @@ SOURCES = ("Browse filter", "Boxed images", "Expert-adjudicated", "Image names")
 ORDERS = ("random", "in order")
 MAX_CASES = 200
 MAX_QUIZ_NAME = 200
-IMAGE_NAME = re.compile(r"^\d{8}_\d{3}\.png$")
-
-# The expert file's findings and the NIH findings each one covers. Fracture has no NIH label.
-# "Airspace opacity" follows the paper's definition (consolidation, infiltrate, atelectasis,
-# pneumonia, oedema-like opacity): an NIH positive for any of them counts as an opacity.
-EXPERT_TO_NIH: dict[str, frozenset[str]] = {
-    "Pneumothorax": frozenset({"Pneumothorax"}),
-    "Nodule or mass": frozenset({"Nodule", "Mass"}),
-    "Airspace opacity": frozenset({"Atelectasis", "Consolidation", "Infiltration", "Pneumonia", "Edema"}),
-    "Fracture": frozenset(),
-}
-EXPERT_FILE = "google2019_nih-chest-xray-labels.csv.gz"
-
 
 class QuizError(CxrvizError):
     """A quiz that cannot be built or opened (no name, no cases, unknown images, a dead link)."""
@@ -130,7 +119,7 @@ def parse_names(text: str, local: Mapping[str, object] | set[str]) -> tuple[list
     for token in re.split(r"[\s,;]+", text or ""):
         if not token:
             continue
-        if IMAGE_NAME.match(token) and token in local:
+        if NIH_NAME.match(token) and token in local:
             found.append(token)
         else:
             refused.append(token)
@@ -149,45 +138,6 @@ def candidates_for(source: str, *, image_names, browse_rows, local, box_images: 
     if source == "Image names":
         return parse_names(typed, local)
     raise QuizError(f"Unknown source {source!r}; choose one of {', '.join(SOURCES)}.")
-
-
-# ---- expert labels ------------------------------------------------------------------------------
-
-def read_expert_labels(path: Path) -> dict[str, dict[str, bool]]:
-    """image -> {expert finding: YES?} from the google2019 CSV (a minimal reader for the quiz; the
-    columns are found by header name)."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    try:
-        with opener(path, "rt", newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            missing = [c for c in ("Image Index", *EXPERT_TO_NIH) if c not in (reader.fieldnames or [])]
-            if missing:
-                raise QuizError(f"The expert label file {Path(path).name} lacks the columns {', '.join(missing)}.")
-            return {row["Image Index"].strip(): {f: row[f].strip().upper() == "YES" for f in EXPERT_TO_NIH} for row in reader}
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
-        raise QuizError(f"The expert label file {Path(path).name} cannot be read: {exc}") from exc
-
-
-def default_expert_labels() -> dict[str, dict[str, bool]]:
-    from cxrviz.data.metadata import bundled_file
-
-    return read_expert_labels(bundled_file(EXPERT_FILE))
-
-
-def disagreements(nih: set[str], expert: Mapping[str, bool] | None, asked: Iterable[str] = FINDINGS) -> list[str]:
-    """Expert findings on which the NIH label and the experts disagree, for the asked findings: the
-    case is debatable on those. An expert finding with no NIH counterpart (Fracture) is never compared."""
-    if not expert:
-        return []
-    asked = set(asked)
-    out = []
-    for finding, covers in EXPERT_TO_NIH.items():
-        relevant = covers & asked
-        if not relevant or finding not in expert:
-            continue
-        if bool(expert[finding]) != bool(set(nih) & covers):
-            out.append(finding)
-    return out
 
 
 # ---- the reveal ---------------------------------------------------------------------------------
@@ -222,7 +172,7 @@ def reveal(image: str, asked: Iterable[str], ticked: Iterable[str], nih: set[str
     ticked, nih = set(ticked), set(nih or ())
     asked = [f for f in FINDINGS if f in set(asked)]
     rows = [{"finding": f, "yours": f in ticked, "NIH": f in nih, "outcome": outcome(f in ticked, f in nih)} for f in asked]
-    return Reveal(image, rows, dict(expert) if expert else None, disagreements(nih, expert, asked), click_hits(click, boxes))
+    return Reveal(image, rows, dict(expert) if expert else None, image_disagreements(nih, expert, asked), click_hits(click, boxes))
 
 
 # ---- scores -------------------------------------------------------------------------------------
@@ -260,8 +210,59 @@ class FindingScore:
 
     def row(self) -> dict:
         return {"learner": self.learner, "finding": self.finding, "TP": self.tp, "FN": self.fn, "FP": self.fp, "TN": self.tn,
-                "sensitivity": self.sensitivity, "specificity": self.specificity,
+                "sensitivity": rate_text(self.tp, self.tp + self.fn, NO_POSITIVE),
+                "specificity": rate_text(self.tn, self.tn + self.fp, NO_NEGATIVE),
                 "missed": ", ".join(self.missed), "false alarms": ", ".join(self.false_alarms)}
+
+
+NO_POSITIVE, NO_NEGATIVE = "n/a: no positive case", "n/a: no negative case"
+
+
+def rate_text(k: int, n: int, undefined: str) -> str:
+    """A rate as a table shows it: "0.00 (0 of 3)" is a learner who missed all three, `undefined`
+    (no case to measure it on) is not the same thing and never reads as 0."""
+    return f"{k / n:.2f} ({k} of {n})" if n else undefined
+
+
+@dataclass(frozen=True)
+class LearnerSummary:
+    """One learner's overall score over every asked finding of every case they answered: each
+    (case, finding) is one call, right or wrong against the NIH label."""
+
+    learner: str
+    cases: int
+    tp: int
+    fn: int
+    fp: int
+    tn: int
+
+    @property
+    def calls(self) -> int:
+        return self.tp + self.fn + self.fp + self.tn
+
+    @property
+    def correct(self) -> float | None:
+        return (self.tp + self.tn) / self.calls if self.calls else None
+
+    def row(self) -> dict:
+        return {"learner": self.learner, "cases answered": self.cases,
+                "correct calls": rate_text(self.tp + self.tn, self.calls, "n/a: no case scored"),
+                "sensitivity": rate_text(self.tp, self.tp + self.fn, NO_POSITIVE),
+                "specificity": rate_text(self.tn, self.tn + self.fp, NO_NEGATIVE)}
+
+
+def learner_summaries(answers: Iterable[Answer], asked: Iterable[str], truth: Mapping[str, set[str]]) -> list[LearnerSummary]:
+    """Per learner (order of first answer): the overall score, from the same counts as `score`."""
+    answers = list(answers)
+    cases: dict[str, set[str]] = {}
+    for a in answers:
+        if a.image in truth:
+            cases.setdefault(a.learner, set()).add(a.image)
+    totals: dict[str, list[int]] = {}
+    for s in score(answers, asked, truth):
+        t = totals.setdefault(s.learner, [0, 0, 0, 0])
+        t[0], t[1], t[2], t[3] = t[0] + s.tp, t[1] + s.fn, t[2] + s.fp, t[3] + s.tn
+    return [LearnerSummary(learner, len(cases[learner]), *t) for learner, t in totals.items()]
 
 
 def score(answers: Iterable[Answer], asked: Iterable[str], truth: Mapping[str, set[str]]) -> list[FindingScore]:
@@ -314,13 +315,69 @@ def answers_csv(answers: Iterable[Answer], asked: Iterable[str]) -> str:
     writer.writerow(["quiz", "learner", "image", *asked, "click_x", "click_y", "answered_at"])
     for a in answers:
         x, y = a.click if a.click else ("", "")
-        writer.writerow([a.quiz_id, _csv_safe(a.learner), a.image, *[int(f in a.findings) for f in asked], x, y, a.answered_at])
+        writer.writerow([a.quiz_id, neutralise(a.learner), a.image, *[int(f in a.findings) for f in asked], x, y, a.answered_at])
     return out.getvalue()
 
 
-def _csv_safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula (=, +, -, @ first)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def case_from_param(value: str | None, n_cases: int) -> int:
+    """The presenter's case from the URL (`?case=3`, counted from 1) as an index; case 1 for a
+    missing or unreadable value, the last case for one past the end."""
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        return 0
+    return min(max(number, 1), max(n_cases, 1)) - 1
+
+
+# ---- the builder's inputs in the URL (a reload keeps them) --------------------------------------
+
+BUILDER_DEFAULTS: dict[str, object] = {"source": SOURCES[0], "names": "", "name": "", "n": 10, "order": ORDERS[0],
+                                       "seed": 0, "asked": tuple(FINDINGS), "reveal_model": True}
+BUILDER_PREFIX = "b_"
+
+
+def builder_params(values: Mapping[str, object]) -> dict[str, str]:
+    """The builder's inputs as URL parameters (`b_name=…`), only those that differ from the defaults."""
+    out = {}
+    for key, default in BUILDER_DEFAULTS.items():
+        value = values.get(key, default)
+        if key == "asked":
+            value = tuple(f for f in FINDINGS if f in set(value))
+        if value == default:
+            continue
+        if key == "asked":
+            out[BUILDER_PREFIX + key] = ",".join(value) if value else "-"
+        elif key == "reveal_model":
+            out[BUILDER_PREFIX + key] = "1" if value else "0"
+        else:
+            out[BUILDER_PREFIX + key] = str(value)
+    return out
+
+
+def builder_values(params: Mapping[str, str]) -> dict[str, object]:
+    """The inputs back from URL parameters; a missing or unreadable one is left out (the widget keeps
+    its default), so a hand-edited link never breaks the builder."""
+    out: dict[str, object] = {}
+    for key, default in BUILDER_DEFAULTS.items():
+        raw = params.get(BUILDER_PREFIX + key)
+        if raw is None:
+            continue
+        if key == "source" and raw in SOURCES or key == "order" and raw in ORDERS:
+            out[key] = raw
+        elif key in ("names", "name"):
+            out[key] = raw[:20_000] if key == "names" else raw[:MAX_QUIZ_NAME]
+        elif key in ("n", "seed"):
+            try:
+                number = int(raw)
+            except ValueError:
+                continue
+            if (1 <= number <= MAX_CASES) if key == "n" else (0 <= number < 2**31):
+                out[key] = number
+        elif key == "asked":
+            out[key] = [] if raw == "-" else [f for f in FINDINGS if f in set(raw.split(","))]
+        elif key == "reveal_model" and raw in ("0", "1"):
+            out[key] = raw == "1"
+    return out
 
 
 def resume_position(images: Iterable[str], answered: Iterable[str]) -> int:

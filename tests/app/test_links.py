@@ -209,7 +209,7 @@ def _expert_counts(metadata) -> dict[str, int]:
     from cxrviz.data.expert import default_expert_path
 
     nih_of = {"Pneumothorax": {"Pneumothorax"}, "Nodule or mass": {"Nodule", "Mass"},
-              "Airspace opacity": {"Consolidation", "Pneumonia", "Infiltration"}}
+              "Airspace opacity": {"Consolidation", "Infiltration", "Pneumonia", "Atelectasis", "Edema"}}
     experts = pd.read_csv(default_expert_path(), dtype=str, keep_default_na=False)
     has = disagree = disagree_ptx = 0
     for _, row in experts.iterrows():

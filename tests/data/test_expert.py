@@ -39,7 +39,9 @@ def small(tmp_path):
 
 def test_mapping():
     assert nih_positive({"Mass"}, "Nodule or mass") and nih_positive({"Nodule", "Effusion"}, "Nodule or mass")
-    assert nih_positive({"Pneumonia"}, "Airspace opacity") and not nih_positive({"Edema"}, "Airspace opacity")
+    # airspace opacity is the paper's any-opacity-filling-the-airspaces, not one NIH finding
+    assert all(nih_positive({f}, "Airspace opacity") for f in ("Consolidation", "Infiltration", "Pneumonia", "Atelectasis", "Edema"))
+    assert not nih_positive({"Effusion", "Nodule"}, "Airspace opacity")
     assert not nih_positive({"Pneumothorax"}, "Fracture")
 
 
@@ -139,3 +141,16 @@ def test_bad_files_are_user_errors(tmp_path, content, message):
         path.write_bytes(content)
     with pytest.raises(ExpertLabelsError, match=message):
         load_expert_labels(path)
+
+
+def test_one_image_is_debatable_on_the_findings_nih_and_the_experts_call_differently():
+    from cxrviz.data.expert import image_disagreements
+
+    verdicts = {"Pneumothorax": True, "Nodule or mass": False, "Airspace opacity": False, "Fracture": True}
+    # NIH says Mass but no pneumothorax: both disagree with the experts; Fracture is never compared
+    assert image_disagreements({"Mass"}, verdicts) == ["Pneumothorax", "Nodule or mass"]
+    assert image_disagreements({"Mass"}, verdicts, ["Pneumothorax"]) == ["Pneumothorax"]  # only what a quiz asks
+    assert image_disagreements({"Pneumothorax"}, verdicts, ["Pneumothorax", "Nodule", "Infiltration"]) == []
+    assert image_disagreements({"Edema"}, verdicts, ["Edema"]) == ["Airspace opacity"]
+    assert image_disagreements({"Atelectasis"}, {"Airspace opacity": True}) == []
+    assert image_disagreements({"Mass"}, {}) == [] and image_disagreements({"Mass"}, None) == []

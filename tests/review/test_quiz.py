@@ -3,8 +3,6 @@ click inside a box), and scores checked against counts worked out by hand."""
 
 from __future__ import annotations
 
-import gzip
-
 import pytest
 
 from cxrviz.data.boxes import Box
@@ -69,17 +67,6 @@ def test_case_sources():
     assert found == ["00000003_000.png"] and refused == ["00000002_000.png", "../etc/passwd"]
 
 
-def test_disagreement_between_nih_and_experts_marks_a_debatable_case():
-    expert = {"Pneumothorax": True, "Nodule or mass": False, "Airspace opacity": False, "Fracture": True}
-    # NIH says Mass but no pneumothorax: both disagree with the experts; Fracture is never compared
-    assert quiz.disagreements({"Mass"}, expert, ["Mass", "Pneumothorax"]) == ["Pneumothorax", "Nodule or mass"]
-    # only asked findings count
-    assert quiz.disagreements({"Mass"}, expert, ["Pneumothorax"]) == ["Pneumothorax"]
-    assert quiz.disagreements({"Pneumothorax"}, expert, ["Pneumothorax", "Nodule", "Infiltration"]) == []
-    assert quiz.disagreements({"Infiltration"}, expert, ["Infiltration"]) == ["Airspace opacity"]
-    assert quiz.disagreements({"Mass"}, None) == []
-
-
 def test_the_reveal_tells_each_outcome_and_whether_the_click_was_in_a_box():
     boxes = [("Mass", Box(100, 100, 50, 50)), ("Nodule", Box(400, 400, 10, 10))]
     shown = quiz.reveal("a.png", ["Mass", "Nodule", "Effusion", "Hernia"], {"Mass", "Effusion"}, {"Mass", "Nodule"},
@@ -130,23 +117,57 @@ def test_a_learner_who_comes_back_resumes_at_the_first_unanswered_case():
     assert quiz.resume_position(["a", "b", "c"], {"a", "b", "c"}) == 2
 
 
-def test_the_expert_file_is_read_by_column_name(tmp_path):
-    path = tmp_path / "experts.csv.gz"
-    with gzip.open(path, "wt") as handle:
-        handle.write("Image Index,Fracture,Pneumothorax,Airspace opacity,Nodule or mass,Set Id\n"
-                     "00000013_026.png,NO,YES,NO,NO,test\n")
-    assert quiz.read_expert_labels(path) == {"00000013_026.png": {
-        "Pneumothorax": True, "Nodule or mass": False, "Airspace opacity": False, "Fracture": False}}
-    bad = tmp_path / "bad.csv"
-    bad.write_text("Image Index,Pneumothorax\nx,YES\n")
-    with pytest.raises(QuizError, match="lacks the columns"):
-        quiz.read_expert_labels(bad)
+def test_the_bundled_expert_labels_make_a_real_debatable_case():
+    from cxrviz.data.expert import load_expert_labels
 
-
-def test_the_bundled_expert_file_has_its_4376_adjudicated_images():
-    labels = quiz.default_expert_labels()
-    assert len(labels) == 4376
+    experts = load_expert_labels()
     # NIH: Cardiomegaly|Emphysema; the experts saw a pneumothorax: a real debatable case
-    assert labels["00000013_026.png"]["Pneumothorax"] is True
-    assert quiz.disagreements({"Cardiomegaly", "Emphysema"}, labels["00000013_026.png"], ["Pneumothorax"]) == ["Pneumothorax"]
-    assert sum(v["Pneumothorax"] for v in labels.values()) == 238
+    shown = quiz.reveal("00000013_026.png", ["Pneumothorax"], [], {"Cardiomegaly", "Emphysema"}, experts.of("00000013_026.png"))
+    assert shown.expert["Pneumothorax"] is True and shown.debatable == ["Pneumothorax"]
+
+
+def test_sensitivity_zero_and_undefined_read_differently():
+    truth = {"a": {"Mass"}, "b": set()}
+    missed_it = quiz.score([Answer("q", "ann", "a", ())], ["Mass"], truth)[0]
+    never_seen = quiz.score([Answer("q", "bob", "b", ())], ["Mass"], truth)[0]
+    assert missed_it.sensitivity == 0.0 and never_seen.sensitivity is None
+    assert missed_it.row()["sensitivity"] == "0.00 (0 of 1)"
+    assert never_seen.row()["sensitivity"] == "n/a: no positive case"
+    assert quiz.rate_text(2, 3, "n/a") == "0.67 (2 of 3)" and quiz.rate_text(0, 0, "n/a") == "n/a"
+
+
+def test_an_overall_score_per_learner_from_the_hand_count():
+    truth = {"a": {"Mass"}, "b": {"Mass", "Effusion"}, "c": set(), "d": {"Effusion"}}
+    answers = [
+        Answer("q", "ann", "a", ("Mass",)),      # Mass TP, Effusion TN
+        Answer("q", "ann", "b", ("Effusion",)),  # Mass FN, Effusion TP
+        Answer("q", "ann", "c", ("Mass",)),      # Mass FP, Effusion TN
+        Answer("q", "bob", "d", ()),             # Mass TN, Effusion FN
+        Answer("q", "bob", "zzz", ("Mass",)),    # not in the metadata: left out
+    ]
+    ann, bob = quiz.learner_summaries(answers, ["Mass", "Effusion"], truth)
+    # ann: 6 calls, TP 2 (a Mass, b Effusion), FN 1, FP 1, TN 2 -> 4 of 6 right
+    assert (ann.learner, ann.cases, ann.tp, ann.fn, ann.fp, ann.tn) == ("ann", 3, 2, 1, 1, 2)
+    assert ann.correct == pytest.approx(4 / 6)
+    assert ann.row() == {"learner": "ann", "cases answered": 3, "correct calls": "0.67 (4 of 6)",
+                         "sensitivity": "0.67 (2 of 3)", "specificity": "0.67 (2 of 3)"}
+    # bob: one scored case, 2 calls: Mass TN, Effusion FN
+    assert (bob.cases, bob.calls, bob.correct) == (1, 2, 0.5)
+    assert bob.row()["sensitivity"] == "0.00 (0 of 1)" and bob.row()["specificity"] == "1.00 (1 of 1)"
+
+
+def test_the_presenter_case_from_the_url():
+    assert [quiz.case_from_param(v, 3) for v in ("1", "3", " 2 ", "9", "0", "-4", "x", None)] == [0, 2, 1, 2, 0, 0, 0, 0]
+
+
+def test_the_builder_inputs_round_trip_through_the_url():
+    assert quiz.builder_params(quiz.BUILDER_DEFAULTS) == {}
+    values = {"source": "Image names", "names": "00000001_000.png\n00000002_000.png", "name": "Week 3 & <b>", "n": 7,
+              "order": "in order", "seed": 42, "asked": ["Pneumothorax", "Mass"], "reveal_model": False}
+    params = quiz.builder_params(values)
+    assert params["b_asked"] == "Mass,Pneumothorax" and params["b_reveal_model"] == "0"
+    assert quiz.builder_values(params) == {**values, "asked": ["Mass", "Pneumothorax"]}
+    assert quiz.builder_values(quiz.builder_params({**values, "asked": []}))["asked"] == []
+    # a hand-edited link: unreadable values are dropped, the rest kept
+    assert quiz.builder_values({"b_n": "many", "b_seed": "-1", "b_source": "Elsewhere", "b_asked": "Mass,Nope",
+                                "b_reveal_model": "yes", "b_order": "random"}) == {"asked": ["Mass"], "order": "random"}

@@ -3,6 +3,8 @@ and replaced per case, learners matched by name key."""
 
 from __future__ import annotations
 
+import pytest
+
 from cxrviz.review.quiz import QuizSpec
 from cxrviz.review.store import Store
 from cxrviz.review.store import quizzes as qs
@@ -47,3 +49,31 @@ def test_a_click_is_stored(target):
     quiz_id = qs.save_quiz(store, SPEC)
     qs.save_answer(store, quiz_id, "ann", "00000003_000.png", ["Mass"], click=(512.0, 300.25))
     assert qs.answers(store, quiz_id)[0].click == (512.0, 300.25)
+
+
+def test_signed_in_only_the_creator_or_an_admin_gets_the_class_answers(target):
+    from cxrviz.review.store import team
+
+    store = Store(target)
+    team.sign_in(store, "admin@example.org")  # the first user: admin
+    team.set_role(store, "admin@example.org", "teacher@example.org", "reader")
+    team.set_role(store, "admin@example.org", "ann@example.org", "reader")
+    quiz_id = qs.save_quiz(store, SPEC, created_by="Teacher@Example.org")
+    qs.save_answer(store, quiz_id, "ann@example.org", "00000001_000.png", ["Mass"])
+    qs.save_answer(store, quiz_id, "bob@example.org", "00000001_000.png", [])
+    for teacher in ("teacher@example.org", "admin@example.org"):  # the creator (name key: case and spaces aside), an admin
+        assert qs.teacher_quiz(store, quiz_id, teacher) == SPEC
+        assert len(qs.class_answers(store, quiz_id, teacher)) == 2
+    with pytest.raises(qs.NotTheTeacher, match="Only the teacher who made this quiz"):
+        qs.teacher_quiz(store, quiz_id, "ann@example.org")
+    with pytest.raises(qs.NotTheTeacher):
+        qs.class_answers(store, quiz_id, "ann@example.org")
+    assert [a.learner for a in qs.answers(store, quiz_id, "ann@example.org")] == ["ann@example.org"]  # her own, always
+    assert qs.teacher_quiz(store, "nope", "ann@example.org") is None
+    # the list of quizzes: a teacher's own, every one for an admin, none for a learner
+    other = qs.save_quiz(store, SPEC, created_by="admin@example.org")
+    assert [q["id"] for q in qs.list_quizzes(store, "teacher@example.org")] == [quiz_id]
+    assert {q["id"] for q in qs.list_quizzes(store, "admin@example.org")} == {quiz_id, other}
+    assert qs.list_quizzes(store, "ann@example.org") == []
+    # without sign-in nobody can be told apart: nothing to refuse (the page says so)
+    assert len(qs.class_answers(store, quiz_id, None)) == 2 and len(qs.list_quizzes(store)) == 2

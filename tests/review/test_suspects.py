@@ -42,9 +42,9 @@ def test_expert_suspects_mark_the_nih_findings_the_expert_finding_maps_to():
     assert sentence(a) == "Suspect: Pneumothorax — NIH over-calls it (Google 2019 adjudicated: absent; NIH: Pneumothorax)"
     assert a.marks == ("Pneumothorax",)
     (b,) = found["b.png"]
-    assert b.marks == ("Consolidation", "Pneumonia", "Infiltration")  # any of them would have been right
+    assert b.marks == ("Consolidation", "Infiltration", "Pneumonia", "Atelectasis", "Edema")  # any of them would have been right
     assert sentence(b) == ("Suspect: Airspace opacity — NIH missed it (Google 2019 adjudicated: present; "
-                           "NIH: none of Consolidation, Pneumonia, Infiltration)")
+                           "NIH: none of Consolidation, Infiltration, Pneumonia, Atelectasis, Edema)")
     (c,) = found["c.png"]
     assert c.marks == ("Mass",)  # the NIH label it carries, not Nodule
     assert marked_labels(found["c.png"]) == {"Mass"}

@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import box_editor, campaign_queue, followup_view, resources, review_form, sidebar, state, viewer
+from cxrviz.app import box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.errors import CxrvizError
@@ -15,6 +15,7 @@ from cxrviz.review.suspects import FLIP_DIRECTION
 from cxrviz.review.visibility import unknown_view
 
 state.run_through_app()
+review_keys.install()  # first: ←/→ pressed before the page can act are queued, not dropped
 
 config = resources.settings()
 model = sidebar.model_picker(config)
@@ -42,11 +43,13 @@ mine, everyone = set(), set()
 with warn_on_error():
     mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
 position = rules.queue_position(queue, state.current_image())
-nav1, nav2, nav3, nav4 = st.columns([1, 1, 3, 3], vertical_alignment="center")
-# Callbacks move before the script runs, so the buttons are drawn for the image they lead from.
-nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft", on_click=state.set_current_image, args=(queue[position - 1],))
-nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight",
-            on_click=state.set_current_image, args=(queue[min(position + 1, len(queue) - 1)],))
+nav1, nav2, nav3, nav4 = st.columns([1.5, 1.2, 3, 3], vertical_alignment="center")
+# Callbacks move before the script runs, so the buttons are drawn for the image they lead from; each
+# press steps from the image current when it is applied, so two presses move two images.
+nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft", on_click=state.step_image, args=(queue, -1),
+            key=review_keys.PREVIOUS_KEY, width="stretch")
+nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight", on_click=state.step_image, args=(queue, 1),
+            key=review_keys.NEXT_KEY, width="stretch")
 name = queue[position]
 state.set_current_image(name)
 view = unknown_view(name, reviewer)  # the store unreadable: nobody's readings, no references

@@ -1,7 +1,10 @@
 """The review form: labels, status and note for one image, driven by mouse or keyboard alone.
 
 What the reviewer sets is a `rules.Draft` kept in the session, per image, until it is saved: it
-survives Previous/Next, page switches and a failed save. Labels and statuses are buttons, so their
+survives Previous/Next, page switches and a failed save. Every change is also written to the store
+(`review/store/drafts.py`), so a reload, a new tab or a server restart finds it ("draft restored
+from …"); the save deletes it in its own commit. A stored draft made on an older version of the
+reader's saved review is not applied silently: the form offers to restore or discard it. Labels and statuses are buttons, so their
 keys work wherever focus is (Streamlit ignores single-key shortcuts while focus is in a text field
 or a checkbox; buttons are neither). Every change and the save itself run in widget callbacks,
 which Streamlit applies in order before the script: a quick second press is never dropped, and a
@@ -21,6 +24,7 @@ from cxrviz.errors import CxrvizError, StaleReviewError
 from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
 from cxrviz.review import rules
 from cxrviz.review.record import STATUSES, Review
+from cxrviz.review.store import drafts as stored_drafts
 from cxrviz.review.suspects import Suspect, marked_labels, sentence
 
 DRAFTS = "_review_drafts"  # image -> rules.Draft
@@ -28,6 +32,9 @@ STARTS = "_review_starts"  # image -> the draft as filled from the store, to tel
 PROBLEMS = "_review_problems"  # image -> message of the last failed save
 CONFLICTS = "_review_conflicts"  # image -> their review, after a stale save
 ADVANCE = "_review_advance"  # a save moved to another image: rerun the whole page
+RESTORED = "_review_restored"  # image -> when the stored draft the form was restored from was written
+STALE = "_review_stale_drafts"  # image -> (rules.Draft, written at): a stored draft on an older saved review
+NOTICES = "_review_notices"  # image -> what happened to a change (draft not stored, note cut), shown once
 FLASH = "review_flash"
 MAX_NOTE_CHARS = 20_000  # well inside what import accepts per cell
 
@@ -56,13 +63,52 @@ def _drafts() -> dict[str, rules.Draft]:
     return st.session_state.setdefault(DRAFTS, {})
 
 
-def draft_for(image: str, own: Review | None, nih: set[str]) -> rules.Draft:
-    """The form's values for this image: the kept draft, else a fresh one from the store."""
-    drafts = _drafts()
-    if image not in drafts or not unsaved(image):  # nothing typed here yet: show the store's latest
-        drafts[image] = rules.starting_draft(own, nih)
+def draft_for(ctx: FormContext) -> rules.Draft:
+    """The form's values for this image: the kept draft, else the reader's stored draft (a reload,
+    a new tab, a restarted server), else a fresh one from the store's latest review."""
+    drafts, image = _drafts(), ctx.image
+    first_look = image not in drafts
+    if first_look or not unsaved(image):  # nothing typed here yet: show the store's latest
+        drafts[image] = rules.starting_draft(ctx.own, set(ctx.nih))
         st.session_state.setdefault(STARTS, {})[image] = drafts[image]
+    if first_look:
+        _restore(ctx)
     return drafts[image]
+
+
+def _restore(ctx: FormContext) -> None:
+    try:
+        stored = stored_drafts.load_draft(ctx.store, ctx.image, ctx.reviewer)
+    except CxrvizError as error:
+        _notices()[ctx.image] = f"A draft kept for this image could not be read: {error}"
+        return
+    if stored is None:
+        return
+    draft = rules.Draft(frozenset(stored.labels), stored.status, stored.note, stored.base_updated_at)
+    if rules.draft_is_current(stored.base_updated_at, ctx.own):
+        _drafts()[ctx.image] = draft
+        st.session_state.setdefault(RESTORED, {})[ctx.image] = stored.updated_at
+    else:  # saved again since (another tab): never overwrite that silently
+        st.session_state.setdefault(STALE, {})[ctx.image] = (draft, stored.updated_at)
+
+
+def _notices() -> dict[str, str]:
+    return st.session_state.setdefault(NOTICES, {})
+
+
+def _keep(ctx: FormContext) -> None:
+    """Write the image's draft to the store (or clear it when the form is back to what is saved),
+    so a reload finds it. A store failure keeps the draft in this session and says so."""
+    draft, start = _drafts().get(ctx.image), st.session_state.get(STARTS, {}).get(ctx.image)
+    try:
+        if draft is None or start is None or not draft.differs_from(start):
+            stored_drafts.clear_draft(ctx.store, ctx.image, ctx.reviewer)
+        else:
+            stored_drafts.save_draft(ctx.store, ctx.image, ctx.reviewer, sorted(draft.labels), draft.status, draft.note,
+                                     draft.opened)
+    except CxrvizError as error:
+        _notices()[ctx.image] = (f"Your change is kept in this tab but could not be stored as a draft ({error}); "
+                                 "save before reloading or closing the tab.")
 
 
 def unsaved(image: str) -> bool:
@@ -85,19 +131,42 @@ def _replace(image: str, **changes) -> None:
     drafts[image] = dataclasses.replace(drafts[image], **changes)
 
 
-def _toggle(image: str, label: str) -> None:
-    if image in _drafts():
-        _replace(image, labels=rules.toggle(_drafts()[image].labels, label))
+def _toggle(ctx: FormContext, label: str) -> None:
+    if ctx.image in _drafts():
+        _replace(ctx.image, labels=rules.toggle(_drafts()[ctx.image].labels, label))
+        _keep(ctx)
 
 
-def _set_status(image: str, status: str) -> None:
-    if image in _drafts():
-        _replace(image, status=status)
+def _set_status(ctx: FormContext, status: str) -> None:
+    if ctx.image in _drafts():
+        _replace(ctx.image, status=status)
+        _keep(ctx)
 
 
-def _note_changed(image: str) -> None:
-    if image in _drafts():
-        _replace(image, note=st.session_state.get(_note_key(image), ""))
+def _note_changed(ctx: FormContext) -> None:
+    if ctx.image in _drafts():
+        _replace(ctx.image, note=_cut_note(ctx.image))
+        _keep(ctx)
+
+
+def _cut_note(image: str) -> str:
+    """The note box's text, cut to `MAX_NOTE_CHARS` with a notice (the box itself takes any length:
+    a browser field that refuses a long paste would drop it without a word)."""
+    key = _note_key(image)
+    text = st.session_state.get(key, "")
+    if len(text) > MAX_NOTE_CHARS:
+        _notices()[image] = (f"The note was cut to its first {MAX_NOTE_CHARS:,} characters "
+                             f"(you pasted or typed {len(text):,}).")
+        text = st.session_state[key] = text[:MAX_NOTE_CHARS]
+    return text
+
+
+def _stale_choice(ctx: FormContext, keep: bool) -> None:
+    draft, _at = st.session_state.get(STALE, {}).pop(ctx.image, (None, None))
+    if keep and draft is not None:
+        _drafts()[ctx.image] = rules.rebase(draft, ctx.own)  # on top of the newer save, so saving it is not stale
+        st.session_state.pop(_note_key(ctx.image), None)  # the note box shows the restored draft
+    _keep(ctx)
 
 
 def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
@@ -107,7 +176,7 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
         st.session_state[FLASH] = (f"{ctx.image} was already saved; that press was not applied to the next image. "
                                    "Press again to save the image on screen.")
         return
-    note = st.session_state.get(_note_key(ctx.image), draft.note)
+    note = _cut_note(ctx.image) if _note_key(ctx.image) in st.session_state else draft.note
     drafts[ctx.image] = draft = dataclasses.replace(draft, note=note)
     problems, conflicts = st.session_state.setdefault(PROBLEMS, {}), st.session_state.setdefault(CONFLICTS, {})
     try:
@@ -122,8 +191,9 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     except CxrvizError as error:  # locked, unreachable, refused: the draft stays, nothing is lost
         problems[ctx.image] = str(error)
         return
-    drafts.pop(ctx.image, None)
-    st.session_state.get(STARTS, {}).pop(ctx.image, None)
+    drafts.pop(ctx.image, None)  # the store's draft went in the save's own commit
+    for kept in (STARTS, RESTORED, STALE, NOTICES):
+        st.session_state.get(kept, {}).pop(ctx.image, None)
     problems.pop(ctx.image, None)
     conflicts.pop(ctx.image, None)
     st.session_state[FLASH] = outcome.message
@@ -132,17 +202,19 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     st.session_state[ADVANCE] = True
 
 
-def _resolve(image: str, choice: str, nih: frozenset[str]) -> None:
+def _resolve(ctx: FormContext, choice: str) -> None:
+    image = ctx.image
     theirs = st.session_state.get(CONFLICTS, {}).pop(image, None)
     st.session_state.get(PROBLEMS, {}).pop(image, None)
     mine = _drafts()[image]
     if choice == "theirs":
-        _drafts()[image] = rules.starting_draft(theirs, set(nih))
+        _drafts()[image] = rules.starting_draft(theirs, set(ctx.nih))
     elif choice == "merge" and theirs is not None:
         _drafts()[image] = rules.merge(mine, theirs)
     else:
         _drafts()[image] = rules.rebase(mine, theirs)
     st.session_state.pop(_note_key(image), None)  # the note box shows the resolved draft
+    _keep(ctx)
 
 
 def take_flash() -> str | None:
@@ -184,41 +256,66 @@ def suspect_section(suspects: tuple[Suspect, ...]) -> dict[str, str]:
     return {label: escape_markdown("; ".join(texts)) for label, texts in marked.items()}
 
 
+def when(at: str | None) -> str:
+    """A stored UTC time as a reader reads it: 2026-12-03 14:05:09 UTC."""
+    return f"{at[:10]} {at[11:19]} UTC" if at and len(at) >= 19 else (at or "?")
+
+
+def _stale_section(ctx: FormContext) -> None:
+    draft, at = st.session_state[STALE][ctx.image]
+    st.warning(escape_markdown(
+        f"You have a draft of this image from {when(at)}, but your saved review changed since it was started "
+        f"(saved {when(ctx.own.updated_at) if ctx.own else '?'}, e.g. from another tab). The form shows the saved review; "
+        f"the draft holds: {', '.join(label for label in ALL_LABELS if label in draft.labels)} · {draft.status}" + (f" · note: {draft.note[:80]}" if draft.note else "")
+        + "."), icon=":material/history:")
+    c1, c2 = st.columns(2)
+    c1.button("Restore my draft", key=f"draft_keep_{ctx.image}", on_click=_stale_choice, args=(ctx, True), width="stretch")
+    c2.button("Discard the draft", key=f"draft_drop_{ctx.image}", on_click=_stale_choice, args=(ctx, False), width="stretch")
+
+
 @st.fragment
 def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     """The form for `ctx.image`; ticking reruns only this fragment, saving reruns the page."""
     if st.session_state.pop(ADVANCE, False):
         st.rerun(scope="app")
-    draft = draft_for(ctx.image, ctx.own, set(ctx.nih))
-    with st.container(border=True):
+    draft = draft_for(ctx)
+    with st.container(border=True, key="review_form"):
         problem = st.session_state.get(PROBLEMS, {}).get(ctx.image)
         if problem:
             st.error(escape_markdown(problem), icon=":material/warning:")
+        notice = _notices().pop(ctx.image, None)
+        if notice:
+            st.warning(escape_markdown(notice), icon=":material/info:")
+        if ctx.image in st.session_state.get(STALE, {}):
+            _stale_section(ctx)
         if ctx.image in st.session_state.get(CONFLICTS, {}):
             theirs = st.session_state[CONFLICTS][ctx.image]
             if theirs is not None:
                 st.dataframe([{"saved by": theirs.reviewer, "labels": "|".join(theirs.labels), "status": theirs.status,
                                "note": theirs.note, "at": theirs.updated_at}], hide_index=True)
             c1, c2, c3 = st.columns(3)
-            c1.button("Keep theirs", key=f"theirs_{ctx.image}", on_click=_resolve, args=(ctx.image, "theirs", ctx.nih), width="stretch")
-            c2.button("Keep mine", key=f"mine_{ctx.image}", on_click=_resolve, args=(ctx.image, "mine", ctx.nih), width="stretch")
-            c3.button("Merge", key=f"merge_{ctx.image}", on_click=_resolve, args=(ctx.image, "merge", ctx.nih), width="stretch")
-        head, keys = st.columns([2, 1])
+            c1.button("Keep theirs", key=f"theirs_{ctx.image}", on_click=_resolve, args=(ctx, "theirs"), width="stretch")
+            c2.button("Keep mine", key=f"mine_{ctx.image}", on_click=_resolve, args=(ctx, "mine"), width="stretch")
+            c3.button("Merge", key=f"merge_{ctx.image}", on_click=_resolve, args=(ctx, "merge"), width="stretch")
+        head, keys = st.columns([2, 1], vertical_alignment="center")
+        restored = st.session_state.get(RESTORED, {}).get(ctx.image)
         head.markdown("**Your labels**" + (" · *unsaved*" if unsaved(ctx.image) else ""))
+        if restored:
+            head.caption(f"Draft restored from {when(restored)}")
         if keys.button("Keys", key=f"keys_{ctx.image}", shortcut="H", width="stretch"):
             show_keys()
         marked = suspect_section(ctx.suspects)
-        columns = st.columns(2)
+        columns = st.columns(2, gap="small")
         for i, label in enumerate(ALL_LABELS):
             columns[i % 2].button(
                 label_text(label, label in marked), key=f"lab_{ctx.image}_{label}", type="primary" if label in draft.labels else "secondary",
-                shortcut=LABEL_KEYS[label], on_click=_toggle, args=(ctx.image, label), width="stretch",
+                shortcut=LABEL_KEYS[label], on_click=_toggle, args=(ctx, label), width="stretch",
                 help=marked.get(label))
-        columns = st.columns(2)
+        columns = st.columns(2, gap="small")
         for i, status in enumerate(STATUSES):
             columns[i % 2].button(status, key=f"status_{ctx.image}_{status}", type="primary" if draft.status == status else "secondary",
-                          shortcut=STATUS_KEYS[status], on_click=_set_status, args=(ctx.image, status), width="stretch")
-        st.text_area("Note", value=draft.note, key=_note_key(ctx.image), on_change=_note_changed, args=(ctx.image,), height=68,
-                     max_chars=MAX_NOTE_CHARS)
+                          shortcut=STATUS_KEYS[status], on_click=_set_status, args=(ctx, status), width="stretch")
+        # No max_chars: a browser box at its limit refuses a longer paste whole; `_cut_note` cuts it and says so.
+        st.text_area("Note", value=draft.note, key=_note_key(ctx.image), on_change=_note_changed, args=(ctx,), height=68)
         st.button("Save and next", key=f"save_{ctx.image}", type="primary", shortcut="Ctrl+Enter", width="stretch",
                   on_click=_save, args=(ctx, probabilities))

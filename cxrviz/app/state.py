@@ -60,7 +60,11 @@ def person_name(key: str, param: str, where=st, help: str | None = None) -> str 
     kept = f"_kept_{key}"
     if key not in st.session_state:
         st.session_state[key] = st.session_state.get(kept) or st.query_params.get(param, "")
-    typed = where.text_input("Your name (required)", key=key, max_chars=200, help=help)
+    # No max_chars: a browser field at its limit refuses a longer paste whole and says nothing;
+    # `_cut_name` cuts it to the store's limit and says so.
+    typed = where.text_input("Your name (required)", key=key, help=help, on_change=_cut_name, args=(key,))
+    if cut := st.session_state.pop(f"_cut_{key}", None):
+        where.warning(cut, icon=":material/content_cut:")
     st.session_state[kept] = typed
     if not typed.strip():
         return None
@@ -74,9 +78,28 @@ def person_name(key: str, param: str, where=st, help: str | None = None) -> str 
     return name
 
 
+def _cut_name(key: str) -> None:
+    from cxrviz.review.identity import MAX_NAME_LENGTH
+
+    typed = st.session_state.get(key) or ""
+    if len(typed) > MAX_NAME_LENGTH:
+        st.session_state[key] = typed[:MAX_NAME_LENGTH]
+        st.session_state[f"_cut_{key}"] = (f"A name can be at most {MAX_NAME_LENGTH} characters: yours ({len(typed):,}) was "
+                                          f"cut to its first {MAX_NAME_LENGTH}. Check it before saving.")
+
+
 def set_current_image(name: str) -> None:
     st.session_state[CURRENT_IMAGE] = name
     _write_url(name)
+
+
+def step_image(queue: list[str], step: int) -> None:
+    """Move `step` images along the queue from the current one (a button callback: it reads the
+    image current when the press is applied, not when the button was drawn)."""
+    from cxrviz.review.rules import queue_position
+
+    position = min(max(queue_position(queue, st.session_state.get(CURRENT_IMAGE)) + step, 0), len(queue) - 1)
+    set_current_image(queue[position])
 
 
 def open_page(page: str, image: str) -> None:

@@ -99,6 +99,12 @@ def starting_draft(own: Review | None, nih: set[str]) -> Draft:
                  own.updated_at if own else None)
 
 
+def draft_is_current(base_updated_at: str | None, own: Review | None) -> bool:
+    """A stored draft applies as it is only when it was made on the reader's saved review as that
+    review is now (`base_updated_at` is what the form started from; None: no review yet)."""
+    return base_updated_at == (own.updated_at if own else None)
+
+
 def toggle(labels: frozenset[str], label: str) -> frozenset[str]:
     """Tick or untick one label; 'No Finding' and the findings exclude each other, so a key press
     never leaves the form in a state that cannot be saved."""

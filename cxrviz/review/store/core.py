@@ -25,7 +25,7 @@ from cxrviz.review.identity import display_name, name_key
 from cxrviz.review.record import STATUSES, Review, utc_now
 from cxrviz.review.store.errors import DRIVER_ERRORS, classify, is_unique_violation
 from cxrviz.review.store.migrate import MIGRATION_LOCK, run_migrations
-from cxrviz.review.store.tables import audit_log, predictions, reviewers, reviews
+from cxrviz.review.store.tables import audit_log, drafts, predictions, reviewers, reviews
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,8 @@ class Store:
                 review_id=review_id, image=image, reviewer=self._name_of(conn, reviewer_id),
                 action="create" if before is None else "update", old_values=before, new_values=json.dumps({**new, **seen}), at=now,
             ))
+            # the form's draft became this review: gone in the same commit (`store/drafts.py`)
+            conn.execute(sa.delete(drafts).where(drafts.c.image == image, drafts.c.reviewer_key == name_key(reviewer)))
         return int(review_id)
 
     @staticmethod

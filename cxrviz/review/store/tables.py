@@ -191,3 +191,19 @@ team_audit = sa.Table(
     sa.Column("new_values", sa.Text, nullable=True),
     sa.Column("at", sa.String(40), nullable=False),
 )
+# ---- drafts ----
+# What a reader has set on an image's form and not saved yet (`review/store/drafts.py`): written as the
+# form changes, deleted in the transaction that saves the review, so a reload, a new tab or a server
+# restart finds it. `base_updated_at` is the `updated_at` of the reader's saved review the form started
+# from (NULL: none), to tell a draft made on an older version of that review.
+drafts = sa.Table(
+    "drafts", metadata,
+    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("reviewer_key", sa.String(200), primary_key=True),  # `identity.name_key`
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("labels", sa.Text, nullable=False),  # pipe-separated, vocabulary order
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("base_updated_at", sa.String(40), nullable=True),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)

@@ -31,12 +31,10 @@ if row is not None:
 with warn_on_error():
     if note := resources.expert_note(name):
         st.caption(escape_markdown(note))
+reviewer, drawing = state.reviewer_name(), None
+with warn_on_error():  # boxes are drawn on the viewer itself ("Draw boxes", key B)
+    drawing = box_editor.drawing_for(resources.store_for(config), name, reviewer, boxes, key_prefix="image_boxes") if reviewer else None
 viewer.show(gray, model, image=name, nih_labels=metadata.findings_of(name), boxes_table=boxes, key_prefix="image",
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape))
-
-reviewer = state.reviewer_name()
-if reviewer:
-    with warn_on_error():
-        box_editor.box_section(resources.store_for(config), name, reviewer, gray, boxes, key_prefix="image_boxes")
-else:
-    st.caption("Enter your name above to draw boxes on this image.")
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape), drawing=drawing)
+if not reviewer:
+    st.caption("Enter your name in the sidebar to draw boxes on this image.")

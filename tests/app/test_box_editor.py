@@ -18,7 +18,8 @@ def _image_page(reviewer: str) -> AppTest:
     at.query_params["image"] = BOXED_1024
     at.query_params["reviewer"] = reviewer
     at.switch_page("pages/image.py")
-    return at.run()
+    at.run()
+    return at.button(key="image_draw").click().run()  # "Draw boxes" (B): the box controls come with the canvas
 
 
 def test_without_a_ticked_finding_the_page_says_so_and_nih_box_can_be_marked_wrong(app_env):

@@ -133,6 +133,12 @@ def _canvas(background: Image.Image, label: str, key: str):
                      font_size=14, key=key)
 
 
+def canvas_background(png: bytes, frame: Frame) -> Image.Image:
+    """The viewer's rendered crop (`png`) at the canvas's size, `frame.display_width` px wide."""
+    return Image.open(io.BytesIO(png)).convert("RGB").resize((round(frame.display_width), round(frame.display_height)),
+                                                             Image.Resampling.LANCZOS)
+
+
 def canvas_boxes(result, frame: Frame) -> list[tuple[str, Box]]:
     """(label, box in original pixels) for each rectangle on the canvas; `frame` is the view the
     canvas shows, at the canvas's width."""
@@ -159,8 +165,7 @@ def draw_panel(drawing: Drawing, png: bytes, frame: Frame, label: str, show_nih:
     if not label:
         st.info("Tick the finding in your review and save it; then draw its box here. "
                 "(A box for a finding you have not ticked is refused: labels stay your decision.)")
-    background = Image.open(io.BytesIO(png)).convert("RGB").resize(
-        (round(frame.display_width), round(frame.display_height)), Image.Resampling.LANCZOS)
+    background = canvas_background(png, frame)
     generation = st.session_state.setdefault(f"{key_prefix}_generation", 0)
     zoom, (cx, cy) = frame.zoom, frame.centre
     canvas_key = f"{key_prefix}_canvas_{image}_{zoom}_{cx}_{cy}_{round(frame.display_width)}_{generation}"

@@ -139,24 +139,21 @@ class Shown:
 def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False) -> Shown:
     """A row of keyed buttons, one per overlay (and "Draw boxes" when the reader can draw); a
     button is filled while its layer is shown."""
-    names = list(OVERLAYS)
-    columns = st.columns(len(names) + (1 if can_draw else 0))
+    row = st.container(horizontal=True, gap="small")  # wraps on a narrow window instead of cutting labels short
     on = {}
-    for column, name in zip(columns, names):
-        label, shortcut = OVERLAYS[name]
+    for name, (label, shortcut) in OVERLAYS.items():
         on[name] = bool(setting(reader, name, True))
-        column.button(f"{label} ({shortcut})", key=f"{key_prefix}_{name.split('.')[1]}", shortcut=shortcut,
-                      type="primary" if on[name] else "secondary", width="stretch",
-                      icon=":material/visibility:" if on[name] else ":material/visibility_off:",
-                      help=f"Show or hide the {label.lower()} (key {shortcut}); remembered for you.",
-                      on_click=_flip, args=(reader, name))
+        row.button(label, key=f"{key_prefix}_{name.split('.')[1]}", shortcut=shortcut,
+                   type="primary" if on[name] else "secondary",
+                   icon=":material/visibility:" if on[name] else ":material/visibility_off:",
+                   help=f"Show or hide the {label.lower()} (key {shortcut}); remembered for you.",
+                   on_click=_flip, args=(reader, name))
     draw_key = f"{key_prefix}_drawing"
     drawing = can_draw and bool(st.session_state.get(draw_key, False))
     if can_draw:
-        columns[-1].button(f"Draw boxes ({DRAW_KEY})", key=f"{key_prefix}_draw", shortcut=DRAW_KEY,
-                           type="primary" if drawing else "secondary", width="stretch", icon=":material/draw:",
-                           help="Draw, move or delete your boxes on this X-ray (key B), at the zoom and window shown.",
-                           on_click=_flip_draw, args=(draw_key,))
+        row.button("Draw boxes", key=f"{key_prefix}_draw", shortcut=DRAW_KEY, type="primary" if drawing else "secondary",
+                   icon=":material/draw:", on_click=_flip_draw, args=(draw_key,),
+                   help=f"Draw, move or delete your boxes on this X-ray (key {DRAW_KEY}), at the zoom and window shown.")
     problem = st.session_state.pop(_PROBLEM, None)
     if problem:
         from cxrviz.app.text import escape_markdown

@@ -86,3 +86,16 @@ def test_a_stored_box_of_one_file_size_is_drawn_in_another_at_the_same_place():
     assert kept.in_frame(Frame(1024, 1024)) == Box(540, 380, 120, 100)
     assert kept.in_nih_frame() == Box(540, 380, 120, 100)
     assert Frame(2500, 2048).from_nih(Box(512, 512, 1024, 1024)) == Box(1250, 1024, 2500, 2048)
+
+
+def test_the_view_controls_are_written_once_under_cxrviz_app():
+    import ast
+
+    from tests.conftest import REPO
+
+    where = []
+    for path in sorted((REPO / "cxrviz" / "app").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in ("Window level", "Window width", "Zoom", "Centre x", "Invert"):
+                where.append((path.name, node.value))
+    assert sorted(where) == sorted(("image_view.py", label) for label in ("Window level", "Window width", "Zoom", "Centre x", "Invert"))

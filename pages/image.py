@@ -45,13 +45,13 @@ else:
     with warn_on_error():
         if note := resources.expert_note(name):
             st.caption(escape_markdown(note))
+drawing = None
+if reviewer and store is not None:
+    with warn_on_error():  # boxes are drawn on the viewer itself ("Draw boxes", key B)
+        drawing = box_editor.drawing_for(store, name, reviewer, boxes, key_prefix="image_boxes", view=view)
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="image",
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes))
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes), drawing=drawing)
 if view.blind:
     st.caption("Blind campaign: other readers' boxes of this image appear once you have read it.")
-
 if not reviewer:
-    st.caption("Enter your name above to draw boxes on this image.")
-elif store is not None:
-    with warn_on_error():
-        box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="image_boxes", view=view)
+    st.caption("Enter your name in the sidebar to draw boxes on this image.")

@@ -99,15 +99,13 @@ except CxrvizError as error:
     beside(None)
     st.stop()
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes))
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
+            drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, not blind, view=view))
 if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
     followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
                                  config.cache, followup_view.follow_up_of(metadata, name))
 if position < len(queue) - 1:
     resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
-# The box editor draws the image a second time: only when asked, so the label loop stays quick.
-if st.toggle("Draw or correct boxes on this image", key="review_show_boxes"):
-    box_editor.box_section(store, name, reviewer, gray, boxes, key_prefix="review_boxes", view=view)
 
 others = rules.others(list(view.others), reviewer) if view.others is not None else None
 st.subheader("Other reviewers of this image")

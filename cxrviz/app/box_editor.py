@@ -1,16 +1,21 @@
-"""The box editor: draw reviewer boxes on the X-ray, move, resize and delete one's own, mark an NIH
-box wrong or propose a corrected one, and see the NIH and other reviewers' boxes.
+"""The box editor: draw reviewer boxes on the X-ray the reader is reading, move, resize and delete
+one's own, mark an NIH box wrong or propose a corrected one, and see the NIH and other reviewers'
+boxes.
 
-Drawing uses `streamlit-drawable-canvas` (0.13, a Streamlit components-v2 element, no iframe) in
-its `labeled_rect` mode: each rectangle is stamped with the finding chosen when it was drawn.
-The canvas shows the windowed, zoomed crop at `DISPLAY_WIDTH` px; `cxrviz.review.boxes.Viewport`
-turns what was drawn into the original image frame before anything is stored. The canvas is keyed
-by the view, so changing zoom or centre clears unsaved rectangles instead of misplacing them.
+There is no second copy of the image: in the viewer's "Draw boxes" mode (`cxrviz.app.viewer`, key
+B) the viewer's own picture, at its zoom, window and overlays, becomes the background of a
+`streamlit-drawable-canvas` (0.13, a components-v2 element, no iframe) in `labeled_rect` mode, and
+`draw_panel` puts the controls under it. Each rectangle is stamped with the finding chosen when it
+was drawn; the viewer's `Frame` turns it into the original image frame before anything is stored.
+The canvas is keyed by the view, so changing zoom, centre or size clears unsaved rectangles instead
+of misplacing them.
 """
 
 from __future__ import annotations
 
+import io
 import logging
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -20,37 +25,82 @@ from streamlit.errors import StreamlitAPIException
 
 from cxrviz.app.messages import show_error
 from cxrviz.app.text import escape_markdown
-from cxrviz.data.boxes import NIH_FRAME, Box, scale_box
-from cxrviz.data.imaging import to_uint8
+from cxrviz.data.boxes import Box
+from cxrviz.data.frames import Frame
 from cxrviz.errors import CxrvizError
-from cxrviz.explain.render import TRUTH_COLOUR, LabelledBox, draw_boxes, window
 from cxrviz.findings import FINDINGS
-from cxrviz.review.boxes import ReviewerBox, Viewport, check_box
+from cxrviz.review.boxes import ReviewerBox, check_box, nih_boxes_of
 from cxrviz.review.identity import name_key
 from cxrviz.review.store import team
 from cxrviz.review.store.boxes import add_box, delete_box, move_box
 
 log = logging.getLogger(__name__)
 
-DISPLAY_WIDTH = 640
+CANVAS_WIDTHS = (400, 1200)  # the drawing canvas's width in screen px (a fixed size: the component does not stretch)
+DEFAULT_CANVAS_WIDTH = 500  # fits the viewer's column of a 1280-px-wide window; wider screens choose more
 MINE_COLOUR = (255, 60, 60)
 OTHERS_COLOUR = (80, 160, 255)
 _FLASH = "_box_editor_flash"
 
 
-def _background(gray: np.ndarray, view: Viewport, level: float, width: float, invert: bool, drawn: list[LabelledBox]) -> Image.Image:
-    left, top, cw, ch = view.crop()
-    crop = gray[top:top + ch, left:left + cw]
-    shifted = [LabelledBox(Box(b.box.x - left, b.box.y - top, b.box.w, b.box.h), b.label, b.colour) for b in drawn]
-    rgb = to_uint8(np.repeat(window(crop, level, width, invert)[..., None], 3, axis=2))
-    image = draw_boxes(rgb, shifted)
-    return image.resize((DISPLAY_WIDTH, round(view.display_height)), Image.Resampling.LANCZOS)
+@dataclass(frozen=True)
+class Drawing:
+    """What the viewer needs to let a reader draw on one image: the store, who draws, the NIH boxes
+    ((reference, finding, box in the 1024 frame)), the findings of the reader's saved review (None:
+    not reviewed yet, the only findings they can draw boxes for) and the boxes on the image (only
+    their own without `show_others`, a blind reading)."""
+
+    store: object
+    image: str
+    reviewer: str
+    nih_boxes: tuple
+    ticked: frozenset | None
+    boxes: tuple
+    key_prefix: str = "boxes"
+    show_others: bool = True
+    with_downloads: bool = True
+
+    @property
+    def mine(self) -> list[ReviewerBox]:
+        return [b for b in self.boxes if name_key(b.reviewer) == name_key(self.reviewer)]
+
+    @property
+    def others(self) -> list[ReviewerBox]:
+        return [b for b in self.boxes if name_key(b.reviewer) != name_key(self.reviewer)]
 
 
-def _table(nih: list[tuple[str, str, Box]], boxes: list[ReviewerBox], shape: tuple[int, int]) -> pd.DataFrame:
-    h, w = shape
+def drawing_for(store, image: str, reviewer: str | None, nih_table: pd.DataFrame | None, key_prefix: str = "boxes",
+                show_others: bool = True, with_downloads: bool = True, view=None) -> Drawing | None:
+    """The `Drawing` for `viewer.show(drawing=...)`, or None without a reviewer name or when the
+    store cannot be read (the error is shown; the viewer then shows the image without drawing).
+    `view`: the image as the blind-reading gate gave it (`team.image_under_review`), read here when
+    not given; other readers' boxes of a blind image are never in it."""
+    if not reviewer:
+        return None
+    try:
+        view = view if view is not None else team.image_under_review(store, image, reviewer)
+    except CxrvizError as error:
+        show_error(error)
+        return None
+    show_others = show_others and not view.blind
+    boxes = list(view.boxes)
+    if not show_others:
+        boxes = [b for b in boxes if name_key(b.reviewer) == name_key(reviewer)]
+    return Drawing(store, image, reviewer, tuple(nih_boxes_of(nih_table, image)), frozenset(view.own.labels) if view.own else None,
+                   tuple(boxes), key_prefix, show_others, with_downloads)
+
+
+def box_layer(drawing: Drawing, frame: Frame) -> list[tuple[tuple, str, tuple]]:
+    """The reviewer boxes to draw (original pixels of `frame`), for the viewer's renderer: others'
+    in blue, the reader's own in red with their id; marks of NIH boxes as wrong are not boxes."""
+    layer = [(tuple(b.in_frame(frame)), f"{b.reviewer}: {b.finding}", OTHERS_COLOUR) for b in drawing.others if b.status != "wrong"]
+    layer += [(tuple(b.in_frame(frame)), f"#{b.id} {b.finding}", MINE_COLOUR) for b in drawing.mine if b.status != "wrong"]
+    return layer
+
+
+def _table(nih: tuple, boxes: tuple, frame: Frame) -> pd.DataFrame:
     rows = [{"who": "NIH", "id": ref, "finding": f, "status": "NIH", "corrects": "",
-             **dict(zip("xywh", (round(v, 1) for v in scale_box(b, w, h))))} for ref, f, b in nih]
+             **dict(zip("xywh", (round(v, 1) for v in frame.from_nih(b))))} for ref, f, b in nih]
     rows += [{"who": b.reviewer, "id": str(b.id), "finding": b.finding, "status": b.status, "corrects": b.corrects or "",
               **dict(zip("xywh", (round(v, 1) for v in b.box)))} for b in boxes]
     return pd.DataFrame(rows, columns=["who", "id", "finding", "status", "corrects", "x", "y", "w", "h"])
@@ -80,97 +130,82 @@ def _canvas(background: Image.Image, label: str, key: str):
     except (ImportError, StreamlitAPIException) as exc:  # it registers itself at import; outside a server it cannot
         log.warning("The drawing canvas is unavailable: %s", exc)
         st.image(background)
-        st.caption("The drawing canvas could not load here; enter a box's coordinates below instead.")
+        st.caption("The drawing canvas could not load here; move or delete your boxes by their coordinates below.")
         return None
     return st_canvas(fill_color="rgba(255, 60, 60, 0.12)", stroke_width=2, stroke_color="#ff3c3c", background_image=background,
                      height=background.height, width=background.width, drawing_mode="labeled_rect", label=label,
                      font_size=14, key=key)
 
 
-def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: list[tuple[str, str, Box]],
-              ticked: set[str] | None, key_prefix: str = "boxes", show_others: bool = True, seen: list[ReviewerBox] | None = None) -> None:
-    """The whole box section for one image. `nih_boxes`: (reference, finding, box in the 1024
-    frame), from `cxrviz.review.boxes.nih_boxes_of`; `ticked`: the labels of the reviewer's saved
-    review (None: not reviewed yet), the only findings they can draw boxes for. Without
-    `show_others` other readers' boxes are neither drawn nor listed. `seen`: the image's boxes as
-    the blind-reading gate gave them (`team.image_under_review`), else read through it here."""
-    height, width = gray.shape
-    try:
-        boxes = list(seen) if seen is not None else team.visible_boxes(store, reviewer, image)
-    except CxrvizError as error:
-        show_error(error)
-        return
-    me = name_key(reviewer)
-    mine = [b for b in boxes if name_key(b.reviewer) == me]
-    others = [b for b in boxes if name_key(b.reviewer) != me] if show_others else []
-    if not show_others:
-        boxes = mine
-    where = (key_prefix, image, me)
+def canvas_background(png: bytes, frame: Frame) -> Image.Image:
+    """The viewer's rendered crop (`png`) at the canvas's size, `frame.display_width` px wide."""
+    return Image.open(io.BytesIO(png)).convert("RGB").resize((round(frame.display_width), round(frame.display_height)),
+                                                             Image.Resampling.LANCZOS)
+
+
+def canvas_boxes(result, frame: Frame) -> list[tuple[str, Box]]:
+    """(label, box in original pixels) for each rectangle on the canvas; `frame` is the view the
+    canvas shows, at the canvas's width."""
+    return [(d["label"], frame.to_original(Box(d["left"], d["top"], d["width"], d["height"]))) for d in (result.boxes if result else [])]
+
+
+def finding_choice(drawing: Drawing) -> str:
+    """The finding stamped on the next rectangle ("" when the reader has ticked none)."""
+    choices = [f for f in FINDINGS if f in (drawing.ticked or set())]
+    finding = st.selectbox("Finding of the next box", choices or ["(tick a finding first)"], key=f"{drawing.key_prefix}_finding",
+                           disabled=not choices)
+    return finding if choices else ""
+
+
+def draw_panel(drawing: Drawing, png: bytes, frame: Frame, label: str, show_nih: bool = True) -> None:
+    """The drawing canvas in place of the viewer's image (its rendered `png`, shown as `frame`
+    says), and the box controls under it; `label`: the finding stamped on new rectangles. Without
+    `show_nih` (the reader hid the NIH boxes) they are neither listed nor offered to mark wrong."""
+    key_prefix, image, reviewer = drawing.key_prefix, drawing.image, drawing.reviewer
+    width, height = frame.width, frame.height
+    where = (key_prefix, image, name_key(reviewer))
     for message in _flashed(where):
         st.warning(escape_markdown(message), icon=":material/info:")
-
-    choices = [f for f in FINDINGS if f in (ticked or set())]
-    c1, c2, c3, c4 = st.columns([2, 1, 1, 1])
-    finding = c1.selectbox("Finding of the next box", choices or ["(tick a finding first)"], key=f"{key_prefix}_finding",
-                           disabled=not choices)
-    zoom = c2.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
-    cx = c3.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx", disabled=zoom == 1)
-    cy = c4.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy", disabled=zoom == 1)
-    w1, w2, w3 = st.columns([2, 2, 1])
-    level = w1.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
-    win = w2.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
-    invert = w3.checkbox("Invert", key=f"{key_prefix}_invert")
-    if not choices:
+    if not label:
         st.info("Tick the finding in your review and save it; then draw its box here. "
                 "(A box for a finding you have not ticked is refused: labels stay your decision.)")
-
-    view = Viewport(width, height, DISPLAY_WIDTH, zoom, (cx, cy))
-    shown = [LabelledBox(scale_box(b, width, height, NIH_FRAME), f"NIH {f}", TRUTH_COLOUR) for _, f, b in nih_boxes]
-    shown += [LabelledBox(b.box, f"{b.reviewer}: {b.finding}", OTHERS_COLOUR) for b in others if b.status != "wrong"]
-    shown += [LabelledBox(b.box, f"#{b.id} {b.finding}", MINE_COLOUR) for b in mine if b.status != "wrong"]
+    background = canvas_background(png, frame)
     generation = st.session_state.setdefault(f"{key_prefix}_generation", 0)
-    canvas_key = f"{key_prefix}_canvas_{image}_{zoom}_{cx}_{cy}_{generation}"
-    result = _canvas(_background(gray, view, level, win, invert, shown), finding if choices else "", canvas_key)
-    st.caption("Green: NIH boxes. Blue: other reviewers'. Red: yours (with their id). Drag to draw; "
-               "changing zoom or centre clears rectangles not yet saved.")
-    drawn = [(d["label"], view.to_original(Box(d["left"], d["top"], d["width"], d["height"]))) for d in (result.boxes if result else [])]
+    zoom, (cx, cy) = frame.zoom, frame.centre
+    canvas_key = f"{key_prefix}_canvas_{image}_{zoom}_{cx}_{cy}_{round(frame.display_width)}_{generation}"
+    result = _canvas(background, label, canvas_key)
+    st.caption(("Green: NIH boxes. " if show_nih else "") + "Blue: other reviewers'. Red: yours (with their id). Drag to draw; "
+               "changing zoom, centre or the drawing width clears rectangles not yet saved. B leaves drawing.")
+    drawn = canvas_boxes(result, frame)
 
     def reset_canvas() -> None:
         st.session_state[f"{key_prefix}_generation"] = generation + 1
 
+    nih_boxes = drawing.nih_boxes if show_nih else ()
     nih_refs = [ref for ref, _, _ in nih_boxes]
     if drawn:
-        st.text("Drawn, not saved: " + "; ".join(f"{label or '?'} at x={b.x:.0f} y={b.y:.0f} w={b.w:.0f} h={b.h:.0f}" for label, b in drawn))
+        st.text("Drawn, not saved: " + "; ".join(f"{lab or '?'} at x={b.x:.0f} y={b.y:.0f} w={b.w:.0f} h={b.h:.0f}" for lab, b in drawn))
         s1, s2 = st.columns(2)
         corrects = s2.selectbox("…or as a correction of the NIH box", ["(a new box)", *nih_refs], key=f"{key_prefix}_corrects")
         if s1.button(f"Save {len(drawn)} drawn box{'es' if len(drawn) > 1 else ''}", type="primary", key=f"{key_prefix}_save"):
-            messages = []
-            try:
-                for label, b in drawn:
-                    status, ref = ("drawn", None) if corrects == "(a new box)" else ("corrected", corrects)
-                    candidate = ReviewerBox(image, reviewer, label, b.x, b.y, b.w, b.h, width, height, status, ref)
-                    kept, notes = check_box(candidate, ticked or set())
-                    add_box(store, kept)
-                    messages += notes + [f"Saved a {label} box."]
-            except CxrvizError as error:
-                messages.append(str(error))
-            _flash(messages, where)
+            _flash(save_drawn(drawing, drawn, corrects, width, height), where)
             reset_canvas()
             st.rerun()
 
     if nih_refs:
-        n1, n2 = st.columns([3, 1])
+        n1, n2 = st.columns([3, 1], vertical_alignment="bottom")
         wrong = n1.selectbox("Mark an NIH box wrong (wrong finding or wrong place)", nih_refs, key=f"{key_prefix}_wrong")
         if n2.button("Mark wrong", key=f"{key_prefix}_mark_wrong"):
             ref, f, b = next(item for item in nih_boxes if item[0] == wrong)
-            s = scale_box(b, width, height)
+            s = frame.from_nih(b)
             try:
-                add_box(store, ReviewerBox(image, reviewer, f, s.x, s.y, s.w, s.h, width, height, "wrong", ref))
+                add_box(drawing.store, ReviewerBox(image, reviewer, f, s.x, s.y, s.w, s.h, width, height, "wrong", ref))
                 _flash([f"Marked the NIH box {ref} wrong; the NIH table itself is unchanged."], where)
             except CxrvizError as error:
                 _flash([str(error)], where)
             st.rerun()
 
+    mine = drawing.mine
     if mine:
         st.markdown("**Your boxes** (original pixels)")
         labels = {b.id: f"#{b.id} {b.finding} ({b.status}) x={b.x:.0f} y={b.y:.0f} w={b.w:.0f} h={b.h:.0f}" for b in mine}
@@ -180,6 +215,7 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
         values = [m[i].number_input(c, value=float(round(getattr(chosen, c), 1)), step=1.0, key=f"{key_prefix}_{c}_{chosen.id}")
                   for i, c in enumerate("xywh")]
         b1, b2, b3 = st.columns(3)
+        store = drawing.store
         if b1.button("Move / resize", key=f"{key_prefix}_move"):
             _flash(_try(lambda: move_box(store, chosen.id, reviewer, *values)) or [f"Moved box #{chosen.id}."], where)
             st.rerun()
@@ -191,9 +227,29 @@ def box_panel(store, image: str, reviewer: str, gray: np.ndarray, nih_boxes: lis
             _flash(_try(lambda: delete_box(store, chosen.id, reviewer)) or [f"Deleted box #{chosen.id}."], where)
             st.rerun()
 
-    table = _table(nih_boxes, boxes, gray.shape)
+    table = _table(nih_boxes, drawing.boxes, frame)
     if len(table):
         st.dataframe(table, hide_index=True)
+    if drawing.with_downloads:
+        downloads(drawing.store, reviewer, key_prefix)
+        from cxrviz.app import box_import
+
+        box_import.upload(drawing.store, reviewer, key_prefix)  # a box CSV in: limits stated, progress bar
+
+
+def save_drawn(drawing: Drawing, drawn: list[tuple[str, Box]], corrects: str, width: int, height: int) -> list[str]:
+    """Save the drawn rectangles (original pixels of a `width` × `height` image); the messages to show."""
+    messages = []
+    for label, b in drawn:
+        status, ref = ("drawn", None) if corrects == "(a new box)" else ("corrected", corrects)
+        try:
+            candidate = ReviewerBox(drawing.image, drawing.reviewer, label, b.x, b.y, b.w, b.h, width, height, status, ref)
+            kept, notes = check_box(candidate, set(drawing.ticked or ()))
+            add_box(drawing.store, kept)
+            messages += notes + [f"Saved a {label} box."]
+        except CxrvizError as error:
+            messages.append(str(error))
+    return messages
 
 
 def _try(action) -> list[str]:
@@ -202,29 +258,6 @@ def _try(action) -> list[str]:
         return action() or []
     except CxrvizError as error:
         return [str(error)]
-
-
-def box_section(store, image: str, reviewer: str, gray: np.ndarray, nih_table: pd.DataFrame | None, key_prefix: str = "boxes",
-                show_others: bool = True, with_downloads: bool = True, view=None) -> None:
-    """`box_panel` with what a page has at hand: the NIH box table and the store (the reviewer's
-    saved review gives the ticked findings). `view`: the image as the blind-reading gate gave it
-    (`team.image_under_review`), read here when not given; other readers' boxes of a blind image
-    are never in it, and the downloads hold only what this reader may see."""
-    from cxrviz.review.boxes import nih_boxes_of
-
-    st.subheader("Boxes", anchor=False)
-    try:
-        view = view if view is not None else team.image_under_review(store, image, reviewer)
-    except CxrvizError as error:
-        show_error(error)
-        return
-    box_panel(store, image, reviewer, gray, nih_boxes_of(nih_table, image), set(view.own.labels) if view.own else None, key_prefix,
-              show_others and not view.blind, list(view.boxes))
-    if with_downloads:
-        downloads(store, reviewer, key_prefix)
-        from cxrviz.app import box_import
-
-        box_import.upload(store, reviewer, key_prefix)  # a box CSV in: limits stated, progress bar
 
 
 def downloads(store, reviewer: str | None, key_prefix: str = "boxes") -> None:
@@ -270,12 +303,12 @@ def agreement_section(config, boxes: list[ReviewerBox]) -> None:
 
 
 def reviewer_box_mask(config, metadata) -> np.ndarray:
-    """Per metadata row: does any reviewer have a box on that image that the viewer may see
-    (Browse's "Has a reviewer box"; a blind reader's unread campaign images count only their own)."""
-    from cxrviz.app import resources, state
+    """Per metadata row: does any reviewer have a box on that image (Browse's "Has a reviewer box")."""
+    from cxrviz.app import resources
+    from cxrviz.review.store.boxes import images_with_boxes
 
     try:
-        boxed = {b.image for b in team.visible_boxes(resources.store_for(config), state.reviewer_name())}
+        boxed = images_with_boxes(resources.store_for(config))
     except CxrvizError as error:
         show_error(error)
         boxed = set()
@@ -294,6 +327,5 @@ def viewer_boxes(config, image: str, shape: tuple[int, int], viewer: str | None 
     except CxrvizError as error:
         show_error(error)
         return []
-    h, w = shape
-    return [(b.reviewer, b.finding, Box(b.x * w / b.frame_width, b.y * h / b.frame_height, b.w * w / b.frame_width, b.h * h / b.frame_height))
-            for b in boxes if b.status != "wrong"]
+    frame = Frame.of(shape)
+    return [(b.reviewer, b.finding, b.in_frame(frame)) for b in boxes if b.status != "wrong"]

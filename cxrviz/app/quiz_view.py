@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cxrviz.app import resources, state, viewer
+from cxrviz.app import image_view, resources, state, viewer
 from cxrviz.app.messages import show_error
 from cxrviz.app.review_form import LABEL_KEYS
 from cxrviz.app.text import escape_markdown
@@ -208,18 +208,9 @@ def case_image(gray: np.ndarray, key_prefix: str, truths: list[tuple[str, Box]] 
     """The X-ray alone (no model output), as tall as the window allows: window, zoom, invert in a
     popover above it; ground-truth boxes only when given."""
     key = viewer.image_key(gray)
-    level, width, zoom, cx, cy, invert = 0.5, 1.0, 1.0, 0.5, 0.5, False
-    if controls:
-        with st.popover("Adjust view", icon=":material/tune:"):
-            level = st.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
-            width = st.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
-            zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
-            invert = st.checkbox("Invert", key=f"{key_prefix}_invert")
-            if zoom > 1:
-                cx = st.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx")
-                cy = st.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy")
+    view = image_view.view_controls(key_prefix, st.popover("Adjust view", icon=":material/tune:")) if controls else image_view.View()
     drawn = tuple(((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths)
-    png = viewer.rendered(gray, None, (key, "quiz"), drawn, 0.0, "jet", level, width, invert, zoom, (cx, cy))
+    png = image_view.render(gray, None, (key, "quiz"), drawn, view, 0.0)
     fit_to_window()
     with st.container(key=XRAY):
         st.image(png, width="stretch", caption=viewer.box_legend(bool(truths), False))

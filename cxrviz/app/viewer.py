@@ -1,5 +1,7 @@
 """The image view shared by the Image, Upload and Review pages: the X-ray with window/zoom, the
-model's probabilities, a Grad-CAM overlay, ground-truth and heatmap-derived boxes.
+model's probabilities, a Grad-CAM overlay, ground-truth and heatmap-derived boxes, each overlay
+switched on or off by the reader (`image_view.overlay_toggles`), and, given a `box_editor.Drawing`,
+a "Draw boxes" mode that turns this same picture into the drawing canvas.
 
 Heavy results (probabilities, heatmaps, rendered PNGs) are cached by everything they depend
 on, and the controls live in an `st.fragment`, so moving a slider reruns only this view.
@@ -13,12 +15,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import plots, prefetch, resources
+from cxrviz.app import box_editor, image_view, plots, prefetch, resources
 from cxrviz.app.prefetch import image_key
 from cxrviz.app.text import escape_markdown
-from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou, scale_box
+from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou
+from cxrviz.data.frames import Frame
 from cxrviz.explain import cam as cams
-from cxrviz.explain.render import CAM_COLOUR, TRUTH_COLOUR, LabelledBox, render_png
+from cxrviz.explain.render import CAM_COLOUR, TRUTH_COLOUR
 from cxrviz.findings import FINDINGS
 from cxrviz.model.inference import predict_gray
 from cxrviz.model.registry import LoadedModel
@@ -39,20 +42,10 @@ def heatmap(_gray: np.ndarray, key: str, model: LoadedModel, finding: int, metho
     return ready if ready is not None else cams.heatmap(model, _gray, finding, method, fine)
 
 
-@st.cache_data(show_spinner=False, max_entries=128)
 def rendered(_gray: np.ndarray, _cam: np.ndarray | None, key: tuple, boxes: tuple, opacity: float, colormap: str,
              level: float, width: float, invert: bool, zoom: float, centre: tuple[float, float]) -> bytes:
-    """PNG bytes keyed by (image, finding, method, opacity, …); `key` carries the image and CAM identity."""
-    gray, cam, drawn = _gray, _cam, [LabelledBox(Box(*b[0]), b[1], b[2]) for b in boxes]
-    if zoom > 1:
-        h, w = gray.shape
-        ch, cw = int(h / zoom), int(w / zoom)
-        top = int(np.clip(centre[1] * h - ch / 2, 0, h - ch))
-        left = int(np.clip(centre[0] * w - cw / 2, 0, w - cw))
-        gray = gray[top : top + ch, left : left + cw]
-        cam = None if cam is None else cam[top : top + ch, left : left + cw]
-        drawn = [LabelledBox(Box(b.box.x - left, b.box.y - top, b.box.w, b.box.h), b.label, b.colour) for b in drawn]
-    return render_png(gray, cam, drawn, opacity, colormap, level, width, invert)
+    """PNG bytes of the view (`image_view.render`, under the name callers used before it existed)."""
+    return image_view.render(_gray, _cam, key, boxes, image_view.View(level, width, invert, zoom, centre), opacity, colormap)
 
 
 def probability_table(probs: np.ndarray, model: LoadedModel, nih_labels: set[str] | None,
@@ -77,11 +70,12 @@ def probability_table(probs: np.ndarray, model: LoadedModel, nih_labels: set[str
 
 
 def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tuple[int, int]) -> list[tuple[str, Box]]:
-    """Ground-truth boxes of one image, scaled from the 1024-px frame to the array's size."""
+    """Ground-truth boxes of one image, from the 1024-px frame into the array's (the file's) pixels."""
     if boxes_table is None or image is None:
         return []
+    frame = Frame.of(shape)
     rows = boxes_table[boxes_table["image"] == image]
-    return [(r.finding, scale_box(Box(r.x, r.y, r.w, r.h), shape[1], shape[0])) for r in rows.itertuples()]
+    return [(r.finding, frame.from_nih(Box(r.x, r.y, r.w, r.h))) for r in rows.itertuples()]
 
 
 def box_legend(truth_boxes: bool, heatmap_box: bool, reviewer_boxes: bool = False) -> str | None:
@@ -94,10 +88,13 @@ def box_legend(truth_boxes: bool, heatmap_box: bool, reviewer_boxes: bool = Fals
 def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, nih_labels: set[str] | None = None,
          boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
          beside: Callable[[np.ndarray | None], None] | None = None,
-         reviewer_boxes: list[tuple[str, str, Box]] | None = None) -> np.ndarray | None:
+         reviewer_boxes: list[tuple[str, str, Box]] | None = None, drawing=None,
+         reader: str | None = None) -> np.ndarray | None:
     """Lay out the view; `beside(probs)` fills the top of the right column (the review form);
     `reviewer_boxes`: (reviewer, finding, box in the array's frame), drawn in blue and scored against
-    the CAM box like the NIH boxes. Returns the probabilities (None without a model)."""
+    the CAM box like the NIH boxes; `drawing` (`box_editor.drawing_for`): the reader may draw boxes
+    on the view; `reader`: whose overlay choices to remember (default: the drawing's reviewer).
+    Returns the probabilities (None without a model)."""
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
     truths = truth_boxes(boxes_table, image, gray.shape)
@@ -108,7 +105,8 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
             # so a key pressed at the sight of it acts on this image, not the one just saved.
             beside(probs)
     with left:
-        _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()))
+        _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()), drawing,
+                reader or (drawing.reviewer if drawing is not None else None))
     with right:
         if probs is not None:
             maps = resources.calibration_for(model)
@@ -131,7 +129,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
 
 @st.fragment
 def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.ndarray | None,
-            truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = ()) -> None:
+            truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = (), drawing=None, reader: str | None = None) -> None:
     # The image comes first: two choices above it, the rest of the controls in a popover.
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = int(np.argmax(probs)) if probs is not None else 0
@@ -140,44 +138,62 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
     with c3.popover("Adjust view", icon=":material/tune:", width="stretch"):
         colormap = st.selectbox("Colormap", COLORMAPS, key=f"{key_prefix}_cmap")
         opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=f"{key_prefix}_opacity")
-        level = st.slider("Window level", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_level")
-        width = st.slider("Window width", 0.05, 1.0, 1.0, 0.01, key=f"{key_prefix}_width")
-        zoom = st.slider("Zoom", 1.0, 4.0, 1.0, 0.25, key=f"{key_prefix}_zoom")
-        cx = st.slider("Centre x", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cx", disabled=zoom == 1)
-        cy = st.slider("Centre y", 0.0, 1.0, 0.5, 0.01, key=f"{key_prefix}_cy", disabled=zoom == 1)
-        invert = st.checkbox("Invert", key=f"{key_prefix}_invert")
+        view = image_view.view_controls(key_prefix)
         fraction = st.slider("Heatmap box threshold (fraction of peak)", 0.1, 0.9, 0.5, 0.05, key=f"{key_prefix}_fraction")
         fine = model is not None and model.spec.fine_cam_layer is not None and st.checkbox(
             "Finer heatmap (16 × 16 layer)", key=f"{key_prefix}_fine",
             help="Explains an earlier layer of twice the resolution: sharper edges, less of the model's final "
                  "reasoning. On the 8 NIH boxes of the shared images it did not localise better (model card).")
+        canvas_width = drawing is not None and st.slider(
+            "Drawing width (px)", *box_editor.CANVAS_WIDTHS, int(image_view.setting(reader, CANVAS_SETTING, box_editor.DEFAULT_CANVAS_WIDTH)),
+            20, key=f"{key_prefix}_canvas_width", on_change=_keep_canvas_width, args=(reader, f"{key_prefix}_canvas_width"),
+            help="The size of the X-ray while drawing boxes (the canvas has a fixed size); remembered for you.")
+    shown = image_view.overlay_toggles(key_prefix, reader, can_draw=drawing is not None)
+    stamp = box_editor.finding_choice(drawing) if shown.draw else ""
 
     finding_index = FINDINGS.index(finding)
     cam_map = None
-    if model is not None and method != "none":
+    if model is not None and method != "none" and (shown.heatmap or shown.cam_box):
         members = len(model.spec.member_sizes) or 1
         note = (f" (ScoreCAM runs one forward pass per channel: about {'a minute' if members == 1 else f'{members} minutes'} "
                 "on a 2-core CPU, seconds on a GPU)") if method == "ScoreCAM" else ""
         with st.spinner(f"Computing {method} for {finding}{note}…"):
             cam_map = heatmap(gray, key, model, finding_index, method, fine)
-    drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths]
-    drawn += [((b.x, b.y, b.w, b.h), f"{who}: {label}", REVIEWER_COLOUR) for who, label, b in theirs]
+    nih = truths if shown.nih_boxes else []
+    drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in nih]
+    if shown.draw:  # the reader's own boxes in red with their id, to move or delete below
+        drawn += box_editor.box_layer(drawing, Frame.of(gray.shape))
+    else:
+        drawn += [((b.x, b.y, b.w, b.h), f"{who}: {label}", REVIEWER_COLOUR) for who, label, b in theirs]
     base = len(drawn)
     metrics = []
-    if cam_map is not None:
+    if cam_map is not None and shown.cam_box:
         derived = box_from_heatmap(cam_map, fraction)
         if derived is not None:
             drawn.append(((derived.x, derived.y, derived.w, derived.h), f"CAM {finding}", CAM_COLOUR))
-            for label, truth in truths:
+            for label, truth in nih:
                 if label == finding:
                     metrics.append({"finding": label, "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
             for who, label, truth in theirs:
                 if label == finding:
                     metrics.append({"finding": f"{label} ({who})", "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
-    png = rendered(gray, cam_map, (key, finding, method, fraction, fine), tuple(drawn), opacity, colormap, level, width, invert, zoom, (cx, cy))
-    st.image(png, width="stretch", caption=box_legend(bool(truths), len(drawn) > base, bool(theirs)))
+    overlay = cam_map if shown.heatmap else None
+    png = image_view.render(gray, overlay, (key, finding, method if overlay is not None else "none", fraction, fine), tuple(drawn), view,
+                            opacity, colormap)
+    if shown.draw:
+        box_editor.draw_panel(drawing, png, view.frame(gray.shape, canvas_width), stamp, show_nih=shown.nih_boxes)
+    else:
+        caption = box_legend(bool(nih), len(drawn) > base, bool(theirs))
+        st.image(png, width="stretch", caption=caption)
     if metrics:
         st.table(pd.DataFrame(metrics).set_index("finding").round(3))
-    elif truths and cam_map is not None:
-        here = ", ".join(sorted({label for label, _ in truths}))
+    elif nih and cam_map is not None and shown.cam_box:
+        here = ", ".join(sorted({label for label, _ in nih}))
         st.caption(escape_markdown(f"No ground-truth box for {finding} on this image; boxes here: {here}."))
+
+
+CANVAS_SETTING = "view.canvas_width"
+
+
+def _keep_canvas_width(reader: str | None, widget_key: str) -> None:
+    image_view.remember(reader, CANVAS_SETTING, int(st.session_state[widget_key]))

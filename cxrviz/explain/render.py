@@ -49,7 +49,8 @@ def draw_boxes(rgb: np.ndarray, boxes: list[LabelledBox]) -> Image.Image:
     font = ImageFont.load_default(size=max(12, image.width // 48))
     for item in boxes:
         b = item.box
-        draw.rectangle([b.x, b.y, b.x + b.w, b.y + b.h], outline=item.colour, width=thickness)
+        # PIL's corners are inclusive: a box w px wide covers pixels x .. x + w - 1, not one more
+        draw.rectangle([b.x, b.y, b.x + max(b.w - 1, 0), b.y + max(b.h - 1, 0)], outline=item.colour, width=thickness)
         draw.text((b.x + thickness, max(0, b.y - font.size - 2)), item.label, fill=item.colour, font=font)
     return image
 

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-from cxrviz.data.boxes import NIH_FRAME, Box, iou
+from cxrviz.data.boxes import Box, iou
+from cxrviz.data.frames import Frame
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 
@@ -31,6 +32,7 @@ MAX_BOXES_PER_IMAGE = 20  # per reviewer and image
 MATCH_IOU = 0.5
 MIN_SIDE = 1.0  # pixels of the original frame
 BOX_STATUSES = ("drawn", "corrected", "wrong")
+SAME_BOX_PX = 2.0  # in the 1024 frame: two boxes of one reader this close on every side are one box saved twice
 
 
 class BoxError(CxrvizError):
@@ -60,8 +62,11 @@ class ReviewerBox:
 
     def in_nih_frame(self) -> Box:
         """The box scaled into the 1024-px frame of BBox_List_2017.csv."""
-        sx, sy = NIH_FRAME / self.frame_width, NIH_FRAME / self.frame_height
-        return Box(self.x * sx, self.y * sy, self.w * sx, self.h * sy)
+        return Frame(self.frame_width, self.frame_height).to_nih(self.box)
+
+    def in_frame(self, frame: Frame) -> Box:
+        """The box in the original pixels of `frame` (the same image, at whatever size it was decoded)."""
+        return frame.from_frame(self.box, self.frame_width, self.frame_height)
 
 
 # ---- NIH box references -----------------------------------------------------------------
@@ -93,46 +98,7 @@ def nih_boxes_of(table: pd.DataFrame | None, image: str) -> list[tuple[str, str,
 
 # ---- display <-> original coordinates ---------------------------------------------------
 
-@dataclass(frozen=True)
-class Viewport:
-    """What the viewer shows of an image of `width` × `height` px: the crop that `zoom` and
-    `centre` (fractions of the image) select, exactly as `cxrviz.app.viewer.rendered` crops it,
-    scaled to `display_width` screen pixels."""
-
-    width: int
-    height: int
-    display_width: float
-    zoom: float = 1.0
-    centre: tuple[float, float] = (0.5, 0.5)
-
-    def crop(self) -> tuple[int, int, int, int]:
-        """(left, top, crop width, crop height) in original pixels."""
-        if self.zoom <= 1:
-            return 0, 0, self.width, self.height
-        ch, cw = int(self.height / self.zoom), int(self.width / self.zoom)
-        top = int(np.clip(self.centre[1] * self.height - ch / 2, 0, self.height - ch))
-        left = int(np.clip(self.centre[0] * self.width - cw / 2, 0, self.width - cw))
-        return left, top, cw, ch
-
-    @property
-    def scale(self) -> float:
-        """Original pixels per display pixel (the crop keeps its aspect ratio)."""
-        return self.crop()[2] / self.display_width
-
-    @property
-    def display_height(self) -> float:
-        _, _, cw, ch = self.crop()
-        return self.display_width * ch / cw
-
-    def to_original(self, box: Box) -> Box:
-        left, top, _, _ = self.crop()
-        s = self.scale
-        return Box(left + box.x * s, top + box.y * s, box.w * s, box.h * s)
-
-    def to_display(self, box: Box) -> Box:
-        left, top, _, _ = self.crop()
-        s = self.scale
-        return Box((box.x - left) / s, (box.y - top) / s, box.w / s, box.h / s)
+Viewport = Frame  # the name this module used before the frames were one type (`cxrviz.data.frames`)
 
 
 # ---- rules ------------------------------------------------------------------------------
@@ -176,6 +142,14 @@ def check_box(box: ReviewerBox, ticked: set[str] | None = None) -> tuple[Reviewe
     if ticked is not None and box.status != "wrong" and box.finding not in ticked:
         raise BoxError(f"{box.finding} is not ticked in your review of {box.image}: tick it (and save) before drawing a box for it.")
     return replace(box, x=kept.x, y=kept.y, w=kept.w, h=kept.h), [message] if message else []
+
+
+def same_box(a: ReviewerBox, b: ReviewerBox, tolerance: float = SAME_BOX_PX) -> bool:
+    """One reader's box saved twice (a double click on Save, a resent form): same image, finding,
+    kind and NIH box, and every coordinate within `tolerance` px of the 1024 frame."""
+    if (a.image, a.finding, a.status, a.corrects or None) != (b.image, b.finding, b.status, b.corrects or None):
+        return False
+    return all(abs(p - q) <= tolerance for p, q in zip(a.in_nih_frame(), b.in_nih_frame()))
 
 
 def check_count(existing: int, limit: int = MAX_BOXES_PER_IMAGE) -> None:

@@ -18,7 +18,8 @@ def _image_page(reviewer: str) -> AppTest:
     at.query_params["image"] = BOXED_1024
     at.query_params["reviewer"] = reviewer
     at.switch_page("pages/image.py")
-    return at.run()
+    at.run()
+    return at.button(key="image_draw").click().run()  # "Draw boxes" (B): the box controls come with the canvas
 
 
 def test_without_a_ticked_finding_the_page_says_so_and_nih_box_can_be_marked_wrong(app_env):
@@ -98,3 +99,18 @@ def test_image_viewer_scores_the_cam_box_against_reviewer_boxes(app_env):
     assert {"Cardiomegaly", "Cardiomegaly (bob)"} <= set(metrics.index)
     assert 0 <= metrics.loc["Cardiomegaly (bob)", "IoU"] <= 1
     assert "Blue: reviewers' boxes." in at.get("image")[0].proto.imgs[0].caption
+
+
+def test_a_double_click_on_save_keeps_one_box_and_says_why(app_env):
+    # what the Save button runs, twice with the same rectangles (a double click before the canvas clears)
+    from cxrviz.app.box_editor import Drawing, save_drawn
+    from cxrviz.data.boxes import Box
+
+    store = Store(str(app_env / "reviews.sqlite"))
+    store.save_review(BOXED_1024, "ann", ["Cardiomegaly"], "confirmed")
+    drawing = Drawing(store, BOXED_1024, "ann", (), frozenset({"Cardiomegaly"}), (), "image_boxes")
+    drawn = [("Cardiomegaly", Box(300.4, 400.2, 200.0, 150.0))]
+    assert save_drawn(drawing, drawn, "(a new box)", 1024, 1024) == ["Saved a Cardiomegaly box."]
+    [said] = save_drawn(drawing, drawn, "(a new box)", 1024, 1024)
+    assert said.startswith(f"You already saved this Cardiomegaly box on {BOXED_1024}")
+    assert len(list_boxes(store, BOXED_1024)) == 1

@@ -83,7 +83,7 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     from cxrviz.review.store.boxes import add_box
 
     add_box(store, ReviewerBox(image, "bob@example.org", "Cardiomegaly", 100, 100, 200, 200, 1024, 1024))
-    at.toggle(key="review_show_boxes").set_value(True).run()
+    at.button(key="review_draw").click().run()  # "Draw boxes" (B) on the viewer
     assert not at.exception, [e.value for e in at.exception]
     assert not any("bob@example.org" in d.value.to_string() for d in at.dataframe)  # bob's box is not listed
 

@@ -119,3 +119,19 @@ def test_a_0002_store_upgrades_to_boxes_keeping_every_review(target):
     assert (review.reviewer, review.labels, review.note, review.updated_at) == ("Ann", ("Mass",), "kept", "t1")
     add_box(store, _box(reviewer="ann"))
     assert [b.reviewer for b in list_boxes(store)] == ["Ann"]  # the box joins the existing reviewer
+
+
+def test_the_same_box_saved_twice_is_refused_with_a_sentence(target):
+    # a double click on Save sends the drawn rectangle twice: the second is one box too many
+    store = Store(target)
+    first = add_box(store, _box())
+    with pytest.raises(BoxError, match=rf"already saved this Mass box on {IMAGE} \(#{first}\)"):
+        add_box(store, _box(x=101.5, h=41))  # within 2 px of the 1024 frame: the same box
+    with pytest.raises(BoxError, match="already saved"):  # a file of another size, the same place: still the same box
+        add_box(store, _box(x=50.25, y=100.125, w=25, h=20, frame_width=512, frame_height=512))
+    add_box(store, _box(x=110))  # 9.5 px off: a second box of the same finding is allowed
+    add_box(store, _box(finding="Nodule"))  # the same place for another finding
+    add_box(store, _box(reviewer="bob"))  # another reader's box
+    add_box(store, _box(status="corrected", corrects=f"{IMAGE}:Mass:0"))  # a correction of an NIH box is another kind
+    assert len(list_boxes(store, IMAGE)) == 5
+    assert [e["action"] for e in box_log(store, IMAGE)] == ["box-create"] * 5

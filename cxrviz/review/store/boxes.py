@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from cxrviz.review.boxes import MAX_BOXES_PER_IMAGE, BoxError, ReviewerBox, check_box, check_count
+from cxrviz.review.boxes import MAX_BOXES_PER_IMAGE, BoxError, ReviewerBox, check_box, check_count, same_box
 from cxrviz.review.identity import display_name, name_key
 from cxrviz.review.record import utc_now
 from cxrviz.review.store.core import Store
@@ -38,8 +38,8 @@ def _log(conn: sa.Connection, box_id: int, image: str, reviewer: str, action: st
 
 def add_box(store: Store, box: ReviewerBox, at: str | None = None, limit: int = MAX_BOXES_PER_IMAGE) -> int:
     """Keep a new box (already checked by `check_box`); returns its id. Refuses (BoxError) past
-    `limit` boxes of this reviewer on the image. Marking the same NIH box wrong twice returns the
-    first mark."""
+    `limit` boxes of this reviewer on the image, and a box this reviewer already has (`same_box`:
+    a double click on Save). Marking the same NIH box wrong twice returns the first mark."""
     display_name(box.reviewer)
     box, _ = check_box(box)  # shape rules again: nothing without area or outside the image is stored
     now = at or utc_now()
@@ -52,6 +52,13 @@ def add_box(store: Store, box: ReviewerBox, at: str | None = None, limit: int = 
             found = conn.execute(sa.select(boxes.c.id).where(mine, boxes.c.status == "wrong", boxes.c.corrects == box.corrects)).scalar()
             if found is not None:
                 return int(found)
+        else:
+            for row in conn.execute(sa.select(boxes).where(mine, boxes.c.finding == box.finding, boxes.c.status == box.status)).mappings():
+                kept = ReviewerBox(row["image"], box.reviewer, row["finding"], row["x"], row["y"], row["w"], row["h"],
+                                   row["frame_width"], row["frame_height"], row["status"], row["corrects"])
+                if same_box(kept, box):
+                    raise BoxError(f"You already saved this {box.finding} box on {box.image} (#{row['id']}); "
+                                   "it was not saved a second time.")
         check_count(conn.execute(sa.select(sa.func.count()).select_from(boxes).where(mine)).scalar_one(), limit)
         new = {"finding": box.finding, "x": box.x, "y": box.y, "w": box.w, "h": box.h, "status": box.status, "corrects": box.corrects}
         box_id = conn.execute(boxes.insert().values(

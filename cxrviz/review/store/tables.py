@@ -191,6 +191,16 @@ team_audit = sa.Table(
     sa.Column("new_values", sa.Text, nullable=True),
     sa.Column("at", sa.String(40), nullable=False),
 )
+# ---- reader settings ----
+# What a reader chose to see (overlays on or off, the drawing size), kept across sessions: one row
+# per (reader, setting), the value as JSON (`review/store/settings.py`).
+reader_settings = sa.Table(
+    "reader_settings", metadata,
+    sa.Column("reader_key", sa.String(200), primary_key=True),  # `identity.name_key`
+    sa.Column("name", sa.String(80), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
 # ---- drafts ----
 # What a reader has set on an image's form and not saved yet (`review/store/drafts.py`): written as the
 # form changes, deleted in the transaction that saves the review, so a reload, a new tab or a server

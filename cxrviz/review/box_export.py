@@ -272,13 +272,25 @@ def _check_row(number: int, line: int, cell: dict[str, str], metadata: Metadata 
     return box
 
 
+def _count_rows(text: str) -> int:
+    """Data rows (records after the header that are not blank), or the line count where the file is
+    not CSV throughout (the check that follows names the row)."""
+    try:
+        return sum(1 for cells in csv.reader(io.StringIO(text, newline="")) if cells and cells != [""]) - 1
+    except csv.Error:
+        return text.count("\n")
+
+
 def read_boxes(text: str, label: str, metadata: Metadata | None = None,
                progress: Callable[[str, int, int], None] | None = None) -> list[tuple[int, ReviewerBox]]:
     """Every data row of a box CSV as (row number, box in its own frame); any bad row raises
     `BoxImportRefusedError` listing all of them (duplicate rows included)."""
     records = _records(text)
     header = _header(records, label)
-    total = text.count("\n")  # about the number of rows, for progress
+    total = _count_rows(text)
+    if total > MAX_BOX_ROWS:  # refused before a minute goes into checking rows that cannot be imported
+        raise BoxImportRefusedError(label, [Problem(None, None, f"has {total:,} rows; one import takes at most {MAX_BOX_ROWS:,} "
+                                                                "boxes: split the file and import the parts one after another.")])
     now = datetime.now(timezone.utc)
     problems: list[Problem] = []
     rows: list[tuple[int, ReviewerBox]] = []

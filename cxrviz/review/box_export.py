@@ -325,12 +325,13 @@ def read_boxes(text: str, label: str, metadata: Metadata | None = None,
 
 
 def import_boxes(store: Store, source: Path | bytes, metadata: Metadata | None = None, imported_by: str | None = None,
-                 name: str | None = None, progress: Callable[[str, int, int], None] | None = None) -> int:
+                 name: str | None = None, progress: Callable[[str, int, int], None] | None = None, dry_run: bool = False) -> int:
     """Add the boxes of a CSV written by `boxes_csv` (or by hand in its shape); returns how many
     were added. Every row is checked before anything is written (`BoxImportRefusedError` lists
     each bad row and writes nothing); then all are written in one transaction. A box already in
     the store (same image, reviewer, finding, status, correction and coordinates) is skipped, so
-    importing twice adds nothing. With `metadata`, every image must be in it.
+    importing twice adds nothing. With `metadata`, every image must be in it. `dry_run`: the same
+    checks and count, nothing written.
 
     `progress(stage, done, total)`: stage "checking" while rows are read, then "writing" after each
     batch written (inside the transaction: nothing is committed until the last)."""
@@ -341,7 +342,7 @@ def import_boxes(store: Store, source: Path | bytes, metadata: Metadata | None =
     rows = read_boxes(text, label, metadata, progress)
     rows.sort(key=lambda item: item[1].created_at or "")
     try:
-        added = box_store.import_boxes(store, rows, imported_by,
+        added = box_store.import_boxes(store, rows, imported_by, dry_run=dry_run,
                                        progress=None if progress is None else lambda done, total: progress("writing", done, total))
     except box_store.BoxCountError as error:
         raise BoxImportRefusedError(label, [Problem(number, None, why) for number, why in error.rows]) from None

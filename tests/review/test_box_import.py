@@ -275,3 +275,15 @@ def test_cli_box_import_into_a_team_store_needs_an_admin(tmp_path, images, capsy
     assert "only an admin can import boxes" in capsys.readouterr().err and list_boxes(store) == []
     assert main(["import", "--boxes", str(path), "--db", db, "--as", "admin@example.org"]) == 0
     assert '"imported_by": "admin@example.org"' in box_log(store)[0]["new_values"]
+
+
+def test_cli_dry_run_of_boxes_checks_and_counts_but_writes_nothing(tmp_path, images, capsys):
+    db = str(tmp_path / "s.sqlite")
+    path = tmp_path / "boxes.csv"
+    path.write_bytes(_csv([_row(images[0]), _row(images[1], Reviewer="new reader")]))
+    assert main(["import", "--boxes", str(path), "--db", db, "--dry-run"]) == 0
+    assert "would import 2 boxes" in capsys.readouterr().out and list_boxes(Store(db)) == []
+    assert not Store(db).reviewed_images() and box_log(Store(db)) == []
+    assert main(["import", "--boxes", str(path), "--db", db]) == 0 and len(list_boxes(Store(db))) == 2
+    assert main(["import", "--boxes", str(path), "--db", db, "--dry-run"]) == 0
+    assert "would import 0 boxes" in capsys.readouterr().out

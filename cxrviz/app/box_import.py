@@ -14,7 +14,7 @@ from cxrviz.app.messages import show_error
 from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 from cxrviz.review.box_export import MAX_BOX_FILE_BYTES, MAX_BOX_ROWS, import_boxes
-from cxrviz.review.imports import require_admin_in_team_mode
+from cxrviz.review.imports import MAX_PROBLEMS_SHOWN, ImportRefusedError, require_admin_in_team_mode
 
 LIMITS = (f"At most {MAX_BOX_ROWS:,} boxes and {MAX_BOX_FILE_BYTES // 2**20} MiB per file. Every row is checked first: a file "
           "with any bad row imports nothing, and each problem is listed with its row and column. x, y, w, h are in "
@@ -27,6 +27,15 @@ def progress_text(stage: str, done: int, total: int) -> tuple[float, str]:
     if stage == "checking":
         return 0.5 * share, f"Checking rows… {done:,} of about {total:,}"
     return 0.5 + 0.5 * share, f"Writing boxes… {done:,} of {total:,} (nothing is kept until the last)"
+
+
+def refusal_lines(error: ImportRefusedError) -> list[str]:
+    """The refusal as lines of text: its first line, then one per problem (the first
+    `MAX_PROBLEMS_SHOWN`, then how many more)."""
+    lines = [str(error).split("\n", 1)[0]] + [str(p) for p in error.problems[:MAX_PROBLEMS_SHOWN]]
+    if len(error.problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"… and {len(error.problems) - MAX_PROBLEMS_SHOWN} more")
+    return lines
 
 
 def upload(store, reviewer: str, key_prefix: str = "boxes") -> None:
@@ -45,6 +54,11 @@ def upload(store, reviewer: str, key_prefix: str = "boxes") -> None:
                 require_admin_in_team_mode(store, reviewer, "boxes")
                 added = import_boxes(store, uploaded.getvalue(), resources.metadata_for(resources.settings()), reviewer,
                                      name=uploaded.name, progress=progress)
+            except ImportRefusedError as error:  # one problem a line (Markdown would run them together)
+                bar.empty()
+                head, *problems = refusal_lines(error)
+                st.error(escape_markdown(head) + "".join(f"\n- {escape_markdown(p)}" for p in problems), icon=":material/warning:")
+                return
             except CxrvizError as error:
                 bar.empty()
                 show_error(error)

@@ -51,7 +51,7 @@ def import_boxes(args: argparse.Namespace, store, metadata, importer: str) -> in
         bars[stage].update(done - bars[stage].n)
 
     try:
-        added = import_boxes(store, args.boxes, metadata, importer, progress=progress)
+        added = import_boxes(store, args.boxes, metadata, importer, progress=progress, dry_run=args.dry_run)
     except BoxImportRefusedError as error:
         print(f"error: {str(error).split(chr(10), 1)[0]}", file=sys.stderr)
         for problem in error.problems:
@@ -60,7 +60,10 @@ def import_boxes(args: argparse.Namespace, store, metadata, importer: str) -> in
     finally:
         for bar in bars.values():
             bar.close()
-    print(f"imported {added} boxes from {args.boxes} into {store.where}")
+    if args.dry_run:
+        print(f"would import {added} boxes from {args.boxes} into {store.where} (dry run: nothing written)")
+    else:
+        print(f"imported {added} boxes from {args.boxes} into {store.where}")
     return 0
 
 

@@ -65,7 +65,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
         store = Store(args.db, settings.db_timeout)
         importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
-        _require_admin_in_team_mode(store, importer, False, "boxes")
+        _require_admin_in_team_mode(store, importer, args.dry_run, "boxes")
         if import_boxes(args, store, load_metadata(args.metadata), importer) != 0:
             return 2
     if args.predictions is not None:  # batch predictions (predict --engine ray) into the cache

@@ -272,13 +272,25 @@ def _check_row(number: int, line: int, cell: dict[str, str], metadata: Metadata 
     return box
 
 
+def _count_rows(text: str) -> int:
+    """Data rows (records after the header that are not blank), or the line count where the file is
+    not CSV throughout (the check that follows names the row)."""
+    try:
+        return sum(1 for cells in csv.reader(io.StringIO(text, newline="")) if cells and cells != [""]) - 1
+    except csv.Error:
+        return text.count("\n")
+
+
 def read_boxes(text: str, label: str, metadata: Metadata | None = None,
                progress: Callable[[str, int, int], None] | None = None) -> list[tuple[int, ReviewerBox]]:
     """Every data row of a box CSV as (row number, box in its own frame); any bad row raises
     `BoxImportRefusedError` listing all of them (duplicate rows included)."""
     records = _records(text)
     header = _header(records, label)
-    total = text.count("\n")  # about the number of rows, for progress
+    total = _count_rows(text)
+    if total > MAX_BOX_ROWS:  # refused before a minute goes into checking rows that cannot be imported
+        raise BoxImportRefusedError(label, [Problem(None, None, f"has {total:,} rows; one import takes at most {MAX_BOX_ROWS:,} "
+                                                                "boxes: split the file and import the parts one after another.")])
     now = datetime.now(timezone.utc)
     problems: list[Problem] = []
     rows: list[tuple[int, ReviewerBox]] = []
@@ -313,12 +325,13 @@ def read_boxes(text: str, label: str, metadata: Metadata | None = None,
 
 
 def import_boxes(store: Store, source: Path | bytes, metadata: Metadata | None = None, imported_by: str | None = None,
-                 name: str | None = None, progress: Callable[[str, int, int], None] | None = None) -> int:
+                 name: str | None = None, progress: Callable[[str, int, int], None] | None = None, dry_run: bool = False) -> int:
     """Add the boxes of a CSV written by `boxes_csv` (or by hand in its shape); returns how many
     were added. Every row is checked before anything is written (`BoxImportRefusedError` lists
     each bad row and writes nothing); then all are written in one transaction. A box already in
     the store (same image, reviewer, finding, status, correction and coordinates) is skipped, so
-    importing twice adds nothing. With `metadata`, every image must be in it.
+    importing twice adds nothing. With `metadata`, every image must be in it. `dry_run`: the same
+    checks and count, nothing written.
 
     `progress(stage, done, total)`: stage "checking" while rows are read, then "writing" after each
     batch written (inside the transaction: nothing is committed until the last)."""
@@ -329,7 +342,7 @@ def import_boxes(store: Store, source: Path | bytes, metadata: Metadata | None =
     rows = read_boxes(text, label, metadata, progress)
     rows.sort(key=lambda item: item[1].created_at or "")
     try:
-        added = box_store.import_boxes(store, rows, imported_by,
+        added = box_store.import_boxes(store, rows, imported_by, dry_run=dry_run,
                                        progress=None if progress is None else lambda done, total: progress("writing", done, total))
     except box_store.BoxCountError as error:
         raise BoxImportRefusedError(label, [Problem(number, None, why) for number, why in error.rows]) from None

@@ -159,7 +159,7 @@ def test_too_many_rows_and_too_large_a_file_are_refused_with_the_limit(tmp_path,
     assert MAX_BOX_ROWS == 250_000 and box_export.MAX_BOX_FILE_BYTES == 64 * 2**20  # the limits the README states
     monkeypatch.setattr(box_export, "MAX_BOX_ROWS", 3)
     error = _refused(store, _csv([_row(image) for image in images[:5]]), metadata)
-    assert [p.row for p in error.problems] == [5] and "past the limit of 3 boxes in one import; split the file" in str(error)
+    assert [p.row for p in error.problems] == [None] and "has 5 rows; one import takes at most 3 boxes: split the file" in str(error)
     monkeypatch.setattr(box_export, "MAX_BOX_FILE_BYTES", 2**20)
     path = tmp_path / "big.csv"
     path.write_bytes(_csv([_row(images[i % 30], x=f"{i % 900}.00", Reviewer=f"r{i // 30}") for i in range(12_000)]))
@@ -209,7 +209,7 @@ def test_progress_reports_checking_then_each_batch_written(tmp_path, metadata):
     seen = []
     store = Store(str(tmp_path / "s.sqlite"))
     assert import_boxes(store, _csv([_row(image) for image in images]), metadata, "lead", progress=lambda *a: seen.append(a)) == len(images)
-    assert ("checking", 5000, len(images) + 1) in seen
+    assert ("checking", 5000, len(images)) in seen
     assert [s for s in seen if s[0] == "writing"] == [("writing", IMPORT_BATCH, len(images)), ("writing", len(images), len(images))]
     log = box_log(store)
     assert len(log) == len(images) and '"imported_by": "lead"' in log[0]["new_values"]
@@ -275,3 +275,15 @@ def test_cli_box_import_into_a_team_store_needs_an_admin(tmp_path, images, capsy
     assert "only an admin can import boxes" in capsys.readouterr().err and list_boxes(store) == []
     assert main(["import", "--boxes", str(path), "--db", db, "--as", "admin@example.org"]) == 0
     assert '"imported_by": "admin@example.org"' in box_log(store)[0]["new_values"]
+
+
+def test_cli_dry_run_of_boxes_checks_and_counts_but_writes_nothing(tmp_path, images, capsys):
+    db = str(tmp_path / "s.sqlite")
+    path = tmp_path / "boxes.csv"
+    path.write_bytes(_csv([_row(images[0]), _row(images[1], Reviewer="new reader")]))
+    assert main(["import", "--boxes", str(path), "--db", db, "--dry-run"]) == 0
+    assert "would import 2 boxes" in capsys.readouterr().out and list_boxes(Store(db)) == []
+    assert not Store(db).reviewed_images() and box_log(Store(db)) == []
+    assert main(["import", "--boxes", str(path), "--db", db]) == 0 and len(list_boxes(Store(db))) == 2
+    assert main(["import", "--boxes", str(path), "--db", db, "--dry-run"]) == 0
+    assert "would import 0 boxes" in capsys.readouterr().out

@@ -92,16 +92,18 @@ def box_key(box: ReviewerBox) -> tuple:
 
 
 def import_boxes(store: Store, rows: list[tuple[int, ReviewerBox]], imported_by: str | None = None,
-                 limit: int = MAX_BOXES_PER_IMAGE, progress: Callable[[int, int], None] | None = None) -> list[bool]:
+                 limit: int = MAX_BOXES_PER_IMAGE, progress: Callable[[int, int], None] | None = None,
+                 dry_run: bool = False) -> list[bool]:
     """Write checked boxes (row number, box; `check_box` already passed, `created_at` the box's
     time or None for now) in one transaction; returns per row whether it was added (False: the
     store already had that box, or the reviewer's wrong mark of that NIH box).
 
     Refuses the whole import with `BoxCountError` when a reviewer would pass `limit` boxes on an
-    image. `progress(written, to_write)` is called after each batch, inside the transaction."""
+    image. `progress(written, to_write)` is called after each batch, inside the transaction.
+    `dry_run`: the same answer (and refusal), read only, nothing written."""
     now = utc_now()
-    with store._writing() as conn:
-        if not store.is_sqlite:  # boxes drawn meanwhile wait (lock timeout) instead of slipping past the limit
+    with store._reading() if dry_run else store._writing() as conn:
+        if not store.is_sqlite and not dry_run:  # boxes drawn meanwhile wait (lock timeout) instead of slipping past the limit
             conn.execute(sa.text("LOCK TABLE boxes IN SHARE ROW EXCLUSIVE MODE"))
         ids = {key: rid for rid, key in conn.execute(sa.select(reviewers.c.id, reviewers.c.name_key))}
         names = dict(conn.execute(sa.select(reviewers.c.id, reviewers.c.name)).all())
@@ -120,7 +122,10 @@ def import_boxes(store: Store, rows: list[tuple[int, ReviewerBox]], imported_by:
         added, values, over = [], [], []
         for number, box in rows:
             key = _import_key(box.reviewer)
-            if key not in ids:
+            if key not in ids and dry_run:  # a reviewer new to the store: a stand-in id, nothing written
+                ids[key] = -len(ids) - 1
+                names[ids[key]] = box.reviewer
+            elif key not in ids:
                 ids[key] = store._reviewer_id(conn, box.reviewer)
                 names[ids[key]] = store._name_of(conn, ids[key])
             rid = ids[key]
@@ -142,6 +147,8 @@ def import_boxes(store: Store, rows: list[tuple[int, ReviewerBox]], imported_by:
             added.append(True)
         if over:
             raise BoxCountError(over)
+        if dry_run:
+            return added
         # SQLite: this transaction holds the write lock, so the ids after the largest are free (one
         # executemany per batch; RETURNING in parameter order would be one INSERT per row there).
         next_id = (conn.execute(sa.select(sa.func.max(boxes.c.id))).scalar() or 0) + 1 if store.is_sqlite else None

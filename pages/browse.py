@@ -7,6 +7,7 @@ from cxrviz.app import box_editor, gallery, links, plots, resources, sidebar, st
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.data import stats
+from cxrviz.data.expert import mapping_text as expert_mapping_text
 from cxrviz.data.filters import AGE_SLIDER, GENDERS, MATCH_MODES, VIEWS, Filter, apply_filter, filter_from_form, parse_patient_ids
 from cxrviz.findings import FINDINGS
 from cxrviz.review import triage
@@ -53,8 +54,7 @@ with st.container(border=True):
                                    "Nodule or mass, Airspace opacity, Fracture).")
     nih_disagrees = c12.checkbox("NIH disagrees with the experts", key="f_nihdisagrees",
                                  help="For at least one adjudicated finding, the NIH label says the opposite of the experts: "
-                                      "Pneumothorax; Nodule or mass (NIH Nodule or Mass); Airspace opacity (NIH Consolidation, "
-                                      "Pneumonia or Infiltration). Fracture has no NIH label and is never compared.")
+                                      + expert_mapping_text() + ". Fracture has no NIH label and is never compared.")
     expert_rows = disagree_rows = None
     with warn_on_error():  # a missing or malformed expert file: said here, these two filters keep nothing
         expert_rows, disagree_rows = resources.expert_masks(config)

@@ -22,7 +22,8 @@ with warn_on_error():
     st.dataframe(label_audit.statistics_table(stats), hide_index=True)
     st.caption(f"{len(expert):,} images adjudicated by three radiologists (Google, 2019), taken as the reference. "
                "Mapping: " + "; ".join(f"{e} → {', '.join(n) or 'no NIH finding'}" for e, n in NIH_EQUIVALENTS.items())
-               + ". Airspace opacity is broader than its NIH counterparts, so its figures measure the mapping as much as the labels.")
+               + ". Airspace opacity spans several NIH findings (the paper's definition), so its figures measure the mapping as "
+               "much as the labels.")
 
 if expert is not None:
     with warn_on_error():

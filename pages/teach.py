@@ -8,6 +8,7 @@ import streamlit as st
 from cxrviz.app import quiz_view, resources, sidebar, state
 from cxrviz.app.messages import stop_on_error
 from cxrviz.app.text import escape_markdown
+from cxrviz.review import quiz
 from cxrviz.review.store import quizzes as quiz_store
 
 state.run_through_app()
@@ -41,5 +42,5 @@ with stop_on_error():
     if teach_id:
         quiz_view.teacher_views(store, teach_id, spec, metadata, boxes, index, teacher)
     else:
-        st.text(f"Quiz: {spec.name} · {len(spec.images)} cases · asks {', '.join(spec.asked)}")
+        st.text(f"Quiz: {spec.name} · {len(spec.images)} cases · asks {quiz.asked_text(spec.asked)}")
         quiz_view.take(store, quiz_id, spec, metadata, boxes, index, sidebar.model_picker(config) if spec.reveal_model else None)

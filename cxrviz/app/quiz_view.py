@@ -44,10 +44,13 @@ SUBMIT_KEY, REVEAL_KEY = "Ctrl+Enter", "V"
 BUILDER_KEYS = {"source": "teach_source", "names": "teach_names", "name": "teach_name", "n": "teach_n",
                 "order": "teach_order", "seed": "teach_seed", "asked": "teach_asked", "reveal_model": "teach_reveal_model"}
 XRAY = "teach_xray"  # the keyed container of the X-ray: the style below keeps it inside the window
-# The X-ray is square; width alone would push it (and Submit) below the fold on a laptop. Its height
-# is capped to the window's, less the page's top padding and the line above it.
-_FIT_STYLE = (f"<style>.st-key-{XRAY} img {{max-height: calc(100vh - 11.5rem); width: auto !important; max-width: 100%;"
-              " object-fit: contain; display: block; margin: 0 auto;}</style>")
+# The X-ray is square; its column's width alone would push it (and Submit) below the fold on a
+# laptop, or leave it a thumbnail on a projector. It takes the column's width (`cqw`) or the
+# window's height less what stands above it, whichever is smaller.
+_FIT_STYLE = ("<style>.st-key-{key} {{container-type: inline-size;}} .st-key-{key} img {{width: min(100cqw, calc(100vh - {offset}rem))"
+              " !important; height: auto; max-height: calc(100vh - {offset}rem); object-fit: contain; display: block;"
+              " margin: 0 auto;}}</style>")
+LEARNER_OFFSET_REM, PRESENTER_OFFSET_REM = 15.5, 9  # page padding, the quiz line, (the learner's) Adjust view, the caption
 SIGN_IN_NOTE = ("Without sign-in nothing tells a teacher from a learner: the learner's link offers only the quiz, but "
                 "anyone who opens Teach itself can reach this list, the presenter view and the scores. For marked tests, "
                 "turn sign-in on: then only a quiz's creator (or an admin) can open them, checked on the server.")
@@ -83,8 +86,8 @@ def viewer_identity() -> str | None:
     return auth.signed_in_reviewer(resources.settings()) if auth.auth_configured() else None
 
 
-def fit_to_window() -> None:
-    st.html(_FIT_STYLE)
+def fit_to_window(offset_rem: float) -> None:
+    st.html(_FIT_STYLE.format(key=XRAY, offset=offset_rem))
 
 
 # ---- the builder ------------------------------------------------------------------------------
@@ -172,12 +175,10 @@ def open_quiz(quiz_id: str) -> None:
 
 def open_teacher(quiz_id: str, view: str) -> None:
     st.query_params.from_dict({TEACH_PARAM: quiz_id, VIEW_PARAM: view})
-    st.session_state.pop("teach_view", None)
 
 
 def home() -> None:
     st.query_params.from_dict({k: v for k, v in st.query_params.to_dict().items() if k.startswith(quiz.BUILDER_PREFIX)})
-    st.session_state.pop("teach_view", None)
 
 
 def saved_quizzes(store, teacher: str | None) -> None:
@@ -211,7 +212,7 @@ def case_image(gray: np.ndarray, key_prefix: str, truths: list[tuple[str, Box]] 
     view = image_view.view_controls(key_prefix, st.popover("Adjust view", icon=":material/tune:")) if controls else image_view.View()
     drawn = tuple(((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in truths)
     png = image_view.render(gray, None, (key, "quiz"), drawn, view, 0.0)
-    fit_to_window()
+    fit_to_window(LEARNER_OFFSET_REM if controls else PRESENTER_OFFSET_REM)
     with st.container(key=XRAY):
         st.image(png, width="stretch", caption=viewer.box_legend(bool(truths), False))
 
@@ -288,11 +289,11 @@ def take(store, quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame
     answer = done.get(image)
 
     def side(_probs=None) -> None:
-        n1, n2, n3 = st.columns([1, 1, 2], vertical_alignment="center")
-        n1.button("◀ Previous", key="quiz_prev", disabled=position == 0, shortcut="ArrowLeft",
+        n1, n2, n3 = st.columns([5, 5, 4], vertical_alignment="center")  # the keys (← →) are shown on the buttons
+        n1.button("Previous", key="quiz_prev", disabled=position == 0, shortcut="ArrowLeft",
                   on_click=_set_position, args=(slot, position - 1), width="stretch")
-        n2.button("Next ▶", key="quiz_next", disabled=position >= len(spec.images) - 1, shortcut="ArrowRight",
-                  on_click=_set_position, args=(slot, position + 1), width="stretch")
+        n2.button("Next", key="quiz_next", disabled=position >= len(spec.images) - 1,
+                  shortcut="ArrowRight", on_click=_set_position, args=(slot, position + 1), width="stretch")
         n3.text(f"Case {position + 1} of {len(spec.images)}")
         st.progress(len(done) / len(spec.images), text=f"{len(done)} of {len(spec.images)} answered")
         if answer is None:
@@ -339,7 +340,7 @@ def _answer_form(store, quiz_id: str, learner: str, image: str, spec: quiz.QuizS
         problem = st.session_state.get(PROBLEMS, {}).get(slot)
         if problem:
             st.error(escape_markdown(problem), icon=":material/warning:")
-        st.markdown("**Which findings do you see?** Tick with the keys shown; nothing ticked means no finding.")
+        st.markdown("**Which findings do you see?** Nothing ticked means no finding.")
         columns = st.columns(2)
         for i, finding in enumerate(spec.asked):
             columns[i % 2].button(finding.replace("_", " "), key=f"quiz_tick_{image}_{finding}",
@@ -357,7 +358,7 @@ def reveal_panel(shown: quiz.Reveal, nih: set[str] | None) -> None:
         table = pd.DataFrame(shown.rows)
         if not table.empty:
             st.dataframe(table, hide_index=True, width="stretch")
-        st.text("NIH labels: " + (", ".join(sorted(nih)) if nih else "No Finding"))
+        st.text("NIH labels: " + (quiz.finding_names(sorted(nih)) if nih else "No Finding"))
         if shown.expert is not None:
             st.dataframe(pd.DataFrame([{"expert finding": f, "expert panel": "yes" if v else "no"} for f, v in shown.expert.items()]),
                          hide_index=True)
@@ -373,24 +374,40 @@ def reveal_panel(shown: quiz.Reveal, nih: set[str] | None) -> None:
 
 # ---- the teacher's views ----------------------------------------------------------------------
 
+def current_view() -> str:
+    """The teacher's view, from the URL (`?view=`): a reload or a shared link reopens it."""
+    wanted = st.query_params.get(VIEW_PARAM)
+    return wanted if wanted in VIEWS else "present"
+
+
+def _view_changed() -> None:
+    chosen = st.session_state.get("teach_view")
+    st.query_params[VIEW_PARAM] = chosen if chosen in VIEWS else current_view()
+
+
+def _teacher_bar(spec: quiz.QuizSpec, compact: bool) -> None:
+    """The quiz's name, the view switch and the way back to the list of quizzes."""
+    st.session_state["teach_view"] = current_view()
+    if compact:  # the presenter's narrow column: the name and the way back, then the switch
+        t1, c2 = st.columns([3, 2], vertical_alignment="center")
+        t1.text(f"{spec.name} · {len(spec.images)} cases")
+        c1 = st.container()
+    else:
+        t1, c1, c2 = st.columns([3, 2, 1], vertical_alignment="center")
+        t1.text(f"{spec.name} · {len(spec.images)} cases · asks {quiz.finding_names(spec.asked)}")
+    c1.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="teach_view", label_visibility="collapsed",
+                         on_change=_view_changed, width="stretch")
+    c2.button("Quizzes", key="teach_home", on_click=home, icon=":material/arrow_back:", width="stretch")
+
+
 def teacher_views(store, quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, index, teacher: str | None) -> None:
     """Presenter view or scores (`?view=`), for a quiz `quizzes.teacher_quiz` let this viewer open."""
-    wanted = st.query_params.get(VIEW_PARAM)
-    if "teach_view" not in st.session_state:
-        st.session_state["teach_view"] = wanted if wanted in VIEWS else "present"
-    t1, t2, t3 = st.columns([3, 2, 1], vertical_alignment="center")
-    t1.text(f"{spec.name} · {len(spec.images)} cases · asks {', '.join(spec.asked)}")
-    view = t2.segmented_control("View", list(VIEWS), format_func=VIEWS.get, key="teach_view", label_visibility="collapsed")
-    t3.button("Quizzes", key="teach_home", on_click=home, icon=":material/arrow_back:", width="stretch")
-    view = view if view in VIEWS else "present"
-    if st.query_params.get(VIEW_PARAM) != view:
-        st.query_params[VIEW_PARAM] = view
-    if view == "present":
+    if current_view() == "present":
         present(quiz_id, spec, metadata, boxes, index)
-    else:
-        scores(store, quiz_id, spec, metadata, teacher)
-        st.caption(("Signed in: only you and admins can open this." if teacher else SIGN_IN_NOTE)
-                   + " Learners' link: " + link(quiz_id))
+        return
+    _teacher_bar(spec, compact=False)
+    scores(store, quiz_id, spec, metadata, teacher)
+    st.caption(("Signed in: only you and admins can open this." if teacher else SIGN_IN_NOTE) + " Learners' link: " + link(quiz_id))
 
 
 def _toggle_reveal(quiz_id: str, position: int) -> None:
@@ -412,8 +429,9 @@ def present(quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, in
     revealed = position in st.session_state.setdefault(REVEALED, {}).get(quiz_id, set())
     image = spec.images[position]
     gray = _gray(index, image)
-    left, right = st.columns([3, 1])
+    left, right = st.columns([5, 2])
     with right:
+        _teacher_bar(spec, compact=True)
         st.header(f"Case {position + 1} / {len(spec.images)}")
         n1, n2 = st.columns(2)
         n1.button("◀", key="present_prev", disabled=position == 0, shortcut="ArrowLeft", on_click=_go_to_case,
@@ -425,7 +443,7 @@ def present(quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, in
         if revealed:
             nih = metadata.findings_of(image)
             asked = [f for f in spec.asked if f in (nih or set())]
-            st.subheader(escape_markdown("NIH: " + (", ".join(asked) if asked else "none of the asked findings")))
+            st.subheader(escape_markdown("NIH: " + (quiz.finding_names(asked) if asked else "none of the asked findings")))
             expert = _expert_of(image)
             if expert:
                 said = [f for f, v in expert.items() if v]
@@ -443,7 +461,7 @@ def present(quiz_id: str, spec: quiz.QuizSpec, metadata, boxes: pd.DataFrame, in
 def score_plot(scores: list[quiz.FindingScore]) -> go.Figure:
     """Sensitivity and specificity per finding; a rate with no case to measure it on has no bar and
     reads "n/a" (a 0 is a bar of height 0 labelled "0.00")."""
-    findings = [s.finding for s in scores]
+    findings = [s.finding.replace("_", " ") for s in scores]
 
     def bars(name: str, values: list[float | None]) -> go.Bar:
         return go.Bar(name=name, x=findings, y=[0 if v is None else v for v in values],

@@ -144,6 +144,15 @@ def load_expert_labels(path: Path | None = None) -> ExpertLabels:
     return _load(source, mtime)
 
 
+def mapping_text() -> str:
+    """The mapping in one line, for the pages' help texts (so none of them spells it out again):
+    'Pneumothorax (NIH Pneumothorax); Nodule or mass (NIH Nodule or Mass); …'."""
+    def either(names: tuple[str, ...]) -> str:
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+    return "; ".join(f"{e} (NIH {either(n)})" for e, n in NIH_EQUIVALENTS.items() if n)
+
+
 def nih_positive(nih_labels: Iterable[str], expert_finding: str) -> bool:
     """Whether a set of NIH labels counts as positive for an expert finding (`NIH_EQUIVALENTS`)."""
     return bool(set(nih_labels) & set(NIH_EQUIVALENTS[expert_finding]))

@@ -390,6 +390,17 @@ def resume_position(images: Iterable[str], answered: Iterable[str]) -> int:
     return max(len(images) - 1, 0)
 
 
+def finding_names(findings: Iterable[str]) -> str:
+    """Findings as a person reads them: "Pleural Thickening", not the label "Pleural_Thickening"."""
+    return ", ".join(f.replace("_", " ") for f in findings)
+
+
+def asked_text(asked: Iterable[str]) -> str:
+    """What a quiz asks, in one short line: the names, or "all 14 findings" (each is on its button)."""
+    asked = list(asked)
+    return f"all {len(FINDINGS)} findings" if set(asked) >= set(FINDINGS) else finding_names(asked)
+
+
 def checked_labels(labels: Iterable[str]) -> tuple[str, ...]:
     """Labels as stored: normalised, asked-vocabulary order, no duplicates."""
     names = {normalise_label(label) for label in labels}

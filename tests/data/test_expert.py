@@ -154,3 +154,10 @@ def test_one_image_is_debatable_on_the_findings_nih_and_the_experts_call_differe
     assert image_disagreements({"Edema"}, verdicts, ["Edema"]) == ["Airspace opacity"]
     assert image_disagreements({"Atelectasis"}, {"Airspace opacity": True}) == []
     assert image_disagreements({"Mass"}, {}) == [] and image_disagreements({"Mass"}, None) == []
+
+
+def test_the_pages_help_text_is_the_mapping_itself():
+    from cxrviz.data.expert import mapping_text
+
+    assert mapping_text() == ("Pneumothorax (NIH Pneumothorax); Nodule or mass (NIH Nodule or Mass); Airspace opacity "
+                              "(NIH Consolidation, Infiltration, Pneumonia, Atelectasis or Edema)")

@@ -41,12 +41,15 @@ def test_make_a_three_case_quiz_take_it_with_the_keyboard_score_and_export(page,
     name.press("Enter")
     expect(page.get_by_text("Case 1 of 3")).to_be_visible()
     # keyboard only: 8 ticks Pneumothorax, Ctrl+Enter submits, → moves on
-    for image, keys in zip(CASES, (["8"], [], ["2"])):
+    for image, keys in zip(CASES, ([("8", "Pneumothorax")], [], [("2", "Cardiomegaly")])):
         # keys act on the form on screen: wait for this case's Submit button before pressing any
         expect(page.locator(f".st-key-quiz_submit_{image.replace('.', '-')}")).to_be_visible()
         page.locator('[data-testid="stText"]').first.click()  # focus out of the name field
-        for key in keys:
+        for key, finding in keys:
             page.keyboard.press(key)
+            # the tick shows (the rerun that records it is over) before the next key
+            tick = page.locator(f".st-key-quiz_tick_{image.replace('.', '-')}_{finding} button")
+            expect(tick).to_have_attribute("data-testid", "stBaseButton-primary")
             _idle(page)
         page.keyboard.press("Control+Enter")
         _idle(page)
@@ -95,6 +98,14 @@ def _in_window(page, locator, what: str) -> dict:
     return box
 
 
+def _clipped_buttons(page) -> list[str]:
+    """Buttons of the page whose label is cut short (an ellipsis, or text wider than its box)."""
+    return page.evaluate("""() => [...document.querySelectorAll('[data-testid="stMain"] button')]
+        .filter(b => b.offsetParent !== null)
+        .filter(b => [b, ...b.querySelectorAll('p, span, div')].some(e => e.scrollWidth > e.clientWidth + 1))
+        .map(b => b.innerText)""")
+
+
 def _view_shot(page, name: str) -> None:
     from tests.e2e.conftest import SCREENSHOTS
 
@@ -116,11 +127,7 @@ def test_the_xray_and_the_main_action_fit_the_window(page, app_url, app_home, si
     page.wait_for_function("() => { const i = document.querySelector('.st-key-teach_xray img'); return i && i.complete && i.naturalWidth > 0 }")
     _in_window(page, image, "learner X-ray")
     _in_window(page, submit, "Submit")
-    # every finding's full name on its button: none cut short with an ellipsis
-    clipped = page.evaluate("""() => [...document.querySelectorAll('[class*="st-key-quiz_tick_"] button')]
-        .filter(b => [...b.querySelectorAll('p, span, div')].some(e => e.scrollWidth > e.clientWidth + 1))
-        .map(b => b.innerText)""")
-    assert clipped == []
+    assert _clipped_buttons(page) == []  # every finding's full name on its button, no "Pre…"
     assert page.locator('[class*="st-key-quiz_tick_"] button').count() == 14
     _view_shot(page, f"teach_learner_{width}x{height}")
 
@@ -134,6 +141,7 @@ def test_the_xray_and_the_main_action_fit_the_window(page, app_url, app_home, si
     before = _in_window(page, image, "presenter X-ray")
     assert before["height"] >= height * 0.6  # fills the window's height, not a thumbnail
     _in_window(page, reveal, "Reveal")
+    assert _clipped_buttons(page) == []
     page.locator("body").press("v")
     expect(page.get_by_text("NIH:", exact=False).first).to_be_visible()
     _idle(page)

@@ -58,7 +58,7 @@ nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRigh
             key=review_keys.NEXT_KEY, width="stretch")
 name = queue[position]
 state.set_current_image(name)
-kept = [n for n in review_form.unsaved_images(queue) if n != name]
+kept = [n for n in review_form.kept_drafts(store, reviewer, queue) if n != name]
 nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
               + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
 nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
@@ -74,17 +74,18 @@ with warn_on_error():
 if hidden:  # a campaign reads this image without references until this reader has saved
     nih, boxes, model = set(), None, None
     st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you save your own labels.")
+reference = None  # shown in the form, folded, so it pushes neither the X-ray nor Save off screen
 if not hidden:
     with warn_on_error():
         if note := resources.expert_note(name):
-            st.caption(escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")")
+            reference = escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")"
 existing = []
 with warn_on_error():
     existing = store.reviews(name)
 own = rules.own_review(existing, reviewer)
 suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
 context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own,
-                                  suspects=suspects)
+                                  suspects=suspects, reference=reference)
 
 
 def beside(probs) -> None:

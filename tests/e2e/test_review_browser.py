@@ -173,8 +173,19 @@ def test_a_draft_survives_a_reload_and_a_server_restart(browser, tmp_path):
         _wait_idle(page)
         server.terminate()
         server.wait(timeout=30)
+        expect(hernia).to_be_disabled()  # the page knows it lost its server (widgets greyed, "Connection error")
+        logged = (tmp_path / "server.log").stat().st_size
         server = _serve(port, tmp_path)  # the page reconnects by itself, to a server that never saw it
-        expect(page.get_by_text(re.compile(r"^Draft restored from "))).to_be_visible(timeout=180_000)
+        deadline = time.time() + 180
+        while "metadata rows" not in (tmp_path / "server.log").read_text()[logged:]:  # the new server ran the page
+            assert time.time() < deadline, "the page never reconnected"
+            time.sleep(0.5)
+        expect(hernia).to_be_enabled(timeout=180_000)
+        _wait_idle(page)
+        page.wait_for_timeout(1500)
+        _wait_idle(page)
+        expect(page.get_by_text("Connection error")).to_have_count(0)
+        expect(page.get_by_text(re.compile(r"^Draft restored from "))).to_be_visible()
         expect(hernia).to_have_attribute("data-testid", "stBaseButton-primary")
         expect(page.locator(f".st-key-status_{image.replace('.', '-')}_uncertain button")).to_have_attribute(
             "data-testid", "stBaseButton-primary")

@@ -57,7 +57,7 @@ with warn_on_error():
     view = team.image_under_review(store, name, reviewer)  # the one read of what this reader may see of it
 blind = view.visibility.unread  # images of blind campaigns this reader has still to read
 done_mine, done_all = rules.progress(queue, mine, view.visibility.images(everyone) | mine)
-kept = [n for n in review_form.unsaved_images(queue) if n != name]
+kept = [n for n in review_form.kept_drafts(store, reviewer, queue) if n != name]
 nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
               + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
 nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
@@ -72,14 +72,15 @@ if hidden:  # a campaign reads this image without references until this reader h
     nih, boxes, model = set(), None, None
     st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you have read this image "
                "(confirmed, corrected or uncertain).")
+reference = None  # shown in the form, folded, so it pushes neither the X-ray nor Save off screen
 if not hidden:
     with warn_on_error():
         if note := resources.expert_note(name):
-            st.caption(escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")")
+            reference = escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")"
 own = view.own
 suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
 context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own,
-                                  suspects=suspects)
+                                  suspects=suspects, reference=reference)
 
 
 def beside(probs) -> None:

@@ -4,9 +4,10 @@ What the reviewer sets is a `rules.Draft` kept in the session, per image, until 
 survives Previous/Next, page switches and a failed save. Every change is also written to the store
 (`review/store/drafts.py`), so a reload, a new tab or a server restart finds it ("draft restored
 from …"); the save deletes it in its own commit. A stored draft made on an older version of the
-reader's saved review is not applied silently: the form offers to restore or discard it. Labels and statuses are buttons, so their
-keys work wherever focus is (Streamlit ignores single-key shortcuts while focus is in a text field
-or a checkbox; buttons are neither). Every change and the save itself run in widget callbacks,
+reader's saved review is not applied silently: the form offers to restore or discard it.
+
+Labels and statuses are buttons, so their keys work wherever focus is (Streamlit ignores single-key
+shortcuts while focus is in a text field or a checkbox; buttons are neither). Every change and the save itself run in widget callbacks,
 which Streamlit applies in order before the script: a quick second press is never dropped, and a
 press that arrives after its image was saved does nothing.
 """
@@ -57,6 +58,7 @@ class FormContext:
     own: Review | None
     image_shown: bool = True
     suspects: tuple[Suspect, ...] = ()  # what the label-audit queue suspects of this image
+    reference: str | None = None  # the expert labels of an adjudicated image, as escaped Markdown
 
 
 def _drafts() -> dict[str, rules.Draft]:
@@ -103,6 +105,7 @@ def _keep(ctx: FormContext) -> None:
     try:
         if draft is None or start is None or not draft.differs_from(start):
             stored_drafts.clear_draft(ctx.store, ctx.image, ctx.reviewer)
+            st.session_state.get(RESTORED, {}).pop(ctx.image, None)
         else:
             stored_drafts.save_draft(ctx.store, ctx.image, ctx.reviewer, sorted(draft.labels), draft.status, draft.note,
                                      draft.opened)
@@ -120,6 +123,18 @@ def unsaved_images(queue: list[str]) -> list[str]:
     """Images of the queue whose form holds changes not saved yet (kept in this session), in the
     order they were opened. Walks the drafts (a few), not the queue (up to 112,120 names)."""
     return [name for name in _drafts() if unsaved(name) and name in queue]
+
+
+def kept_drafts(store, reviewer: str, queue: list[str]) -> list[str]:
+    """`unsaved_images`, then the images this reader has a stored draft of (another tab, an earlier
+    session) that this session has not opened yet; a store that cannot be read lists this session's."""
+    names = unsaved_images(queue)
+    try:
+        stored = stored_drafts.drafted_images(store, reviewer)
+    except CxrvizError:
+        return names
+    members = set(queue) if len(stored) > 20 else queue  # a few names: no set of 112,120 per run
+    return names + [n for n in stored if n not in _drafts() and n in members]
 
 
 def _note_key(image: str) -> str:
@@ -243,16 +258,23 @@ def label_text(label: str, suspect: bool) -> str:
     return f"{SUSPECT_MARK} {text}" if suspect else text
 
 
-def suspect_section(suspects: tuple[Suspect, ...]) -> dict[str, str]:
-    """Say what the queue suspects of this image, as text; returns label -> help text of the
+def reference_section(ctx: FormContext) -> dict[str, str]:
+    """What the queue suspects of this image and what the experts said of it, as text, folded into
+    one line (a box of sentences pushed Save below the fold); returns label -> help text of the
     buttons to mark."""
-    if not suspects:
-        return {}
-    st.warning("  \n".join(escape_markdown(sentence(s)) for s in suspects), icon=":material/report:")
     marked: dict[str, list[str]] = {}
-    for suspect in suspects:
+    for suspect in ctx.suspects:
         for label in marked_labels((suspect,)):
             marked.setdefault(label, []).append(sentence(suspect))
+    if ctx.suspects or ctx.reference:
+        names = [label.replace("_", " ") for label in ALL_LABELS if label in marked]
+        title = (f"{SUSPECT_MARK} Suspect: {', '.join(names) or 'see why'}" if ctx.suspects
+                 else "Expert labels (Google 2019)")
+        with st.expander(escape_markdown(title)):
+            if ctx.suspects:
+                st.warning("  \n".join(escape_markdown(sentence(s)) for s in ctx.suspects), icon=":material/report:")
+            if ctx.reference:
+                st.caption(ctx.reference)
     return {label: escape_markdown("; ".join(texts)) for label, texts in marked.items()}
 
 
@@ -304,7 +326,7 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
             head.caption(f"Draft restored from {when(restored)}")
         if keys.button("Keys", key=f"keys_{ctx.image}", shortcut="H", width="stretch"):
             show_keys()
-        marked = suspect_section(ctx.suspects)
+        marked = reference_section(ctx)
         columns = st.columns(2, gap="small")
         for i, label in enumerate(ALL_LABELS):
             columns[i % 2].button(

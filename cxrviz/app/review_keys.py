@@ -22,7 +22,7 @@ NEXT_KEY = "review_next"
 
 STYLE = """
 <style>
-[data-testid="stMainBlockContainer"] { padding-top: 3.25rem; }
+[data-testid="stMainBlockContainer"] { padding-top: 3.75rem; }
 .st-key-review_form { gap: 0.4rem; }
 .st-key-review_form [data-testid="stHorizontalBlock"] { gap: 0.4rem; }
 .st-key-review_form [data-testid="stColumn"] > div { gap: 0.4rem; }

@@ -105,7 +105,10 @@ def step_image(queue: list[str], step: int) -> None:
 def open_page(page: str, image: str) -> None:
     """Switch page with the image in the URL (a page switch clears other query parameters)."""
     set_current_image(image)
-    st.switch_page(page, query_params={CURRENT_IMAGE: image})
+    params = {CURRENT_IMAGE: image}
+    if name := st.session_state.get(f"_kept_{REVIEWER}") or st.query_params.get(REVIEWER):
+        params[REVIEWER] = name  # the address bar after the jump is a link that keeps the reader's name
+    st.switch_page(page, query_params=params)
 
 
 def set_queue(names: list[str], source: str, suspects: dict | None = None, studies: dict | None = None) -> None:

@@ -150,3 +150,14 @@ def test_a_5000_character_name_is_cut_to_the_limit_with_a_message(app_env):
     assert _ok(at).text_input(key="reviewer").value == "a" * MAX_NAME_LENGTH
     assert any(f"cut to its first {MAX_NAME_LENGTH}" in shown(w.value) and "5,000" in shown(w.value) for w in at.sidebar.warning)
     assert any(b.key and b.key.startswith("save_") for b in at.button)  # the form is there, under the cut name
+
+
+def test_a_new_session_lists_the_images_with_a_stored_draft(app_env):
+    at = _review()
+    first = at.session_state["image"]
+    _press(at, f"lab_{first}_Hernia")
+    at.button(key="review_next").click().run()
+    second = _ok(at).session_state["image"]
+    assert second != first
+    elsewhere = _review(second)  # another tab, on another image
+    assert any(t.value.startswith(f"{second} (") and f"unsaved drafts kept: {first}" in t.value for t in elsewhere.text)

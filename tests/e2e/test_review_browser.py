@@ -1,0 +1,197 @@
+"""The Review page in a real browser at the sizes readers use (1600×1000 and 1280×800): the X-ray,
+every label with its full name, the note and Save on screen without scrolling (an audit queue
+too); ← / → pressed before the page can act are applied, not dropped; a draft survives a reload and
+a server restart."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from cxrviz.findings import ALL_LABELS
+from tests.conftest import NIH_IMAGES, REPO
+from tests.e2e.conftest import SCREENSHOTS, _free_port
+
+pytestmark = pytest.mark.e2e
+SIZES = ((1600, 1000), (1280, 800))
+NAMES = sorted(p.name for p in NIH_IMAGES.glob("*.png"))
+
+
+def _wait_idle(page) -> None:
+    page.wait_for_timeout(600)
+    expect(page.get_by_role("img", name="Running...")).to_have_count(0)
+
+
+def _shot(page, name: str) -> None:
+    """What is on screen without scrolling (not the full page)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def _current(page) -> str:
+    return re.search(r"\d{8}_\d{3}\.png", page.url).group(0)
+
+
+def _off_screen(page, width: int, height: int) -> list[str]:
+    """What a reader needs and cannot see without scrolling, or sees cut ("Pneumotho…")."""
+    return page.evaluate("""([width, height]) => {
+        const out = [];
+        const inside = (name, el) => {
+            if (!el) { out.push(name + ": missing"); return; }
+            const r = el.getBoundingClientRect();
+            if (r.top < 0 || r.left < 0 || r.bottom > height + 0.5 || r.right > width + 0.5 || r.width === 0)
+                out.push(`${name}: ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+        };
+        inside("X-ray", document.querySelector('[data-testid="stImage"] img'));
+        inside("note", document.querySelector('.st-key-review_form textarea'));
+        inside("Save and next", [...document.querySelectorAll('.st-key-review_form button')].find(b => b.innerText.includes('Save and next')));
+        for (const b of document.querySelectorAll('.st-key-review_form [class*="st-key-lab_"] button')) {
+            if (!b.offsetWidth && !b.offsetHeight) continue;  // a tooltip's hidden copy; each label is checked shown below
+            inside(b.innerText.split("\\n")[0], b);
+            for (const el of b.querySelectorAll('*'))
+                if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflow !== 'visible')
+                    out.push(`cut: ${b.innerText.split("\\n")[0]}`);
+        }
+        return [...new Set(out)];
+    }""", [width, height])
+
+
+def _labels_shown(page) -> set[str]:
+    texts = page.locator('.st-key-review_form [class*="st-key-lab_"] button').all_inner_texts()
+    return {t.split("\n")[0].replace("⚠", "").strip() for t in texts}
+
+
+def test_the_xray_labels_note_and_save_fit_without_scrolling_at_both_sizes(browser, app_url):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{app_url}/review?reviewer=Dr%20Layout")
+    expect(page.get_by_role("button", name="Save and next")).to_be_visible()
+    _wait_idle(page)
+    assert _labels_shown(page) == {label.replace("_", " ") for label in ALL_LABELS}
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(800)  # the layout settles
+        _shot(page, f"review_{width}x{height}")
+        assert _off_screen(page, width, height) == [], f"at {width}×{height}"
+    context.close()
+
+
+def test_label_audit_to_review_keeps_the_name_and_the_suspect_box_leaves_save_on_screen(browser, app_url):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{app_url}/review?reviewer=Dr%20Audit")
+    expect(page.get_by_role("button", name="Save and next")).to_be_visible()
+    _wait_idle(page)
+    page.get_by_role("link", name="Label audit").click()
+    review = page.get_by_role("button", name=re.compile(r"Review the [\d,]+ local images where NIH and the experts disagree"))
+    review.click()
+    expect(page.get_by_role("button", name="Save and next")).to_be_visible()  # no name asked again
+    expect(page.get_by_text("Enter your name in the sidebar")).to_have_count(0)
+    expect(page.get_by_role("textbox", name="Your name (required)")).to_have_value("Dr Audit")
+    expect(page.locator('.st-key-review_form [data-testid="stExpander"]').filter(has_text="Suspect")).to_be_visible()
+    _wait_idle(page)
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(800)
+        _shot(page, f"review_audit_{width}x{height}")
+        assert _off_screen(page, width, height) == [], f"audit queue at {width}×{height}"
+    context.close()
+
+
+def test_arrow_keys_pressed_as_soon_as_save_appears_all_act(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{app_url}/review?reviewer=Dr%20Early")  # a fresh session: the queue starts at its first image
+    expect(page.get_by_role("button", name="Save and next")).to_be_visible()
+    assert _current(page) == NAMES[0]
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")  # the X-ray may not be drawn yet
+    expect(page).to_have_url(re.compile(re.escape(NAMES[3])), timeout=120_000)
+    expect(page.locator(f".st-key-save_{NAMES[3].replace('.', '-')}")).to_be_visible()
+    _wait_idle(page)
+    assert _current(page) == NAMES[3]
+    page.keyboard.press("ArrowLeft")
+    page.keyboard.press("ArrowLeft")
+    expect(page).to_have_url(re.compile(re.escape(NAMES[1])), timeout=120_000)
+    _wait_idle(page)
+    _shot(page, "review_keys_replayed")
+    context.close()
+
+
+def _serve(port: int, home) -> subprocess.Popen:
+    env = {**os.environ, "CXRVIZ_IMAGES": str(NIH_IMAGES), "CXRVIZ_CACHE": str(home / "cache"),
+           "CXRVIZ_DB": str(home / "reviews.sqlite"), "CXRVIZ_DEVICE": "cpu"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=open(home / "server.log", "a"), stderr=subprocess.STDOUT)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+            return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    pytest.fail(f"the app did not start: {(home / 'server.log').read_text()[-2000:]}")
+
+
+def test_a_draft_survives_a_reload_and_a_server_restart(browser, tmp_path):
+    port = _free_port()
+    server = _serve(port, tmp_path)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        image = NAMES[5]
+        page.goto(f"http://127.0.0.1:{port}/review?reviewer=Dr%20Draft&image={image}")
+        hernia = page.locator(f".st-key-lab_{image.replace('.', '-')}_Hernia button")
+        expect(hernia).to_be_visible()
+        _wait_idle(page)
+        hernia.click()
+        expect(page.get_by_text("unsaved")).to_be_visible()
+        note = page.locator(".st-key-review_form textarea")
+        note.fill("compare with the prior")
+        note.press("Tab")  # applied on leaving the box
+        _wait_idle(page)
+        page.reload()
+        expect(page.get_by_text(re.compile(r"^Draft restored from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$"))).to_be_visible()
+        expect(hernia).to_have_attribute("data-testid", "stBaseButton-primary")
+        expect(note).to_have_value("compare with the prior")
+        _wait_idle(page)
+        page.locator(f".st-key-status_{image.replace('.', '-')}_uncertain button").click()
+        _wait_idle(page)
+        server.terminate()
+        server.wait(timeout=30)
+        expect(hernia).to_be_disabled()  # the page knows it lost its server (widgets greyed, "Connection error")
+        logged = (tmp_path / "server.log").stat().st_size
+        server = _serve(port, tmp_path)  # the page reconnects by itself, to a server that never saw it
+        deadline = time.time() + 180
+        while "metadata rows" not in (tmp_path / "server.log").read_text()[logged:]:  # the new server ran the page
+            assert time.time() < deadline, "the page never reconnected"
+            time.sleep(0.5)
+        expect(hernia).to_be_enabled(timeout=180_000)
+        _wait_idle(page)
+        page.wait_for_timeout(1500)
+        _wait_idle(page)
+        expect(page.get_by_text("Connection error")).to_have_count(0)
+        expect(page.get_by_text(re.compile(r"^Draft restored from "))).to_be_visible()
+        expect(hernia).to_have_attribute("data-testid", "stBaseButton-primary")
+        expect(page.locator(f".st-key-status_{image.replace('.', '-')}_uncertain button")).to_have_attribute(
+            "data-testid", "stBaseButton-primary")
+        expect(note).to_have_value("compare with the prior")
+        _shot(page, "review_draft_after_restart")
+    finally:
+        context.close()
+        server.terminate()
+        server.wait(timeout=30)

@@ -101,6 +101,10 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
     truths = truth_boxes(boxes_table, image, gray.shape)
+    # The bars' values (calibrated unless the toggle below was turned off): the heatmap first explains their top finding.
+    maps = resources.calibration_for(model) if probs is not None else {}
+    calibrated = bool(maps) and st.session_state.get(f"{key_prefix}_calibrated", True)
+    shown = None if probs is None else probability_table(probs, model, nih_labels, maps if calibrated else None)["probability"]
     left, right = st.columns([5, 3])
     if beside is not None:
         with right:
@@ -108,10 +112,9 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
             # so a key pressed at the sight of it acts on this image, not the one just saved.
             beside(probs)
     with left:
-        _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()))
+        _viewer(gray, key, model, shown, truths, key_prefix, tuple(reviewer_boxes or ()))
     with right:
         if probs is not None:
-            maps = resources.calibration_for(model)
             calibrated = bool(maps) and st.toggle(
                 "Calibrated probabilities", value=True, key=f"{key_prefix}_calibrated",
                 help="Maps from the model's report, fitted on images the model never trained on (see the Model page): "
@@ -134,7 +137,7 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
             truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = ()) -> None:
     # The image comes first: two choices above it, the rest of the controls in a popover.
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
-    default_finding = int(np.argmax(probs)) if probs is not None else 0
+    default_finding = plots.top_finding(probs)  # probs: the values the bars show
     finding = c1.selectbox("Finding to explain", FINDINGS, index=default_finding, key=f"{key_prefix}_finding_{key}")
     method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1 if model is not None else 0, key=f"{key_prefix}_method", disabled=model is None)
     with c3.popover("Adjust view", icon=":material/tune:", width="stretch"):

@@ -79,3 +79,21 @@ def test_estimate_from_the_measured_rate():
     assert cams.duration_text(42.2) == "about 43 s" and cams.duration_text(3) == "a few seconds"
     assert cams.progress_text(64, 1280, 6.0) == "ScoreCAM: 64 of 1,280 channels in 6 s · about 1 min 55 s left"
     assert "timing the first batch" in cams.progress_text(0, 1280, 0.0)
+
+
+def test_the_apps_worker_keeps_a_finished_map_and_drops_a_stopped_one(tiny):
+    """cxrviz.app.scorecam runs ScoreCAM in a thread so Stop can act mid-run: the worker keeps a
+    finished map with its measured rate, and a stopped one leaves nothing and no error."""
+    from cxrviz.app import scorecam
+
+    maps, rates, _, _ = scorecam._store()
+    gray = np.random.default_rng(2).random((40, 36), dtype=np.float32)
+    done = scorecam.Job()
+    scorecam._work(done, ("tiny-map", 3), ("tiny", "cpu", False), tiny, gray, 3, False)
+    assert done.finished and done.error is None and done.done == done.total == 150
+    assert maps[("tiny-map", 3)].shape == (40, 36) and rates[("tiny", "cpu", False)][1] == 150
+    stopped = scorecam.Job()
+    stopped.stop.set()  # Stop pressed: the first batch's report says so
+    scorecam._work(stopped, ("tiny-map", 4), ("tiny", "cpu", False), tiny, gray, 4, False)
+    assert stopped.finished and stopped.error is None and stopped.done == 64
+    assert ("tiny-map", 4) not in maps

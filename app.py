@@ -2,27 +2,27 @@
 
 import streamlit as st
 
-from cxrviz.app import auth, resources, sidebar, state
+from cxrviz.app import auth, links, resources, sidebar, state
 from cxrviz.logs import configure_logging
 
 configure_logging()
 st.set_page_config(page_title="cxrviz", page_icon=":material/pulmonology:", layout="wide")
 state.mark_app_run()
-navigation = st.navigation(
-    [
-        st.Page("pages/browse.py", title="Browse", icon=":material/search:", default=True),
-        st.Page("pages/image.py", title="Image", icon=":material/radiology:"),
-        st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
-        st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
-        st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
-        st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
-        st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
-        st.Page("pages/label_audit.py", title="Label audit", icon=":material/rule:"),
-        st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
-        st.Page("pages/adjudication.py", title="Adjudication", icon=":material/gavel:"),
-    ]
-)
+pages = [
+    st.Page("pages/browse.py", title="Browse", icon=":material/search:", default=True),
+    st.Page("pages/image.py", title="Image", icon=":material/radiology:"),
+    st.Page("pages/upload.py", title="Upload", icon=":material/upload:"),
+    st.Page("pages/review.py", title="Review", icon=":material/fact_check:"),
+    st.Page("pages/agreement.py", title="Agreement", icon=":material/handshake:"),
+    st.Page("pages/teach.py", title="Teach", icon=":material/school:"),
+    st.Page("pages/model.py", title="Model", icon=":material/monitoring:"),
+    st.Page("pages/label_audit.py", title="Label audit", icon=":material/rule:"),
+    st.Page("pages/admin.py", title="Admin", icon=":material/admin_panel_settings:"),
+    st.Page("pages/adjudication.py", title="Adjudication", icon=":material/gavel:"),
+]
+navigation = st.navigation(pages)
 auth.gate(resources.settings(), resources.store_for)
 sidebar.sidebar(resources.settings())
+links.say_unknown_page([page.url_path or "browse" for page in pages])  # `/nosuchpage` would show Browse without a word
 navigation.run()
 resources.settle_long_lived_objects()  # after the first run that loaded the model

@@ -6,6 +6,7 @@ import streamlit as st
 from cxrviz.app import box_editor, gallery, links, plots, resources, sidebar, state
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
+from cxrviz.app.wording import count
 from cxrviz.data import stats
 from cxrviz.data.expert import mapping_text as expert_mapping_text
 from cxrviz.data.filters import AGE_SLIDER, GENDERS, MATCH_MODES, VIEWS, Filter, apply_filter, filter_from_form, parse_patient_ids
@@ -87,14 +88,15 @@ with grid_tab:
         pages = gallery.page_count(len(local_rows))
         page = st.number_input(f"Page (of {pages})", 1, pages, 1, key="grid_page")
         tiles = gallery.page_tiles(metadata, local_rows, index, config.cache, int(page))
+        st.html(f"<style>{gallery.TILE_CSS}</style>")
         columns = st.columns(6)
         for i, tile in enumerate(tiles):
-            with columns[i % 6]:
+            with columns[i % 6], st.container(key=gallery.tile_key(tile.image)):
                 if tile.thumbnail is not None:
                     st.image(str(tile.thumbnail), caption=escape_markdown(tile.caption), width="stretch")
                 else:
                     st.error(escape_markdown(f"{tile.image}: {tile.problem}"))
-                if st.button("Open", key=f"open_{tile.image}"):
+                if st.button("Open", key=f"open_{tile.image}"):  # stretched over the tile: click the picture
                     state.open_page("pages/image.py", tile.image)
 with plot_tab:
     p1, p2 = st.columns(2)
@@ -103,12 +105,12 @@ with plot_tab:
     p2.plotly_chart(plots.view_bar(stats.by_view(metadata, mask)), key="plot_view")
     st.plotly_chart(plots.cooccurrence_heatmap(stats.cooccurrence(metadata, mask)), key="plot_cooc")
 with table_tab:
-    st.dataframe(metadata.table.iloc[rows[:5000]], hide_index=True)
+    st.dataframe(metadata.table.iloc[rows[:5000]].rename(columns=gallery.TABLE_TITLES), hide_index=True)
     if len(rows) > 5000:
         st.caption(f"First 5,000 of {len(rows):,} rows.")
 with triage_tab:
     local_names = metadata.table["image"].to_numpy()[rows[present[rows]]].tolist()
-    st.write(f"Predict the {len(local_names):,} local images of this filter, then order them by a finding's "
+    st.write(f"Predict the {count(len(local_names), 'local image')} of this filter, then order them by a finding's "
              "probability or by disagreement with the NIH label: the first queue for finding wrong labels.")
     if st.toggle("Use model predictions", key="triage_on"):
         model = sidebar.model_picker(config)
@@ -116,14 +118,15 @@ with triage_tab:
             store = resources.store_for(config)
         if model is not None and local_names:
             b1, b2 = st.columns([1, 3])
-            if b1.button(f"Predict {len(local_names):,} images", type="primary", key="triage_run"):
+            if b1.button(f"Predict {count(len(local_names), 'image')}", type="primary", key="triage_run"):
                 bar = st.progress(0.0, text="Predicting…")
                 st.button("Stop", key="triage_stop", help="Stops after the current batch; finished ones are kept.")
                 triage.predict_missing(store, model, local_names, [index.paths[n] for n in local_names],
                                        lambda d, t: bar.progress(d / max(t, 1), text=f"{d:,} of {t:,} predicted"))
                 bar.progress(1.0, text="Done.")
             probs = triage.prediction_frame(store, model, local_names)
-            b2.caption(f"{len(probs):,} of {len(local_names):,} have cached predictions for {escape_markdown(model.spec.name)}.")
+            b2.caption(f"{len(probs):,} of {len(local_names):,} {'has' if len(local_names) == 1 else 'have'} "
+                       f"cached predictions for {escape_markdown(model.spec.name)}.")
             if not probs.empty:
                 t1, t2 = st.columns(2)
                 order_by = t1.selectbox("Order by", ["disagreement", *FINDINGS], key="triage_by")
@@ -131,6 +134,7 @@ with triage_tab:
                 ordered = triage.ranked(metadata, probs, order_by, minimum)
                 shown = probs.loc[ordered].assign(disagreement=triage.disagreement(metadata, probs).loc[ordered])
                 st.dataframe(shown.round(3), height=320)
-                if st.button(f"Review these {len(ordered):,} in this order", key="triage_review", disabled=not ordered):
+                if st.button(f"Review {'this image' if len(ordered) == 1 else f'these {len(ordered):,}'} in this order",
+                             key="triage_review", disabled=not ordered):
                     state.set_queue(ordered, f"{order_by} order")
                     state.open_page("pages/review.py", ordered[0])

@@ -3,7 +3,7 @@ What it shows of other readers and of the references comes from the blind-readin
 
 import streamlit as st
 
-from cxrviz.app import box_editor, resources, sidebar, state, viewer
+from cxrviz.app import auth, box_editor, image_nav, layout, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.review.store import team
@@ -13,24 +13,31 @@ state.run_through_app()
 
 config = resources.settings()
 model = sidebar.model_picker(config)
+layout.xray_page()
 name = state.current_image()
-st.title(f"Image {escape_markdown(name)}" if name else "Image", anchor=False)
+head, back, forward = st.columns([4, 1, 1], vertical_alignment="center")
+head.title(f"Image {escape_markdown(name)}" if name else "Image", anchor=False)
 if not name:
-    st.info("Choose an image in Browse (Open), or open a link such as `?image=00000100_000.png`.")
+    st.info("Choose an image in Browse (click its thumbnail), or open a link such as `?image=00000100_000.png`.")
     st.stop()
 with stop_on_error():
     metadata = resources.metadata_for(config)
     boxes = resources.boxes_for(config)
+    present, _ = resources.row_masks(config)
+route = image_nav.walk(metadata.table["image"].to_numpy(), st.session_state.get("browse_rows"), present)
+image_nav.nav_buttons(route, name, back, forward)
 path = resources.image_index(config).path_of(name)
 if path is None:
-    where = f"the image folder {folder_name(config.images)}" if config.images is not None else "an image folder (none is configured)"
-    st.warning(escape_markdown(f"{name} is not in {where}.") + " Check `CXRVIZ_IMAGES`.", icon=":material/warning:")
+    text, folder_to_blame = image_nav.missing_image(name, metadata.row_of(name) is not None,
+                                                    folder_name(config.images) if config.images is not None else None)
+    st.warning(escape_markdown(text) + (" Check `CXRVIZ_IMAGES`." if folder_to_blame else ""), icon=":material/warning:")
+    st.page_link("pages/browse.py", label="Browse the images", icon=":material/search:")
     st.stop()
 with stop_on_error():
     gray = resources.gray_of(path)
 row = metadata.row_of(name)
 if row is not None:
-    st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px"))
+    st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px · {route.where(name)} (keys ← →)"))
 reviewer = state.reviewer_name()
 store, view = None, unknown_view(name, reviewer)  # the store unreadable: show neither references nor others
 with warn_on_error():
@@ -54,4 +61,5 @@ viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_pref
 if view.blind:
     st.caption("Blind campaign: other readers' boxes of this image appear once you have read it.")
 if not reviewer:
-    st.caption("Enter your name in the sidebar to draw boxes on this image.")
+    st.caption("Sign in (sidebar) to draw boxes on this image." if auth.auth_configured()
+               else "Enter your name in the sidebar (Your name) to draw boxes on this image.")

@@ -5,7 +5,7 @@ removing the file drops it. The file name and anything read from the file are sh
 
 import streamlit as st
 
-from cxrviz.app import resources, sidebar, state, viewer
+from cxrviz.app import layout, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error
 from cxrviz.data.imaging import MAX_PIXELS
 from cxrviz.data.uploads import MAX_UPLOAD_BYTES, MIN_SIDE, decode_once, forget_upload
@@ -14,17 +14,18 @@ state.run_through_app()
 
 config = resources.settings()
 model = sidebar.model_picker(config)
-st.title("Upload an image")
-st.caption(
-    f"PNG, JPEG or DICOM, up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_PIXELS / 1e6:.0f} megapixels and at least "
-    f"{MIN_SIDE} px on a side. Pixels stay in memory for this session only; nothing is stored."
-)
-upload = st.file_uploader("Chest X-ray", type=["png", "jpg", "jpeg", "dcm", "dicom"], key="upload_file")
+layout.xray_page()
+limits = (f"PNG, JPEG or DICOM, up to {MAX_UPLOAD_BYTES // 2**20} MB, {MAX_PIXELS / 1e6:.0f} megapixels and at least "
+          f"{MIN_SIDE} px on a side. Pixels stay in memory for this session only; nothing is stored.")
+head, chooser = st.columns([2, 3], vertical_alignment="center")
+head.title("Upload", anchor=False)
+upload = chooser.file_uploader("Chest X-ray (PNG, JPEG or DICOM)", type=["png", "jpg", "jpeg", "dcm", "dicom"],
+                               key="upload_file", help=limits)
 if upload is None:
+    st.caption(limits)
     forget_upload(st.session_state)
     st.stop()
-st.text(f"File: {upload.name}")
 with stop_on_error():
     decoded = decode_once(st.session_state, upload.file_id, upload.getvalue, upload.name)
-st.text(" · ".join([decoded.kind, *(f"{k}: {v}" for k, v in decoded.details.items())]))
+st.text(" · ".join([f"File: {upload.name}", decoded.kind, *(f"{k}: {v}" for k, v in decoded.details.items())]))
 viewer.show(decoded.gray, model, key_prefix="upload")

@@ -59,3 +59,30 @@ def page_tiles(metadata: Metadata, rows: np.ndarray, index: ImageIndex, cache_di
             thumb, problem = None, problem_text(exc, path)
         tiles.append(Tile(image=name, caption=caption_of(metadata, int(row)), thumbnail=thumb, problem=problem))
     return tiles
+
+
+def tile_key(image: str) -> str:
+    """The key of a tile's container (Streamlit gives it the class `st-key-<key>`)."""
+    return f"tile_{image}"
+
+
+# A tile is one click target: its Open button is stretched over the thumbnail and caption (a chip in
+# the corner shows the word), so clicking the picture opens it, in this session, like the button does.
+TILE_CSS = """
+div[class*="st-key-tile_"] { position: relative; }
+div[class*="st-key-tile_"] div[class*="st-key-open_"] { position: absolute; inset: 0; z-index: 1; width: 100%; height: 100%; }
+div[class*="st-key-tile_"] div[class*="st-key-open_"] div { width: 100%; height: 100%; }
+div[class*="st-key-tile_"] div[class*="st-key-open_"] button {
+  width: 100%; height: 100%; background: transparent; border: 2px solid transparent; border-radius: 6px;
+  display: flex; align-items: flex-start; justify-content: flex-end; padding: 4px; cursor: pointer; }
+div[class*="st-key-tile_"] div[class*="st-key-open_"] button:hover,
+div[class*="st-key-tile_"] div[class*="st-key-open_"] button:focus-visible { border-color: #ff4b4b; background: rgba(255, 75, 75, 0.06); }
+div[class*="st-key-tile_"] div[class*="st-key-open_"] button div { width: auto; height: auto; }
+div[class*="st-key-tile_"] div[class*="st-key-open_"] button p {
+  background: rgba(255, 255, 255, 0.9); color: #31333f; padding: 0 6px; border-radius: 4px; font-size: 0.85rem; }
+"""
+
+# The Table tab's column titles: every measure with its unit.
+TABLE_TITLES = {"finding_labels": "findings (NIH)", "follow_up": "follow-up", "patient_id": "patient", "age": "age (years)",
+                "width": "width (px)", "height": "height (px)", "spacing_x": "pixel spacing x (mm)",
+                "spacing_y": "pixel spacing y (mm)"}

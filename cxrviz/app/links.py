@@ -56,3 +56,29 @@ def mirror_filter(spec: Filter, default: Filter) -> None:
     for key, value in wanted.items():
         if current.get(key) != value:
             st.query_params[key] = value
+
+
+def unknown_page(requested: str | None, known: list[str]) -> str | None:
+    """The page name a URL asked for when no page has it (`/nosuchpage` -> "nosuchpage"); None for
+    the app's root or a page that exists. Streamlit then runs the default page without a word."""
+    name = (requested or "").strip("/")
+    return name if name and name not in known else None
+
+
+def requested_page() -> str | None:
+    """The page name in the address of this run's request, when it came by address rather than by
+    a click in the app (a click names the page by its script; the address is then already right)."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is None or ctx.pages_manager.intended_page_script_hash:
+        return None
+    return ctx.pages_manager.intended_page_name
+
+
+def say_unknown_page(known: list[str]) -> None:
+    """A warning above the default page when the address names a page that does not exist."""
+    missing = unknown_page(requested_page(), known)
+    if missing:
+        st.warning(f"There is no page “{escape_markdown(missing)}” in cxrviz: here is Browse instead. "
+                   "The pages are listed in the sidebar.", icon=":material/link_off:")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shlex
+from pathlib import Path, PurePath
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -42,3 +45,66 @@ def reliability_diagram(points: pd.DataFrame, finding: str) -> go.Figure:
                       yaxis={"range": [0, 1], "title": "observed frequency"}, height=420,
                       margin={"l": 10, "r": 10, "t": 40, "b": 10})
     return fig
+
+
+REPORT_SUFFIX = ".report.json"
+
+
+def report_name(path) -> str:
+    """The model a report file is about: `models/NAME.report.json` -> NAME."""
+    return Path(path).name.removesuffix(REPORT_SUFFIX)
+
+
+def default_report(paths: list, in_use: str | None, fallback: str | None = None) -> int:
+    """Which report the Model page opens on: the one of the model in use on the other pages
+    (the sidebar's choice); when that model has none, `fallback`'s (the out-of-fold ensemble),
+    else the first."""
+    names = [report_name(p) for p in paths]
+    for wanted in (in_use, fallback):
+        if wanted in names:
+            return names.index(wanted)
+    return 0
+
+
+def without_folders(command: str) -> str:
+    """A recorded command line with every path cut to its file name: the page shows which files
+    were used, not where they sat on the machine that made the report (`/tmp/w11/m256.pt` -> `m256.pt`)."""
+    try:
+        words = shlex.split(command)
+    except ValueError:  # an unbalanced quote: plain words
+        words = command.split()
+
+    def short(word: str) -> str:
+        if word.startswith("-") and "=" in word:
+            flag, value = word.split("=", 1)
+            return f"{flag}={short(value)}"
+        return PurePath(word).name if "/" in word and not word.startswith("-") else word
+
+    return " ".join(short(word) for word in words)
+
+
+def interval(value, low, high, signed: bool = False) -> str:
+    """`0.693 (0.627–0.752)`; an em dash for a figure the report does not have."""
+    if value is None or pd.isna(value):
+        return "—"
+    form = "+.3f" if signed else ".3f"
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return f"{value:{form}}"
+    return f"{value:{form}} ({low:.3f}–{high:.3f})"
+
+
+def discrimination_table(table: pd.DataFrame) -> pd.DataFrame:
+    """AUROC, the baseline's and their difference, each with its interval in one column: five
+    columns that fit a 1280-px window (the full report has sixteen)."""
+    return pd.DataFrame({
+        "finding": table["finding"], "positives": table["positives"],
+        "auroc": [interval(*r) for r in table[["auroc", "ci_low", "ci_high"]].itertuples(index=False)],
+        "baseline_auroc": [interval(*r) for r in table[["baseline_auroc", "baseline_ci_low", "baseline_ci_high"]].itertuples(index=False)],
+        "difference": [interval(*r, signed=True) for r in table[["difference", "difference_low", "difference_high"]].itertuples(index=False)],
+    })
+
+
+DISCRIMINATION_TITLES = {"auroc": "AUROC (95% CI)", "baseline_auroc": "baseline AUROC (95% CI)",
+                         "difference": "model − baseline (95% CI)"}
+OPERATING_COLUMNS = ["finding", "threshold", "sensitivity", "specificity", "ece_raw", "ece_calibrated"]
+OPERATING_TITLES = {"ece_raw": "ECE raw", "ece_calibrated": "ECE calibrated"}

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import box_editor, image_view, plots, prefetch, resources
+from cxrviz.app import box_editor, image_view, plots, prefetch, resources, scorecam
 from cxrviz.app.prefetch import image_key
 from cxrviz.app.text import escape_markdown
 from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou
@@ -98,6 +98,10 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
     truths = truth_boxes(boxes_table, image, gray.shape)
+    # The bars' values (calibrated unless the toggle below was turned off): the heatmap first explains their top finding.
+    maps = resources.calibration_for(model) if probs is not None else {}
+    calibrated = bool(maps) and st.session_state.get(f"{key_prefix}_calibrated", True)
+    bars = None if probs is None else probability_table(probs, model, nih_labels, maps if calibrated else None)["probability"]
     left, right = st.columns([5, 3])
     if beside is not None:
         with right:
@@ -105,11 +109,10 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
             # so a key pressed at the sight of it acts on this image, not the one just saved.
             beside(probs)
     with left:
-        _viewer(gray, key, model, probs, truths, key_prefix, tuple(reviewer_boxes or ()), drawing,
+        _viewer(gray, key, model, bars, truths, key_prefix, tuple(reviewer_boxes or ()), drawing,
                 reader or (drawing.reviewer if drawing is not None else None))
     with right:
         if probs is not None:
-            maps = resources.calibration_for(model)
             calibrated = bool(maps) and st.toggle(
                 "Calibrated probabilities", value=True, key=f"{key_prefix}_calibrated",
                 help="Maps from the model's report, fitted on images the model never trained on (see the Model page): "
@@ -132,7 +135,7 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
             truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = (), drawing=None, reader: str | None = None) -> None:
     # The image comes first: two choices above it, the rest of the controls in a popover.
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
-    default_finding = int(np.argmax(probs)) if probs is not None else 0
+    default_finding = plots.top_finding(probs)  # probs: the values the bars show
     finding = c1.selectbox("Finding to explain", FINDINGS, index=default_finding, key=f"{key_prefix}_finding_{key}")
     method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1 if model is not None else 0, key=f"{key_prefix}_method", disabled=model is None)
     with c3.popover("Adjust view", icon=":material/tune:", width="stretch"):
@@ -153,11 +156,11 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
 
     finding_index = FINDINGS.index(finding)
     cam_map = None
-    if model is not None and method != "none" and (shown.heatmap or shown.cam_box):
-        members = len(model.spec.member_sizes) or 1
-        note = (f" (ScoreCAM runs one forward pass per channel: about {'a minute' if members == 1 else f'{members} minutes'} "
-                "on a 2-core CPU, seconds on a GPU)") if method == "ScoreCAM" else ""
-        with st.spinner(f"Computing {method} for {finding}{note}…"):
+    wanted = model is not None and method != "none" and (shown.heatmap or shown.cam_box)
+    if wanted and method == "ScoreCAM":  # minutes on a CPU: progress, an estimate from the measured rate, Stop
+        cam_map = scorecam.run(gray, key, model, finding_index, fine, method_key=f"{key_prefix}_method")
+    elif wanted:
+        with st.spinner(f"Computing {method} for {finding}…"):
             cam_map = heatmap(gray, key, model, finding_index, method, fine)
     nih = truths if shown.nih_boxes else []
     drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in nih]

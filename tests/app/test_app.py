@@ -92,9 +92,68 @@ def test_image_page_shows_probabilities_heatmap_and_box(app_env):
 
 
 def test_image_page_for_an_unknown_image(app_env):
-    at = _app("pages/image.py", image="99999999_000.png")
+    """A real NIH image that is not in the folder names the folder; a typo names the name (issue 24)."""
+    at = _app("pages/image.py", image="00000001_000.png")  # in the NIH metadata, not among the shared images
     assert not _problems(at)
-    assert any("not in the image folder" in w.value for w in at.warning)
+    assert any("not in the image folder" in shown(w.value) and "CXRVIZ_IMAGES" in w.value for w in at.warning)
+    for typo, phrase in (("typo.png", "is not an NIH ChestX-ray14 image name"), ("99999999_000.png", "not in the NIH metadata")):
+        at = _app("pages/image.py", image=typo)
+        assert not _problems(at)
+        warnings = [shown(w.value) for w in at.warning]
+        assert any(phrase in w and typo in w for w in warnings), warnings
+        assert not any("CXRVIZ_IMAGES" in w or "image folder" in w for w in warnings), warnings
+
+
+def test_image_page_previous_and_next_walk_the_browse_results(app_env, metadata):
+    at = _app()
+    at.checkbox(key="f_hasbox").check().run()  # the 8 local images with a ground-truth box
+    names = list(metadata.table["image"].to_numpy()[at.session_state["browse_rows"]])  # the grid's order
+    assert len(names) == 8 and {b.key.removeprefix("open_") for b in at.button if b.label == "Open"} == set(names)
+    next(b for b in at.button if b.key == f"open_{names[1]}").click().run()
+    at.switch_page("pages/image.py").run()  # AppTest does not follow st.switch_page by itself
+    assert not _problems(at)
+    assert at.session_state["image"] == names[1]
+    assert any("2 of 8 Browse results" in shown(c.value) for c in at.caption)
+    at.button(key="image_next").click().run()
+    assert not _problems(at)
+    assert at.session_state["image"] == names[2] and _url_image(at) == names[2]
+    at.button(key="image_prev").click().run()
+    at.button(key="image_prev").click().run()
+    assert at.session_state["image"] == names[0] and at.button(key="image_prev").disabled
+    assert any("1 of 8 Browse results" in shown(c.value) for c in at.caption)
+
+
+def test_image_page_without_a_browse_filter_walks_every_local_image(app_env, nih_images):
+    at = _app("pages/image.py", image="00000100_000.png")  # a link opened: a new session, no Browse filter
+    assert not _problems(at)
+    first, second = sorted(p.name for p in nih_images.glob("*.png"))[:2]
+    assert any(f"1 of {len(list(nih_images.glob('*.png')))} local images" in shown(c.value) for c in at.caption)
+    at.button(key="image_next").click().run()
+    assert at.session_state["image"] == second
+
+
+def test_image_page_asks_for_the_name_where_the_field_is(app_env):
+    at = _app("pages/image.py", image=BOXED_1024)
+    assert any("Enter your name in the sidebar" in c.value for c in at.caption)
+    assert not any("above" in c.value for c in at.caption)
+
+
+def _url_image(at: AppTest) -> str:
+    value = at.query_params["image"]
+    return value[-1] if isinstance(value, list) else value
+
+
+def test_browse_table_has_units_and_counts_read_right(app_env):
+    at = _app()
+    columns = set(at.dataframe[0].value.columns)
+    assert {"width (px)", "height (px)", "pixel spacing x (mm)", "pixel spacing y (mm)", "age (years)"} <= columns
+    at.text_input(key="f_patients").input("100").run()  # patient 100: one local image
+    at.toggle(key="triage_on").set_value(True).run()
+    assert not _problems(at)
+    texts = [m.value for m in at.markdown] + [b.label for b in at.button]
+    assert any("Predict the 1 local image of this filter" in t for t in texts), texts
+    assert any(t == "Predict 1 image" for t in texts)
+    assert not any("1 local images" in t or "1 images" in t for t in texts)
 
 
 def _png_bytes(size=(64, 64)) -> bytes:

@@ -123,12 +123,12 @@ def test_an_image_link_with_markdown_is_shown_as_text(app_env, nih_images):
     at = _app("pages/image.py", image=PAYLOAD)
     assert not at.exception
     assert _shown_as_text(at.title[0].value, PAYLOAD)
-    warning = next(w.value for w in at.warning if "not in the image folder" in w.value)
+    warning = next(w.value for w in at.warning if "not an NIH ChestX" in w.value)  # about the name, not the folder
     assert _shown_as_text(warning, PAYLOAD)
 
 
 def test_a_missing_image_names_the_folder_not_its_path(app_env, nih_images):
-    at = _app("pages/image.py", image="99999999_000.png")
+    at = _app("pages/image.py", image="00000001_000.png")  # an NIH image, not among the shared ones
     assert not at.exception
     shown = " ".join(e.value for e in [*at.warning, *at.error, *at.info, *at.caption, *at.markdown])
     assert "not in the image folder" in shown and nih_images.name in shown

@@ -115,6 +115,9 @@ if others is None:
                "(confirmed, corrected or uncertain; skipping it does not open them).")
 elif others:
     st.dataframe(others, hide_index=True)
+    if view.saves_audited_as_seen:
+        st.caption("Your reading of this campaign image is in: a save from now on is recorded as made after seeing the "
+                   "others' readings, and the adjudicator is shown your first reading beside it.")
 else:
     st.caption("Nobody else has reviewed this image yet.")
 

@@ -98,3 +98,18 @@ def require_page(config: Settings, action: str):
     with stop_on_error():
         roles.require(acting_role(config, store, actor), action)
     return store, actor
+
+
+def current_viewer(config: Settings) -> str | None:
+    """Who is looking, for the blind-reading gate on pages that have no name field: the signed-in
+    user, else the name typed on a page that has one (`state.reviewer_name`); None is nobody."""
+    from cxrviz.app import state
+    from cxrviz.review.identity import ReviewerNameError, display_name
+
+    if auth_configured():
+        return signed_in_reviewer(config)
+    typed = st.session_state.get(f"_kept_{state.REVIEWER}") or st.session_state.get(state.REVIEWER) or st.query_params.get(state.REVIEWER)
+    try:
+        return display_name(typed) if typed and typed.strip() else None
+    except ReviewerNameError:
+        return None

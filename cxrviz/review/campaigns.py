@@ -6,8 +6,9 @@ keeps campaigns and calls these.
   (every reader gets the floor or the ceiling of images x readers_per_image / readers), in an
   order fixed by `seed`.
 - Blind visibility: in a blind campaign a reader sees no other reader's labels or boxes for an
-  image until they have submitted their own. An adjudicator or admin who is not a reader of the
-  image sees everything (they are there to compare).
+  image until they have decided it themselves (confirmed, corrected or uncertain; "skipped" is
+  not a reading). An adjudicator or admin who is not a reader of the image sees everything (they
+  are there to compare). `cxrviz.review.visibility` applies this to everything a viewer receives.
 - Disagreement: the readers' label sets differ on any finding, or, for a finding they all
   marked, their boxes do not pair up at IoU >= 0.5.
 - Outcome: "single reader" (one reading), "unanimous" (all readings agree), "adjudicated"
@@ -84,7 +85,7 @@ def assign(images: tuple[str, ...] | list[str], readers: tuple[str, ...] | list[
 def can_see_others(blind: bool, viewer: str, assigned: tuple[str, ...] | list[str], submitted: set[str] | frozenset[str],
                    role: str | None) -> bool:
     """May `viewer` see other readers' labels and boxes for an image? `assigned` are its readers,
-    `submitted` the name keys of those who submitted a reading."""
+    `submitted` the name keys of those who decided it (`visibility.DECIDED`)."""
     if not blind:
         return True
     key = name_key(viewer)

@@ -45,12 +45,14 @@ class Assignment:
 class Visibility:
     """What `viewer` may receive. `locked`: images whose other readings are withheld from them;
     `references_hidden`: images whose references are; `unread`: images of blind campaigns assigned
-    to them that they have not decided yet (their work left)."""
+    to them that they have not decided yet (their work left); `blind`: every image of a blind
+    campaign (a save of one after seeing others' readings is audited as such)."""
 
     viewer: str | None
     locked: frozenset[str] = frozenset()
     references_hidden: frozenset[str] = frozenset()
     unread: frozenset[str] = frozenset()
+    blind: frozenset[str] = frozenset()
 
     def may_see_others(self, image: str) -> bool:
         return image not in self.locked
@@ -112,7 +114,8 @@ def decide(viewer: str | None, role: str | None, assignments: list[Assignment], 
             continue
         if key is None or not can_see_others(True, viewer, keys, submitted.get(image, set()), role):
             locked.add(image)
-    return Visibility(viewer, frozenset(locked), frozenset(hidden), frozenset(unread))
+    in_blind = frozenset(image for (_, image), is_blind in blind.items() if is_blind)
+    return Visibility(viewer, frozenset(locked), frozenset(hidden), frozenset(unread), in_blind)
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,12 @@ class ImageUnderReview:
     @property
     def blind(self) -> bool:
         return self.others is None
+
+    @property
+    def saves_audited_as_seen(self) -> bool:
+        """A blind-campaign image whose other readings this viewer sees: their next save is not
+        an independent reading, and the audit says so."""
+        return self.others is not None and bool(self.others) and self.image in self.visibility.blind
 
 
 def image_view(image: str, visibility: Visibility, reviews: list[Review], boxes: list[ReviewerBox]) -> ImageUnderReview:

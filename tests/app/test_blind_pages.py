@@ -158,6 +158,7 @@ def test_a_reading_after_seeing_the_others_is_marked_for_the_adjudicator(campaig
     assert [r.status for r in team.visible_reviews(store, CY, image) if r.reviewer == CY] == ["confirmed"]
     at = _open(CY, "pages/review.py", image=image)
     assert "MARKER-NOTE by bob@example.org on " + image in _sent(at)  # now open: she sees bob's Hernia...
+    assert any("a save from now on is recorded as made after seeing the others' readings" in c.value for c in at.caption)
     store.save_review(image, CY, ["Hernia"], "corrected")  # ...and copies it
 
     at = _open(JUDY, "pages/adjudication.py")

@@ -100,7 +100,7 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     at.multiselect(key=f"adj_final_{cid}_{image}").set_value(["Cardiomegaly", "Effusion"])
     at.button(key="adj_record").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, cid, "admin").decode())))
+    rows = list(csv.reader(io.StringIO(adjudicated_csv(store, cid, "judy@example.org").decode())))
     final = {r[1]: (r[2], r[3]) for r in rows[1:]}
     assert final[image] == ("Cardiomegaly|Effusion", "adjudicated")
 

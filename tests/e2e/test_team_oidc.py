@@ -138,7 +138,7 @@ def test_sign_in_blind_campaign_adjudication_export(signed_in_app, browser):
         expect(page.get_by_role("textbox", name="Your name (required)")).to_have_count(0)  # the name cannot be typed
         if login == "reader2":
             page.goto(f"{app}/review?image={IMAGES[0]}")
-            expect(page.get_by_text("Blind campaign: other readers' labels appear once you have saved your own.")).to_be_visible()
+            expect(page.get_by_text("Blind campaign: other readers' labels appear once you have read this image yourself", exact=False)).to_be_visible()
             screenshot(page, "team_oidc_blind_reader")
         for image in IMAGES:
             _save(page, app, image, extra if image == IMAGES[0] else None)

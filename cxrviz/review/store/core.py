@@ -161,6 +161,7 @@ class Store:
         check_image_name(image)
         if status not in STATUSES:
             raise StoreError(f"Unknown status {status!r}; choose one of {', '.join(STATUSES)}.")
+        _seen_before_save()  # import it now: the first import must not run inside the write lock (seconds under load)
         label_text = join_labels(split_labels("|".join(labels)) if labels else [])
         new = {"labels": label_text, "status": status, "note": note, "model": model,
                "probabilities": json.dumps(probabilities) if probabilities is not None else None}
@@ -185,9 +186,7 @@ class Store:
                 raise StaleReviewError(
                     f"{image} was saved by {theirs.reviewer if theirs else reviewer} at {old['updated_at'] if old else '?'} "
                     "since you opened it; nothing was written. Keep theirs, keep yours, or merge.", theirs)
-            from cxrviz.review.store.team import seen_before_save  # late: team builds on this module
-
-            seen = seen_before_save(conn, image, self._name_of(conn, reviewer_id), old["id"] if old else None)
+            seen = _seen_before_save()(conn, image, self._name_of(conn, reviewer_id), old["id"] if old else None)
             if old is None:
                 review_id = conn.execute(
                     reviews.insert().values(image=image, reviewer_id=reviewer_id, created_at=now, updated_at=now, **new)
@@ -336,6 +335,14 @@ class Store:
         counts = {o: sum(1 for p in plan if p[0] == o) for o in (IMPORT_NEW, IMPORT_UPDATED, IMPORT_SKIPPED_OLDER, IMPORT_UNCHANGED)}
         log.info("Imported %d reviews into %s by %s: %s", len(rows), self.where, importer, counts)
         return [outcome for outcome, _, _ in plan]
+
+
+def _seen_before_save():
+    """`team.seen_before_save` (whether this save comes after others' blind readings were visible),
+    imported late because team builds on this module."""
+    from cxrviz.review.store.team import seen_before_save
+
+    return seen_before_save
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:

@@ -29,11 +29,11 @@ def test_model_page_follows_the_model_in_use_and_its_tables_fit_1280(browser, ap
         page.goto(f"{app_url}/model")
         expect(page.get_by_text("the model in use on the other pages")).to_be_visible()
         expect(page.get_by_text("cxrviz-efficientnet-lite0 (in use)")).to_be_visible()
-        expect(page.get_by_text("/tmp/")).to_have_count(0)
+        expect(page.get_by_test_id("stMainBlockContainer").get_by_text("/tmp/")).to_have_count(0)
         page.get_by_text("cxrviz-ensemble", exact=True).click()  # one click to the other report
         expect(page.get_by_text("The model in use on the other pages is cxrviz-efficientnet-lite0")).to_be_visible()
         expect(page.get_by_text("m256.pt", exact=False).first).to_be_visible()
-        expect(page.get_by_text("/tmp/")).to_have_count(0)
+        expect(page.get_by_test_id("stMainBlockContainer").get_by_text("/tmp/")).to_have_count(0)
         tables = page.get_by_test_id("stDataFrame")
         expect(tables).to_have_count(2)
         main = page.get_by_test_id("stMainBlockContainer").bounding_box()

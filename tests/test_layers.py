@@ -86,3 +86,32 @@ def test_the_checker_sees_a_crossing(tmp_path):
     bad.write_text("import streamlit as st\nfrom cxrviz.app import viewer\nfrom sqlalchemy import select\n")
     found = _imports(bad)
     assert "streamlit" in found and "cxrviz.app" in found and "sqlalchemy" in found
+
+
+_STORE_INTERNALS = ("reading", "writing", "dialect_insert", "reviewer_id", "name_of", "review_of", "select_reviews")
+
+
+def _store_internal_calls(path: Path) -> list[str]:
+    """Calls of the store's transaction API (`x.reading()`, `x.writing()`, …) and of any `x._private`
+    member of a store, found with `ast`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in ("store", "Store"):
+            if node.attr in _STORE_INTERNALS or node.attr.startswith("_"):
+                found.append(f"{node.value.id}.{node.attr} (line {node.lineno})")
+    return found
+
+
+@pytest.mark.parametrize("path", [p for p in _sources() if not str(p.relative_to(REPO)).startswith("cxrviz/review/store/")]
+                         + sorted((REPO / "pages").glob("*.py")), ids=lambda p: str(p.relative_to(REPO)))
+def test_only_the_store_opens_its_transactions(path):
+    """The store speaks one style: its sub-stores (`review/store/*.py`) open transactions with the
+    public `Store.reading()` / `Store.writing()`; no module outside `review/store/` does, nor
+    reaches into a store's private members."""
+    assert _store_internal_calls(path) == [], f"{path.relative_to(REPO)} bypasses the store's public methods"
+
+
+def test_the_store_checker_sees_a_bypass(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("def f(store):\n    with store.writing() as conn:\n        store._insert()\n")
+    assert _store_internal_calls(bad) == ["store.writing (line 2)", "store._insert (line 3)"]

@@ -169,7 +169,7 @@ def test_too_many_rows_and_too_large_a_file_are_refused_with_the_limit(tmp_path,
 def test_more_boxes_than_a_reviewer_may_keep_on_an_image_is_refused(target, metadata, images):
     store = Store(target)
     for i in range(MAX_BOXES_PER_IMAGE - 1):
-        add_box(store, ReviewerBox(images[0], "ann", "Mass", 10 + i, 10, 20, 20, 1024, 1024))
+        add_box(store, ReviewerBox(images[0], "ann", "Mass", 10 + 5 * i, 10, 20, 20, 1024, 1024))
     error = _refused(store, _csv([_row(images[0], x="500"), _row(images[1]), _row(images[0], x="600")]), metadata)
     assert [p.row for p in error.problems] == [4] and f"more than {MAX_BOXES_PER_IMAGE} boxes on {images[0]}" in str(error)
 

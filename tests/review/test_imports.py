@@ -75,7 +75,7 @@ def test_a_database_failure_half_way_rolls_back_every_row(target, metadata, imag
     store = Store(target)
     rows = [review for _, review in read_corrections(_csv([_row(image) for image in images[:5]] + [_row(images[5], Reviewer="zed")]).decode(),
                                                       "test", metadata)]
-    original = Store._reviewer_id
+    original = Store.reviewer_id
 
     def failing(self, conn, name):
         if name == "zed":
@@ -83,7 +83,7 @@ def test_a_database_failure_half_way_rolls_back_every_row(target, metadata, imag
             raise StoreError("disk full")
         return original(self, conn, name)
 
-    monkeypatch.setattr(Store, "_reviewer_id", failing)
+    monkeypatch.setattr(Store, "reviewer_id", failing)
     with pytest.raises(StoreError, match="disk full"):
         store.import_reviews(rows, "importer")
     assert store.reviews() == [] and store.audit() == []

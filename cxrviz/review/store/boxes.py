@@ -43,8 +43,8 @@ def add_box(store: Store, box: ReviewerBox, at: str | None = None, limit: int = 
     display_name(box.reviewer)
     box, _ = check_box(box)  # shape rules again: nothing without area or outside the image is stored
     now = at or utc_now()
-    with store._writing() as conn:
-        reviewer_id = store._reviewer_id(conn, box.reviewer)
+    with store.writing() as conn:
+        reviewer_id = store.reviewer_id(conn, box.reviewer)
         if not store.is_sqlite:  # one writer per reviewer at a time, so two tabs cannot both pass the limit
             conn.execute(sa.select(reviewers.c.id).where(reviewers.c.id == reviewer_id).with_for_update())
         mine = sa.and_(boxes.c.image == box.image, boxes.c.reviewer_id == reviewer_id)
@@ -102,7 +102,7 @@ def import_boxes(store: Store, rows: list[tuple[int, ReviewerBox]], imported_by:
     image. `progress(written, to_write)` is called after each batch, inside the transaction.
     `dry_run`: the same answer (and refusal), read only, nothing written."""
     now = utc_now()
-    with store._reading() if dry_run else store._writing() as conn:
+    with store.reading() if dry_run else store.writing() as conn:
         if not store.is_sqlite and not dry_run:  # boxes drawn meanwhile wait (lock timeout) instead of slipping past the limit
             conn.execute(sa.text("LOCK TABLE boxes IN SHARE ROW EXCLUSIVE MODE"))
         ids = {key: rid for rid, key in conn.execute(sa.select(reviewers.c.id, reviewers.c.name_key))}
@@ -126,8 +126,8 @@ def import_boxes(store: Store, rows: list[tuple[int, ReviewerBox]], imported_by:
                 ids[key] = -len(ids) - 1
                 names[ids[key]] = box.reviewer
             elif key not in ids:
-                ids[key] = store._reviewer_id(conn, box.reviewer)
-                names[ids[key]] = store._name_of(conn, ids[key])
+                ids[key] = store.reviewer_id(conn, box.reviewer)
+                names[ids[key]] = store.name_of(conn, ids[key])
             rid = ids[key]
             mark = (box.image, rid, box.corrects)
             if box_key(box) in have or (box.status == "wrong" and mark in wrong_marks):
@@ -183,7 +183,7 @@ def _own(conn: sa.Connection, box_id: int, reviewer: str):
 def move_box(store: Store, box_id: int, reviewer: str, x: float, y: float, w: float, h: float, at: str | None = None) -> list[str]:
     """Move or resize one of the reviewer's own boxes; returns messages (clipping). Logs old and new."""
     now = at or utc_now()
-    with store._writing() as conn:
+    with store.writing() as conn:
         row = _own(conn, box_id, reviewer)
         moved = ReviewerBox(row["image"], row["reviewer"], row["finding"], x, y, w, h, row["frame_width"], row["frame_height"],
                             row["status"], row["corrects"])
@@ -197,7 +197,7 @@ def move_box(store: Store, box_id: int, reviewer: str, x: float, y: float, w: fl
 def delete_box(store: Store, box_id: int, reviewer: str, at: str | None = None) -> None:
     """Delete one of the reviewer's own boxes; the log keeps what it was."""
     now = at or utc_now()
-    with store._writing() as conn:
+    with store.writing() as conn:
         row = _own(conn, box_id, reviewer)
         conn.execute(boxes.delete().where(boxes.c.id == box_id))
         _log(conn, box_id, row["image"], row["reviewer"], "box-delete", _values(row), None, now)
@@ -211,7 +211,7 @@ def list_boxes(store: Store, image: str | None = None, reviewer: str | None = No
         query = query.where(boxes.c.image == image)
     if reviewer is not None:
         query = query.where(reviewers.c.name_key == name_key(reviewer))
-    with store._reading() as conn:
+    with store.reading() as conn:
         rows = conn.execute(query).mappings().all()
     return [ReviewerBox(r["image"], r["reviewer"], r["finding"], r["x"], r["y"], r["w"], r["h"], r["frame_width"], r["frame_height"],
                         r["status"], r["corrects"], r["id"], r["created_at"], r["updated_at"]) for r in rows]
@@ -219,7 +219,7 @@ def list_boxes(store: Store, image: str | None = None, reviewer: str | None = No
 
 def images_with_boxes(store: Store) -> set[str]:
     """Images on which any reviewer has a box (the Browse filter "has a reviewer box")."""
-    with store._reading() as conn:
+    with store.reading() as conn:
         return set(conn.execute(sa.select(boxes.c.image).distinct()).scalars())
 
 
@@ -228,5 +228,5 @@ def box_log(store: Store, image: str | None = None) -> list[dict]:
     query = sa.select(box_audit).order_by(box_audit.c.id)
     if image is not None:
         query = query.where(box_audit.c.image == image)
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]

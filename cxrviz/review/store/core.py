@@ -94,10 +94,13 @@ class Store:
     def where(self) -> str:
         return self.target if self.is_sqlite else self.engine.url.render_as_string(hide_password=True)
 
-    # ---- transactions -------------------------------------------------------------------
+    # ---- transactions: the public API of the store's own modules -------------------------
+    # `reading()` / `writing()` and the helpers below are what `review/store/*.py` (team, boxes,
+    # quizzes, drafts, settings, oof) build on; no module outside `review/store/` calls them
+    # (`tests/test_layers.py`): the rest of cxrviz asks those modules or `Store`'s methods.
 
     @contextmanager
-    def _reading(self) -> Iterator[sa.Connection]:
+    def reading(self) -> Iterator[sa.Connection]:
         """A read transaction: a snapshot (WAL) that neither waits for nor blocks writers."""
         try:
             with self.engine.connect() as conn:
@@ -106,7 +109,7 @@ class Store:
             raise classify(exc, self.where) from exc
 
     @contextmanager
-    def _writing(self) -> Iterator[sa.Connection]:
+    def writing(self) -> Iterator[sa.Connection]:
         """A write transaction that takes SQLite's write lock up front (BEGIN IMMEDIATE), so two
         writers queue on the busy timeout instead of failing half-way; commits on success."""
         try:
@@ -123,7 +126,7 @@ class Store:
         Safe when many processes start at once: PostgreSQL serialises them on an advisory lock,
         SQLite on its write lock. A store made by cxrviz 0.1.0 (a `schema_version` table, no
         `alembic_version`) is stamped at the baseline first, keeping every row."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             if not self.is_sqlite:
                 conn.execute(sa.text("SET LOCAL statement_timeout = '120s'"))  # others wait for the first migrator
                 conn.execute(sa.text("SET LOCAL lock_timeout = '120s'"))
@@ -132,20 +135,20 @@ class Store:
 
     # ---- reviews ------------------------------------------------------------------------
 
-    def _insert(self):
+    def dialect_insert(self):
         if self.is_sqlite:
             from sqlalchemy.dialects.sqlite import insert
         else:
             from sqlalchemy.dialects.postgresql import insert
         return insert
 
-    def _reviewer_id(self, conn: sa.Connection, name: str) -> int:
+    def reviewer_id(self, conn: sa.Connection, name: str) -> int:
         """The reviewer whose name matches `name` (case, width and spacing aside); created on first use."""
         key = name_key(name)
         found = conn.execute(sa.select(reviewers.c.id).where(reviewers.c.name_key == key)).scalar()
         if found is not None:
             return found
-        conn.execute(self._insert()(reviewers).values(name=display_name(name), name_key=key, created_at=utc_now())
+        conn.execute(self.dialect_insert()(reviewers).values(name=display_name(name), name_key=key, created_at=utc_now())
                      .on_conflict_do_nothing())
         return conn.execute(sa.select(reviewers.c.id).where(reviewers.c.name_key == key)).scalar_one()
 
@@ -175,18 +178,18 @@ class Store:
         raise AssertionError("unreachable")
 
     def _save_once(self, image: str, reviewer: str, new: dict, now: str, expected_updated_at) -> int:
-        with self._writing() as conn:
-            reviewer_id = self._reviewer_id(conn, reviewer)
+        with self.writing() as conn:
+            reviewer_id = self.reviewer_id(conn, reviewer)
             query = sa.select(reviews).where(reviews.c.image == image, reviews.c.reviewer_id == reviewer_id)
             if not self.is_sqlite:
                 query = query.with_for_update()
             old = conn.execute(query).mappings().first()
             if expected_updated_at is not ANY and (old["updated_at"] if old else None) != expected_updated_at:
-                theirs = self._review_of(old, self._name_of(conn, reviewer_id)) if old else None
+                theirs = self.review_of(old, self.name_of(conn, reviewer_id)) if old else None
                 raise StaleReviewError(
                     f"{image} was saved by {theirs.reviewer if theirs else reviewer} at {old['updated_at'] if old else '?'} "
                     "since you opened it; nothing was written. Keep theirs, keep yours, or merge.", theirs)
-            seen = _seen_before_save()(conn, image, self._name_of(conn, reviewer_id), old["id"] if old else None)
+            seen = _seen_before_save()(conn, image, self.name_of(conn, reviewer_id), old["id"] if old else None)
             if old is None:
                 review_id = conn.execute(
                     reviews.insert().values(image=image, reviewer_id=reviewer_id, created_at=now, updated_at=now, **new)
@@ -197,7 +200,7 @@ class Store:
                 conn.execute(reviews.update().where(reviews.c.id == review_id).values(updated_at=now, **new))
                 before = json.dumps({k: old[k] for k in new})
             conn.execute(audit_log.insert().values(
-                review_id=review_id, image=image, reviewer=self._name_of(conn, reviewer_id),
+                review_id=review_id, image=image, reviewer=self.name_of(conn, reviewer_id),
                 action="create" if before is None else "update", old_values=before, new_values=json.dumps({**new, **seen}), at=now,
             ))
             # the form's draft became this review: gone in the same commit (`store/drafts.py`)
@@ -205,42 +208,42 @@ class Store:
         return int(review_id)
 
     @staticmethod
-    def _name_of(conn: sa.Connection, reviewer_id: int) -> str:
+    def name_of(conn: sa.Connection, reviewer_id: int) -> str:
         return conn.execute(sa.select(reviewers.c.name).where(reviewers.c.id == reviewer_id)).scalar_one()
 
     def restore_created_at(self, rows: list[tuple[str, str, str]]) -> None:
         """(image, reviewer, created_at): imported reviews keep their original creation time."""
-        with self._writing() as conn:
+        with self.writing() as conn:
             for image, reviewer, created_at in rows:
                 ids = sa.select(reviewers.c.id).where(reviewers.c.name_key == name_key(reviewer)).scalar_subquery()
                 conn.execute(reviews.update().where(reviews.c.image == image, reviews.c.reviewer_id == ids).values(created_at=created_at))
 
     @staticmethod
-    def _review_of(row, reviewer: str) -> Review:
+    def review_of(row, reviewer: str) -> Review:
         return Review(
             image=row["image"], reviewer=reviewer, labels=tuple(split_labels(row["labels"])), status=row["status"],
             note=row["note"], model=row["model"], probabilities=json.loads(row["probabilities"]) if row["probabilities"] else None,
             created_at=row["created_at"], updated_at=row["updated_at"],
         )
 
-    def _select_reviews(self):
+    def select_reviews(self):
         return sa.select(reviews, reviewers.c.name.label("reviewer")).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
 
     def reviews(self, image: str | None = None) -> list[Review]:
         """Latest review of each (image, reviewer), oldest first."""
-        query = self._select_reviews().order_by(reviews.c.updated_at, reviews.c.id)
+        query = self.select_reviews().order_by(reviews.c.updated_at, reviews.c.id)
         if image is not None:
             query = query.where(reviews.c.image == image)
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query).mappings().all()
-        return [self._review_of(r, r["reviewer"]) for r in rows]
+        return [self.review_of(r, r["reviewer"]) for r in rows]
 
     def reviewed_images(self, reviewer: str | None = None) -> set[str]:
         """Images reviewed by anyone, or by the reviewer whose name matches `reviewer`."""
         query = sa.select(reviews.c.image).distinct()
         if reviewer is not None:
             query = query.join(reviewers, reviewers.c.id == reviews.c.reviewer_id).where(reviewers.c.name_key == name_key(reviewer))
-        with self._reading() as conn:
+        with self.reading() as conn:
             return set(conn.execute(query).scalars())
 
     def audit(self, image: str | None = None) -> list[dict]:
@@ -248,7 +251,7 @@ class Store:
         query = sa.select(audit_log).order_by(audit_log.c.id)
         if image is not None:
             query = query.where(audit_log.c.image == image)
-        with self._reading() as conn:
+        with self.reading() as conn:
             return [dict(r) for r in conn.execute(query).mappings()]
 
     # ---- batch-prediction cache ---------------------------------------------------------
@@ -256,7 +259,7 @@ class Store:
     def cached_predictions(self, model: str, weights_sha256: str, images: list[str] | None = None) -> dict[str, list[float]]:
         query = sa.select(predictions.c.image, predictions.c.probabilities).where(
             predictions.c.model == model, predictions.c.weights_sha256 == weights_sha256)
-        with self._reading() as conn:
+        with self.reading() as conn:
             rows = conn.execute(query).all()
         wanted = None if images is None else set(images)
         return {image: json.loads(p) for image, p in rows if wanted is None or image in wanted}
@@ -267,8 +270,8 @@ class Store:
         now = utc_now()
         values = [{"image": i, "model": model, "weights_sha256": weights_sha256, "probabilities": json.dumps([float(x) for x in p]), "created_at": now}
                   for i, p in rows.items()]
-        with self._writing() as conn:
-            conn.execute(self._insert()(predictions).values(values).on_conflict_do_nothing())
+        with self.writing() as conn:
+            conn.execute(self.dialect_insert()(predictions).values(values).on_conflict_do_nothing())
 
     def dispose(self) -> None:
         """Close pooled connections (tests, and before a process forks)."""
@@ -305,10 +308,10 @@ class Store:
         if len(set(zip((r.image for r in rows), keys))) != len(rows):
             raise StoreError("The same image and reviewer appear twice in one import; nothing was imported.")
         if dry_run:
-            with self._reading() as conn:
+            with self.reading() as conn:
                 return [outcome for outcome, _, _ in _import_plan(conn, rows, keys, replace_newer)[1]]
         now = utc_now()
-        with self._writing() as conn:
+        with self.writing() as conn:
             if not self.is_sqlite:  # saves made meanwhile wait (lock timeout) instead of being overwritten by a stale plan
                 conn.execute(sa.text("LOCK TABLE reviews IN SHARE ROW EXCLUSIVE MODE"))
             reviewer_ids, plan = _import_plan(conn, rows, keys, replace_newer)
@@ -317,8 +320,8 @@ class Store:
             for review, key, (outcome, old, new) in zip(rows, keys, plan):
                 if outcome == IMPORT_NEW:
                     if key not in reviewer_ids:
-                        reviewer_ids[key] = self._reviewer_id(conn, review.reviewer)
-                        names[reviewer_ids[key]] = self._name_of(conn, reviewer_ids[key])
+                        reviewer_ids[key] = self.reviewer_id(conn, review.reviewer)
+                        names[reviewer_ids[key]] = self.name_of(conn, reviewer_ids[key])
                     rid = reviewer_ids[key]
                     review_id = conn.execute(reviews.insert().values(image=review.image, reviewer_id=rid, **new)).inserted_primary_key[0]
                     before = None

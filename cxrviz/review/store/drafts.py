@@ -42,8 +42,8 @@ def save_draft(store: Store, image: str, reviewer: str, labels, status: str, not
     now = utc_now()
     values = {"reviewer": display_name(reviewer), "labels": join_labels(split_labels("|".join(labels))), "status": status,
               "note": note, "base_updated_at": base_updated_at, "updated_at": now}
-    with store._writing() as conn:
-        statement = store._insert()(drafts).values(image=image, reviewer_key=name_key(reviewer), **values)
+    with store.writing() as conn:
+        statement = store.dialect_insert()(drafts).values(image=image, reviewer_key=name_key(reviewer), **values)
         conn.execute(statement.on_conflict_do_update(index_elements=["image", "reviewer_key"], set_=values))
     return now
 
@@ -51,7 +51,7 @@ def save_draft(store: Store, image: str, reviewer: str, labels, status: str, not
 def load_draft(store: Store, image: str, reviewer: str) -> StoredDraft | None:
     """This reader's draft of the image, or None."""
     query = sa.select(drafts).where(drafts.c.image == image, drafts.c.reviewer_key == name_key(reviewer))
-    with store._reading() as conn:
+    with store.reading() as conn:
         row = conn.execute(query).mappings().first()
     if row is None:
         return None
@@ -61,7 +61,7 @@ def load_draft(store: Store, image: str, reviewer: str) -> StoredDraft | None:
 
 def clear_draft(store: Store, image: str, reviewer: str) -> None:
     """Forget this reader's draft of the image (the form is back to what is saved)."""
-    with store._writing() as conn:
+    with store.writing() as conn:
         delete_draft(conn, image, reviewer)
 
 
@@ -74,5 +74,5 @@ def drafted_images(store: Store, reviewer: str) -> list[str]:
     """Images this reader has a stored draft of, the most recent first."""
     query = (sa.select(drafts.c.image).where(drafts.c.reviewer_key == name_key(reviewer))
              .order_by(drafts.c.updated_at.desc()))
-    with store._reading() as conn:
+    with store.reading() as conn:
         return list(conn.execute(query).scalars())

@@ -33,9 +33,9 @@ def put_oof(store: Store, model: str, scheme: str, fold: int, rows: Mapping[str,
                "probabilities": json.dumps([float(x) for x in probs]), "created_at": now} for image, probs in rows.items()]
     if not values:
         return 0
-    with store._writing() as conn:
+    with store.writing() as conn:
         for chunk in _chunks(values):
-            statement = store._insert()(oof_predictions).values(chunk)
+            statement = store.dialect_insert()(oof_predictions).values(chunk)
             conn.execute(statement.on_conflict_do_update(
                 index_elements=["image", "model", "scheme"],
                 set_={"fold": statement.excluded.fold, "probabilities": statement.excluded.probabilities,
@@ -47,7 +47,7 @@ def oof_probabilities(store: Store, model: str, scheme: str) -> dict[str, list[f
     """Image name -> out-of-fold probabilities for one (model, scheme)."""
     query = sa.select(oof_predictions.c.image, oof_predictions.c.probabilities).where(
         oof_predictions.c.model == model, oof_predictions.c.scheme == scheme)
-    with store._reading() as conn:
+    with store.reading() as conn:
         return {image: json.loads(probs) for image, probs in conn.execute(query).all()}
 
 
@@ -56,7 +56,7 @@ def oof_runs(store: Store) -> list[dict]:
     c = oof_predictions.c
     query = (sa.select(c.model, c.scheme, sa.func.count().label("images"), sa.func.count(sa.distinct(c.fold)).label("folds"))
              .group_by(c.model, c.scheme).order_by(sa.desc("images"), c.model, c.scheme))
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -67,7 +67,7 @@ def replace_label_issues(store: Store, model: str, scheme: str, rows: Iterable[M
     for v in values:
         v["label"], v["score"], v["image_score"], v["probability"], v["flagged"] = (
             int(v["label"]), float(v["score"]), float(v["image_score"]), float(v["probability"]), bool(v["flagged"]))
-    with store._writing() as conn:
+    with store.writing() as conn:
         conn.execute(sa.delete(label_issues).where(label_issues.c.model == model, label_issues.c.scheme == scheme))
         for chunk in _chunks(values):
             conn.execute(sa.insert(label_issues).values(chunk))
@@ -82,5 +82,5 @@ def stored_label_issues(store: Store, model: str | None = None, scheme: str | No
         query = query.where(c.model == model)
     if scheme is not None:
         query = query.where(c.scheme == scheme)
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(query.order_by(c.score, c.image, c.finding)).mappings()]

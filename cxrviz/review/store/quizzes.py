@@ -39,7 +39,7 @@ def new_quiz_id() -> str:
 def save_quiz(store: Store, spec: QuizSpec, created_by: str | None = None) -> str:
     """Store a quiz; returns its id."""
     quiz_id = new_quiz_id()
-    with store._writing() as conn:
+    with store.writing() as conn:
         conn.execute(quizzes.insert().values(id=quiz_id, name=spec.name, spec=spec.to_json(),
                                              created_by=display_name(created_by) if created_by else None, created_at=utc_now()))
     log.info("Saved quiz %s (%d cases)", quiz_id, len(spec.images))
@@ -50,7 +50,7 @@ def load_quiz(store: Store, quiz_id: str) -> QuizSpec | None:
     """The quiz with this id, or None (a link to a quiz that does not exist, or a mistyped id)."""
     if not quiz_id or len(quiz_id) > QUIZ_ID_LENGTH * 2:
         return None
-    with store._reading() as conn:
+    with store.reading() as conn:
         text = conn.execute(sa.select(quizzes.c.spec).where(quizzes.c.id == quiz_id)).scalar()
     return None if text is None else QuizSpec.from_json(text)
 
@@ -72,7 +72,7 @@ def teacher_quiz(store: Store, quiz_id: str, viewer: str | None) -> QuizSpec | N
     `NotTheTeacher` when `viewer` (signed in) is neither its creator nor an admin."""
     if not quiz_id or len(quiz_id) > QUIZ_ID_LENGTH * 2:
         return None
-    with store._reading() as conn:
+    with store.reading() as conn:
         row = conn.execute(sa.select(quizzes.c.spec, quizzes.c.created_by).where(quizzes.c.id == quiz_id)).first()
         if row is None:
             return None
@@ -97,7 +97,7 @@ def list_quizzes(store: Store, viewer: str | None = None) -> list[dict]:
     query = (sa.select(quizzes, sa.func.coalesce(counts.c.answers, 0).label("answers"))
              .outerjoin(counts, counts.c.quiz_id == quizzes.c.id)
              .order_by(quizzes.c.created_at.desc(), quizzes.c.id))
-    with store._reading() as conn:
+    with store.reading() as conn:
         rows = [r for r in conn.execute(query).mappings().all() if _may_teach(conn, r["created_by"], viewer)]
     return [{"id": r["id"], "name": r["name"], "cases": len(QuizSpec.from_json(r["spec"]).images),
              "created_by": r["created_by"] or "", "created_at": r["created_at"], "answers": int(r["answers"])} for r in rows]
@@ -110,10 +110,10 @@ def save_answer(store: Store, quiz_id: str, learner: str, image: str, findings, 
     labels = "|".join(checked_labels(findings))
     values = {"learner": name, "findings": labels, "click_x": click[0] if click else None,
               "click_y": click[1] if click else None, "answered_at": at or utc_now()}
-    statement = store._insert()(quiz_answers).values(quiz_id=quiz_id, learner_key=key, image=image, **values)
+    statement = store.dialect_insert()(quiz_answers).values(quiz_id=quiz_id, learner_key=key, image=image, **values)
     statement = statement.on_conflict_do_update(index_elements=["quiz_id", "learner_key", "image"],
                                                 set_={k: v for k, v in values.items() if k != "learner"})
-    with store._writing() as conn:
+    with store.writing() as conn:
         conn.execute(statement)
 
 
@@ -123,7 +123,7 @@ def answers(store: Store, quiz_id: str, learner: str | None = None) -> list[Answ
     query = sa.select(quiz_answers).where(quiz_answers.c.quiz_id == quiz_id).order_by(quiz_answers.c.answered_at, quiz_answers.c.id)
     if learner is not None:
         query = query.where(quiz_answers.c.learner_key == name_key(learner))
-    with store._reading() as conn:
+    with store.reading() as conn:
         rows = conn.execute(query).mappings().all()
     return [Answer(r["quiz_id"], r["learner"], r["image"], tuple(f for f in r["findings"].split("|") if f),
                    (r["click_x"], r["click_y"]) if r["click_x"] is not None else None, r["answered_at"]) for r in rows]

@@ -25,7 +25,7 @@ def get_settings(store: Store, reader: str) -> dict[str, object]:
     """Every setting the reader has saved, name -> value."""
     key = name_key(reader)
     query = sa.select(reader_settings.c.name, reader_settings.c.value).where(reader_settings.c.reader_key == key)
-    with store._reading() as conn:
+    with store.reading() as conn:
         rows = conn.execute(query).all()
     out = {}
     for name, value in rows:
@@ -42,7 +42,7 @@ def set_setting(store: Store, reader: str, name: str, value: object, at: str | N
     if not name or len(name) > MAX_NAME:
         raise ValueError(f"a setting name is 1 to {MAX_NAME} characters: {name!r}")
     row = {"reader_key": name_key(reader), "name": name, "value": json.dumps(value), "updated_at": at or utc_now()}
-    with store._writing() as conn:
-        statement = store._insert()(reader_settings).values(row)
+    with store.writing() as conn:
+        statement = store.dialect_insert()(reader_settings).values(row)
         conn.execute(statement.on_conflict_do_update(index_elements=["reader_key", "name"],
                                                      set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at}))

@@ -49,7 +49,7 @@ def sign_in(store: Store, reviewer: str, email: str | None = None, display: str 
     """Record a signed-in user (created on first sign-in, `last_seen_at` after); returns their role.
     The first user of an empty store becomes admin (audited, actor `SYSTEM`)."""
     name, key, now = display_name(reviewer), name_key(reviewer), at or utc_now()
-    with store._writing() as conn:
+    with store.writing() as conn:
         row = conn.execute(sa.select(users.c.id, users.c.role).where(users.c.name_key == key)).first()
         if row is not None:
             conn.execute(users.update().where(users.c.id == row.id).values(last_seen_at=now, email=email, display=display))
@@ -70,14 +70,14 @@ def sign_in(store: Store, reviewer: str, email: str | None = None, display: str 
 
 
 def role_of(store: Store, reviewer: str) -> str | None:
-    with store._reading() as conn:
+    with store.reading() as conn:
         return _role(conn, reviewer)
 
 
 def list_users(store: Store) -> list[dict]:
     """Every known user, by name: name, email, role, first and last seen."""
     query = sa.select(users.c.name, users.c.email, users.c.role, users.c.created_at, users.c.last_seen_at).order_by(users.c.name_key)
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -86,7 +86,7 @@ def set_role(store: Store, actor: str, target: str, role: str | None, at: str | 
     named before their first sign-in. Refuses removing the last admin. Audited."""
     now = at or utc_now()
     name, key = display_name(target), name_key(target)
-    with store._writing() as conn:
+    with store.writing() as conn:
         if not store.is_sqlite:
             conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))  # the admin count below stays true
         actor_role = _role(conn, actor)
@@ -112,7 +112,7 @@ def create_campaign(store: Store, actor: str, spec: CampaignSpec, at: str | None
         check_image_name(image)
     plan = rules.assign(spec.images, spec.readers, spec.readers_per_image, spec.seed)
     now = at or utc_now()
-    with store._writing() as conn:
+    with store.writing() as conn:
         roles.require(_role(conn, actor), roles.MANAGE)
         if conn.execute(sa.select(campaigns.c.id).where(campaigns.c.name == spec.name)).first() is not None:
             raise CampaignError(f"A campaign named {spec.name!r} exists already; choose another name.")
@@ -134,12 +134,12 @@ def create_campaign(store: Store, actor: str, spec: CampaignSpec, at: str | None
 
 
 def list_campaigns(store: Store) -> list[dict]:
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(sa.select(campaigns).order_by(campaigns.c.id)).mappings()]
 
 
 def get_campaign(store: Store, campaign_id: int) -> dict:
-    with store._reading() as conn:
+    with store.reading() as conn:
         row = conn.execute(sa.select(campaigns).where(campaigns.c.id == campaign_id)).mappings().first()
     if row is None:
         raise CampaignError(f"There is no campaign {campaign_id}.")
@@ -150,7 +150,7 @@ def assignments_of(store: Store, campaign_id: int) -> dict[str, tuple[str, ...]]
     """image -> its readers, in the order the images were given."""
     query = sa.select(assignments.c.image, assignments.c.reader).where(assignments.c.campaign_id == campaign_id).order_by(assignments.c.id)
     plan: dict[str, list[str]] = {}
-    with store._reading() as conn:
+    with store.reading() as conn:
         for image, reader in conn.execute(query):
             plan.setdefault(image, []).append(reader)
     return {image: tuple(readers) for image, readers in plan.items()}
@@ -160,7 +160,7 @@ def reader_queue(store: Store, campaign_id: int, reader: str) -> list[str]:
     """The images of the campaign assigned to `reader`, in campaign order."""
     query = (sa.select(assignments.c.image).where(assignments.c.campaign_id == campaign_id, assignments.c.reader_key == name_key(reader))
              .order_by(assignments.c.id))
-    with store._reading() as conn:
+    with store.reading() as conn:
         return list(conn.execute(query).scalars())
 
 
@@ -169,7 +169,7 @@ def campaigns_of(store: Store, reader: str) -> list[dict]:
     query = (sa.select(campaigns.c.id, campaigns.c.name, campaigns.c.blind, sa.func.count().label("images"))
              .join(assignments, assignments.c.campaign_id == campaigns.c.id).where(assignments.c.reader_key == name_key(reader))
              .group_by(campaigns.c.id, campaigns.c.name, campaigns.c.blind).order_by(campaigns.c.id))
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(query).mappings()]
 
 
@@ -177,14 +177,14 @@ def _reviews_of(conn: sa.Connection, images: list[str] | None) -> list[Review]:
     query = sa.select(reviews, reviewers.c.name.label("reviewer"), reviewers.c.name_key).join(reviewers, reviewers.c.id == reviews.c.reviewer_id)
     if images is not None:
         query = query.where(reviews.c.image.in_(images))
-    return [Store._review_of(r, r["reviewer"]) for r in conn.execute(query).mappings()]
+    return [Store.review_of(r, r["reviewer"]) for r in conn.execute(query).mappings()]
 
 
 def campaign_progress(store: Store, campaign_id: int) -> tuple[list[dict], dict]:
     """Per reader (assigned, submitted, left) and for the campaign; a reading is submitted once
     the reader has saved a review of the image."""
     plan = assignments_of(store, campaign_id)
-    with store._reading() as conn:
+    with store.reading() as conn:
         done = {(r.image, name_key(r.reviewer)) for r in _reviews_of(conn, list(plan) or None)} if plan else set()
     return rules.progress(plan, done)
 
@@ -208,21 +208,21 @@ def _visibility(conn: sa.Connection, viewer: str | None) -> Visibility:
 
 
 def _reviews_of_image(store: Store, conn: sa.Connection, image: str | None) -> list[Review]:
-    query = store._select_reviews().order_by(reviews.c.updated_at, reviews.c.id)
+    query = store.select_reviews().order_by(reviews.c.updated_at, reviews.c.id)
     if image is not None:
         query = query.where(reviews.c.image == image)
-    return [Store._review_of(r, r["reviewer"]) for r in conn.execute(query).mappings()]
+    return [Store.review_of(r, r["reviewer"]) for r in conn.execute(query).mappings()]
 
 
 def visibility(store: Store, viewer: str | None) -> Visibility:
     """What `viewer` may receive (`visibility.Visibility`); None is nobody (every blind image locked)."""
-    with store._reading() as conn:
+    with store.reading() as conn:
         return _visibility(conn, viewer)
 
 
 def visible_reviews(store: Store, viewer: str | None, image: str | None = None) -> list[Review]:
     """The reviews (of one image, or all, oldest first) that `viewer` may receive."""
-    with store._reading() as conn:
+    with store.reading() as conn:
         seen = _visibility(conn, viewer)
         found = _reviews_of_image(store, conn, image)
     return seen.reviews(found)
@@ -238,7 +238,7 @@ def visible_boxes(store: Store, viewer: str | None, image: str | None = None) ->
 def image_under_review(store: Store, image: str, viewer: str | None) -> ImageUnderReview:
     """One image as `viewer` may see it: own review, others' (None while blind), whether the
     references are hidden, the boxes they may see. What the Review and Image pages draw."""
-    with store._reading() as conn:
+    with store.reading() as conn:
         seen = _visibility(conn, viewer)
         found = _reviews_of_image(store, conn, image)
     return gate.image_view(image, seen, found, list_boxes(store, image))
@@ -247,7 +247,7 @@ def image_under_review(store: Store, image: str, viewer: str | None) -> ImageUnd
 def shared_with(store: Store, viewer: str | None, operator: bool = False) -> Shared:
     """What an export may hold for `viewer`: their visible reviews and boxes. `operator`: the
     CLI run on the database itself without `--as`, which holds everything."""
-    with store._reading() as conn:
+    with store.reading() as conn:
         seen = gate.EVERYTHING if operator else _visibility(conn, viewer)
         found = _reviews_of_image(store, conn, None)
     return Shared(seen, seen.reviews(found), seen.boxes(list_boxes(store)))
@@ -328,7 +328,7 @@ def campaign_images(store: Store, campaign_id: int) -> list[dict]:
     plan = assignments_of(store, campaign_id)
     if not plan:
         return []
-    with store._reading() as conn:
+    with store.reading() as conn:
         all_reviews = _reviews_of(conn, list(plan))
         adjudicated = {r["image"]: dict(r) for r in conn.execute(
             sa.select(adjudications).where(adjudications.c.campaign_id == campaign_id)).mappings()}
@@ -351,7 +351,7 @@ def reader_quality(store: Store, campaign_id: int) -> list[dict]:
     the page checks the role)."""
     plan = assignments_of(store, campaign_id)
     images = campaign_images(store, campaign_id)
-    with store._reading() as conn:
+    with store.reading() as conn:
         saved = {(r.image, name_key(r.reviewer)): r.created_at for r in _reviews_of(conn, list(plan))
                  if name_key(r.reviewer) in {name_key(x) for x in plan.get(r.image, ())}}
     return rules.reader_quality(images, saved)
@@ -395,7 +395,7 @@ def adjudicate(store: Store, actor: str, campaign_id: int, image: str, labels: l
     if len(reason) > MAX_REASON:
         raise CampaignError(f"A reason can be at most {MAX_REASON} characters.")
     now, text = at or utc_now(), join_labels(labels)
-    with store._writing() as conn:
+    with store.writing() as conn:
         roles.require(_role(conn, actor), roles.ADJUDICATE)
         if conn.execute(sa.select(assignments.c.id).where(assignments.c.campaign_id == campaign_id, assignments.c.image == image)).first() is None:
             raise CampaignError(f"{image} is not part of campaign {campaign_id}.")
@@ -412,5 +412,5 @@ def adjudicate(store: Store, actor: str, campaign_id: int, image: str, labels: l
 
 def team_log(store: Store) -> list[dict]:
     """Every role, campaign and adjudication change, oldest first."""
-    with store._reading() as conn:
+    with store.reading() as conn:
         return [dict(r) for r in conn.execute(sa.select(team_audit).order_by(team_audit.c.id)).mappings()]

@@ -5,7 +5,7 @@ admins; an image they are themselves an unread reader of waits until they have r
 
 import streamlit as st
 
-from cxrviz.app import auth, resources, state
+from cxrviz.app import acting, resources, state
 from cxrviz.app.messages import show_error, warn_on_error
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import ALL_LABELS, NO_FINDING
@@ -17,7 +17,7 @@ from cxrviz.review.store import team
 state.run_through_app()
 config = resources.settings()
 st.title("Adjudication")
-store, actor = auth.require_page(config, roles.ADJUDICATE)
+store, actor = acting.require_page(config, roles.ADJUDICATE)
 
 campaigns = team.list_campaigns(store)
 if not campaigns:

@@ -4,7 +4,7 @@ progress, and the log of every role and campaign change. Admins only."""
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import auth, plots, resources, state
+from cxrviz.app import acting, plots, resources, state
 from cxrviz.app.messages import warn_on_error
 from cxrviz.review import roles, rules
 from cxrviz.review.campaigns import CampaignSpec
@@ -13,7 +13,7 @@ from cxrviz.review.store import team
 state.run_through_app()
 config = resources.settings()
 st.title("Admin")
-store, actor = auth.require_page(config, roles.MANAGE)
+store, actor = acting.require_page(config, roles.MANAGE)
 
 st.header("Users and roles")
 users = team.list_users(store)

@@ -5,7 +5,7 @@ Computed on the reviews the viewer may see: a blind reader's unread campaign ima
 import plotly.express as px
 import streamlit as st
 
-from cxrviz.app import auth, box_editor, resources, state
+from cxrviz.app import acting, box_editor, resources, state
 from cxrviz.app.messages import stop_on_error
 from cxrviz.review.agreement import agreement_table, conflicts, formatted
 from cxrviz.review.store import team
@@ -14,7 +14,7 @@ state.run_through_app()
 
 config = resources.settings()
 st.title("Reviewer agreement")
-viewer = auth.current_viewer(config)  # whose view: the gate leaves out what a blind reader may not see
+viewer = acting.viewer(config)  # whose view: the gate leaves out what a blind reader may not see
 with stop_on_error():
     store = resources.store_for(config)
     shared = team.shared_with(store, viewer)  # the reviews and boxes this viewer may see, nothing else

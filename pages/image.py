@@ -3,7 +3,7 @@ What it shows of other readers and of the references comes from the blind-readin
 
 import streamlit as st
 
-from cxrviz.app import auth, box_editor, image_nav, layout, resources, sidebar, state, viewer
+from cxrviz.app import acting, auth, box_editor, image_nav, layout, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.review.store import team
@@ -38,7 +38,7 @@ with stop_on_error():
 row = metadata.row_of(name)
 if row is not None:
     st.caption(escape_markdown(metadata.describe(row) + f" · file {gray.shape[1]}×{gray.shape[0]} px · {route.where(name)} (keys ← →)"))
-reviewer = state.reviewer_name()
+reviewer = acting.person(config)
 store, view = None, unknown_view(name, reviewer)  # the store unreadable: show neither references nor others
 with warn_on_error():
     store = resources.store_for(config)

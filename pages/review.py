@@ -4,7 +4,7 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
+from cxrviz.app import acting, box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.errors import CxrvizError
@@ -25,7 +25,7 @@ with stop_on_error():
     store = resources.store_for(config)
 index = resources.image_index(config)
 
-reviewer = state.reviewer_name()
+reviewer = acting.person(config)
 if not reviewer:
     st.info("Enter your name in the sidebar to start reviewing; it is recorded with every label you save.")
     st.stop()

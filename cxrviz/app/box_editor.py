@@ -305,10 +305,10 @@ def agreement_section(config, boxes: list[ReviewerBox]) -> None:
 def reviewer_box_mask(config, metadata) -> np.ndarray:
     """Per metadata row: does any reviewer have a box on that image that the viewer may see
     (Browse's "Has a reviewer box"; a blind reader's unread campaign images count only their own)."""
-    from cxrviz.app import auth, resources
+    from cxrviz.app import acting, resources
 
     try:
-        boxed = {b.image for b in team.visible_boxes(resources.store_for(config), auth.current_viewer(config))}
+        boxed = {b.image for b in team.visible_boxes(resources.store_for(config), acting.viewer(config))}
     except CxrvizError as error:
         show_error(error)
         boxed = set()

@@ -179,11 +179,11 @@ def reviewer_statistics(config, expert: ExpertLabels) -> tuple[pd.DataFrame, pd.
     expert label and a decided review (`cxrviz.review.expert_corrections`), and the per-finding moves.
     Read from the store on each run (a save elsewhere shows up at once), through the blind-reading
     gate (a blind reader's unread campaign images count only their own review); raises `StoreError`."""
-    from cxrviz.app import auth, resources
+    from cxrviz.app import acting, resources
     from cxrviz.review.expert_corrections import corrections_against_experts
     from cxrviz.review.store import team
 
-    return corrections_against_experts(expert, team.visible_reviews(resources.store_for(config), auth.current_viewer(config)))
+    return corrections_against_experts(expert, team.visible_reviews(resources.store_for(config), acting.viewer(config)))
 
 
 def corrections_plot(stats: pd.DataFrame) -> go.Figure:

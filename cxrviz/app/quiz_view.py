@@ -19,7 +19,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from cxrviz.app import image_view, resources, state, viewer
+from cxrviz.app import acting, image_view, resources, state, viewer
 from cxrviz.app.messages import show_error
 from cxrviz.app.review_form import LABEL_KEYS
 from cxrviz.app.text import escape_markdown
@@ -81,9 +81,7 @@ def teacher_link(quiz_id: str, view: str = "present") -> str:
 
 def viewer_identity() -> str | None:
     """The signed-in user, or None without sign-in (nobody can be told apart then)."""
-    from cxrviz.app import auth
-
-    return auth.signed_in_reviewer(resources.settings()) if auth.auth_configured() else None
+    return acting.signed_in(resources.settings())
 
 
 def fit_to_window(offset_rem: float) -> None:
@@ -233,12 +231,8 @@ def _gray(index, image: str):
 
 def learner_name() -> str | None:
     """The signed-in user when sign-in is configured (nothing to type); else the learner's name
-    (sidebar), kept across page switches and reloads in `?learner=`."""
-    from cxrviz.app import auth
-
-    if auth.auth_configured():
-        return auth.signed_in_reviewer(resources.settings())
-    return state.person_name("learner", LEARNER_PARAM, st.sidebar, "Your answers are saved under it; kept in the address bar.")
+    (sidebar), kept across page switches and reloads in `?learner=` (`acting.person`)."""
+    return acting.person(resources.settings(), acting.LEARNER)
 
 
 def _set_position(slot: tuple, position: int) -> None:

@@ -39,55 +39,6 @@ def _write_url(name: str) -> None:
     st.query_params[CURRENT_IMAGE] = name
 
 
-def reviewer_name() -> str | None:
-    """The signed-in user when sign-in is configured (nothing can be typed); else the reviewer's
-    name field (sidebar), kept across page switches and reloads (`?reviewer=`)."""
-    from cxrviz.app import auth, resources
-
-    if auth.auth_configured():
-        return auth.signed_in_reviewer(resources.settings())
-    return person_name(REVIEWER, REVIEWER, st.sidebar, "Recorded with every label you save; kept in the address bar across reloads.")
-
-
-def person_name(key: str, param: str, where=st, help: str | None = None) -> str | None:
-    """A "Your name" field kept across page switches (session) and reloads (`?param=`).
-
-    Returns the name as it will be stored (`identity.display_name`), or None (nothing typed, or a
-    name the store would refuse: the reason is shown)."""
-    from cxrviz.app.messages import show_error
-    from cxrviz.review.identity import ReviewerNameError, display_name
-
-    kept = f"_kept_{key}"
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.get(kept) or st.query_params.get(param, "")
-    # No max_chars: a browser field at its limit refuses a longer paste whole and says nothing;
-    # `_cut_name` cuts it to the store's limit and says so.
-    typed = where.text_input("Your name (required)", key=key, help=help, on_change=_cut_name, args=(key,))
-    if cut := st.session_state.pop(f"_cut_{key}", None):
-        where.warning(cut, icon=":material/content_cut:")
-    st.session_state[kept] = typed
-    if not typed.strip():
-        return None
-    try:
-        name = display_name(typed)
-    except ReviewerNameError as error:
-        show_error(error)
-        return None
-    if st.query_params.get(param) != name:
-        st.query_params[param] = name
-    return name
-
-
-def _cut_name(key: str) -> None:
-    from cxrviz.review.identity import MAX_NAME_LENGTH
-
-    typed = st.session_state.get(key) or ""
-    if len(typed) > MAX_NAME_LENGTH:
-        st.session_state[key] = typed[:MAX_NAME_LENGTH]
-        st.session_state[f"_cut_{key}"] = (f"A name can be at most {MAX_NAME_LENGTH} characters: yours ({len(typed):,}) was "
-                                          f"cut to its first {MAX_NAME_LENGTH}. Check it before saving.")
-
-
 def set_current_image(name: str) -> None:
     st.session_state[CURRENT_IMAGE] = name
     _write_url(name)

@@ -46,7 +46,7 @@ with st.form("campaign_form"):
     if st.form_submit_button("Create campaign", type="primary"):
         with warn_on_error():
             if source == "Browse filter":
-                images = rules.build_queue(rules.BROWSE_SOURCE, st.session_state.get("browse_rows"), resources.metadata_for(config),
+                images = rules.build_queue(rules.BROWSE_SOURCE, st.session_state.get(state.BROWSE_ROWS_KEY), resources.metadata_for(config),
                                            resources.image_index(config), None)
             elif source == "CSV file":
                 images = rules.image_names_from_csv(uploaded.getvalue() if uploaded is not None else b"")

@@ -76,7 +76,7 @@ m1.metric("Images", f"{len(rows):,}")
 m2.metric("Patients", f"{len(np.unique(n_patients)):,}")
 m3.metric("Present locally", f"{int((mask & present).sum()):,}")
 m4.metric("With boxes", f"{int((mask & boxed).sum()):,}")
-st.session_state["browse_rows"] = rows
+st.session_state[state.BROWSE_ROWS_KEY] = rows
 state.remember_widget_state(*FILTER_KEYS)
 
 grid_tab, plot_tab, table_tab, triage_tab = st.tabs(["Images", "Plots", "Table", "Model triage"])

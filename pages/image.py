@@ -24,7 +24,7 @@ with stop_on_error():
     metadata = resources.metadata_for(config)
     boxes = resources.boxes_for(config)
     present, _ = resources.row_masks(config)
-route = image_nav.walk(metadata.table["image"].to_numpy(), st.session_state.get("browse_rows"), present)
+route = image_nav.walk(metadata.table["image"].to_numpy(), st.session_state.get(state.BROWSE_ROWS_KEY), present)
 image_nav.nav_buttons(route, name, back, forward)
 path = resources.image_index(config).path_of(name)
 if path is None:

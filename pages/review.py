@@ -33,7 +33,7 @@ if not reviewer:
 campaign_queue.campaign_picker(store, reviewer)
 sources = [rules.BROWSE_SOURCE] + ([st.session_state[state.QUEUE_SOURCE_KEY]] if st.session_state.get(state.QUEUE_KEY) else [])
 source = st.sidebar.radio("Queue", sources, index=len(sources) - 1, key="queue_choice")
-queue = rules.build_queue(source, st.session_state.get("browse_rows"), metadata, index, st.session_state.get(state.QUEUE_KEY))
+queue = rules.build_queue(source, st.session_state.get(state.BROWSE_ROWS_KEY), metadata, index, st.session_state.get(state.QUEUE_KEY))
 if not queue:
     st.warning("The queue is empty: no image of the current Browse filter is present locally (CXRVIZ_IMAGES).")
     st.stop()

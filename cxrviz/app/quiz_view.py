@@ -127,7 +127,7 @@ def builder(store, metadata, boxes: pd.DataFrame, index, teacher: str | None) ->
             expert = list(expert_labels().table.index)
         except CxrvizError as error:
             show_error(error)
-    rows = st.session_state.get("browse_rows")
+    rows = st.session_state.get(state.BROWSE_ROWS_KEY)
     if source == "Browse filter" and rows is None:
         st.info("Open Browse and set a filter first: its images become the quiz's cases.")
     candidates, refused = quiz.candidates_for(

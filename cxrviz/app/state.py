@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import streamlit as st
 
+# Session keys shared by more than one page or module live here, named; a key private to one module
+# stays there.
+
 CURRENT_IMAGE = "image"
 REVIEWER = "reviewer"  # the name field's key, and the URL parameter that keeps it across reloads
 QUEUE_KEY = "review_queue"
 QUEUE_SOURCE_KEY = "review_queue_source"
 QUEUE_SUSPECTS_KEY = "review_queue_suspects"  # image -> suspects.Suspect tuple, for label-audit queues
 QUEUE_STUDIES_KEY = "review_queue_studies"  # image -> (prior, next) followups.Study, for the follow-up flips
+BROWSE_ROWS_KEY = "browse_rows"  # the metadata rows of the last Browse filter, in the grid's order (Image, Review, Teach, Admin read it)
 VIA_APP = "_cxrviz_via_app"
 _URL_WRITTEN = "_cxrviz_url_images"  # image names this session put in the URL itself
 

@@ -69,7 +69,7 @@ if flash:
 nih = metadata.findings_of(name) or set()
 hidden = view.references_hidden
 if hidden:  # a campaign reads this image without references until this reader has saved
-    nih, boxes, model = set(), None, None
+    boxes, model = None, None  # `nih` stays for the saved status only: the form starts from no label and shows none
     st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you have read this image "
                "(confirmed, corrected or uncertain).")
 reference = None  # shown in the form, folded, so it pushes neither the X-ray nor Save off screen
@@ -80,7 +80,7 @@ if not hidden:
 own = view.own
 suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
 context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own,
-                                  suspects=suspects, reference=reference)
+                                  suspects=suspects, reference=reference, start=frozenset() if hidden else None)
 
 
 def beside(probs) -> None:
@@ -99,9 +99,9 @@ except CxrvizError as error:
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
-viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="review", beside=beside,
+viewer.show(gray, model, image=name, nih_labels=None if hidden else nih, boxes_table=boxes, key_prefix="review", beside=beside,
             reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
-            drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, not blind, view=view))
+            drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, True, view=view))  # downloads: through the gate
 if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
     followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
                                  config.cache, followup_view.follow_up_of(metadata, name))

@@ -37,7 +37,10 @@ def viewer(config: Settings) -> str | None:
 
     if auth.auth_configured():
         return auth.signed_in_reviewer(config)
-    typed = st.session_state.get(_kept(READER)) or st.session_state.get(READER) or st.query_params.get(READER)
+    if READER in st.session_state:  # the field as it is now (cleared counts), on a page that draws it
+        typed = st.session_state[READER]
+    else:  # kept from the last page that drew it, else the address bar
+        typed = st.session_state.get(_kept(READER)) or st.query_params.get(READER)
     try:
         return display_name(typed) if typed and typed.strip() else None
     except ReviewerNameError:
@@ -77,13 +80,8 @@ def require_page(config: Settings, action: str):
     return store, actor
 
 
-def kept_reader_name() -> str | None:
-    """The reader's name as typed this session or kept in the URL (for links that keep it)."""
-    return st.session_state.get(_kept(READER)) or st.query_params.get(READER)
-
-
 def _kept(key: str) -> str:
-    return f"_kept_{key}"
+    return state.kept_key(key)
 
 
 def _name_field(key: str, param: str, where=st, help: str | None = None) -> str | None:
@@ -104,6 +102,7 @@ def _name_field(key: str, param: str, where=st, help: str | None = None) -> str 
         where.warning(cut, icon=":material/content_cut:")
     st.session_state[kept] = typed
     if not typed.strip():
+        st.query_params.pop(param, None)  # a cleared name is cleared for good: a reload must not bring it back
         return None
     try:
         name = display_name(typed)

@@ -230,11 +230,16 @@ def draw_panel(drawing: Drawing, png: bytes, frame: Frame, label: str, show_nih:
     table = _table(nih_boxes, drawing.boxes, frame)
     if len(table):
         st.dataframe(table, hide_index=True)
+    box_files(drawing)
+
+
+def box_files(drawing: Drawing) -> None:
+    """The box downloads (what this reader may see) and the box CSV import, drawing or not."""
     if drawing.with_downloads:
-        downloads(drawing.store, reviewer, key_prefix)
+        downloads(drawing.store, drawing.reviewer, drawing.key_prefix)
         from cxrviz.app import box_import
 
-        box_import.upload(drawing.store, reviewer, key_prefix)  # a box CSV in: limits stated, progress bar
+        box_import.upload(drawing.store, drawing.reviewer, drawing.key_prefix)  # a box CSV in: limits stated, progress bar
 
 
 def save_drawn(drawing: Drawing, drawn: list[tuple[str, Box]], corrects: str, width: int, height: int) -> list[str]:

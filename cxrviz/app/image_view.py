@@ -25,7 +25,10 @@ from cxrviz.errors import CxrvizError
 from cxrviz.explain.render import LabelledBox, render_png
 
 # setting name -> (button label, keyboard shortcut); the letters are free of the review form's keys
-OVERLAYS = {"overlay.nih_boxes": ("NIH boxes", "A"), "overlay.heatmap": ("Heatmap", "M"), "overlay.cam_box": ("CAM box", "K")}
+# Short labels: the four buttons must fit one row of the viewer's column at 1280 px, or the X-ray
+# is pushed below the window (the help text names each in full).
+OVERLAYS = {"overlay.nih_boxes": ("NIH", "A", "NIH boxes"), "overlay.heatmap": ("Heatmap", "M", "heatmap"),
+            "overlay.cam_box": ("CAM box", "K", "CAM box")}
 DRAW_KEY = "B"  # C and R are Streamlit's own (clear cache, rerun)
 _SETTINGS = "_reader_settings"  # {"reader": name key or None, "values": {...}}
 _PROBLEM = "_reader_settings_problem"  # a store failure, shown once in the view
@@ -141,17 +144,17 @@ def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False)
     button is filled while its layer is shown."""
     row = st.container(horizontal=True, gap="small")  # wraps on a narrow window instead of cutting labels short
     on = {}
-    for name, (label, shortcut) in OVERLAYS.items():
+    for name, (label, shortcut, what) in OVERLAYS.items():
         on[name] = bool(setting(reader, name, True))
         row.button(label, key=f"{key_prefix}_{name.split('.')[1]}", shortcut=shortcut,
                    type="primary" if on[name] else "secondary",
                    icon=":material/visibility:" if on[name] else ":material/visibility_off:",
-                   help=f"Show or hide the {label.lower()} (key {shortcut}); remembered for you.",
+                   help=f"Show or hide the {what} (key {shortcut}); remembered for you.",
                    on_click=_flip, args=(reader, name))
     draw_key = f"{key_prefix}_drawing"
     drawing = can_draw and bool(st.session_state.get(draw_key, False))
     if can_draw:
-        row.button("Draw boxes", key=f"{key_prefix}_draw", shortcut=DRAW_KEY, type="primary" if drawing else "secondary",
+        row.button("Draw", key=f"{key_prefix}_draw", shortcut=DRAW_KEY, type="primary" if drawing else "secondary",
                    icon=":material/draw:", on_click=_flip_draw, args=(draw_key,),
                    help=f"Draw, move or delete your boxes on this X-ray (key {DRAW_KEY}), at the zoom and window shown.")
     problem = st.session_state.pop(_PROBLEM, None)

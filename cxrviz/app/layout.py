@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-XRAY_TOP = "19rem"  # the title row, a caption and the viewer's controls above the X-ray
+XRAY_TOP = "23rem"  # the title row, a caption, the viewer's controls and its overlay buttons above the X-ray
 CSS = """
 [data-testid="stMainBlockContainer"] { padding-top: 3.5rem; }
 [data-testid="stMainBlockContainer"] h1 { padding-top: 0.25rem; padding-bottom: 0.25rem; }

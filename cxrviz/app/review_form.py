@@ -59,6 +59,13 @@ class FormContext:
     image_shown: bool = True
     suspects: tuple[Suspect, ...] = ()  # what the label-audit queue suspects of this image
     reference: str | None = None  # the expert labels of an adjudicated image, as escaped Markdown
+    # The labels a fresh form starts from; None: the NIH labels. A hidden-reference reading starts
+    # from none, while `nih` still tells "confirmed" from "corrected" when it is saved.
+    start: frozenset[str] | None = None
+
+    @property
+    def starting_labels(self) -> set[str]:
+        return set(self.nih if self.start is None else self.start)
 
 
 def _drafts() -> dict[str, rules.Draft]:
@@ -71,7 +78,7 @@ def draft_for(ctx: FormContext) -> rules.Draft:
     drafts, image = _drafts(), ctx.image
     first_look = image not in drafts
     if first_look or not unsaved(image):  # nothing typed here yet: show the store's latest
-        drafts[image] = rules.starting_draft(ctx.own, set(ctx.nih))
+        drafts[image] = rules.starting_draft(ctx.own, ctx.starting_labels)
         st.session_state.setdefault(STARTS, {})[image] = drafts[image]
     if first_look:
         _restore(ctx)
@@ -223,7 +230,7 @@ def _resolve(ctx: FormContext, choice: str) -> None:
     st.session_state.get(PROBLEMS, {}).pop(image, None)
     mine = _drafts()[image]
     if choice == "theirs":
-        _drafts()[image] = rules.starting_draft(theirs, set(ctx.nih))
+        _drafts()[image] = rules.starting_draft(theirs, ctx.starting_labels)
     elif choice == "merge" and theirs is not None:
         _drafts()[image] = rules.merge(mine, theirs)
     else:

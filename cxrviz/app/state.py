@@ -21,6 +21,12 @@ VIA_APP = "_cxrviz_via_app"
 _URL_WRITTEN = "_cxrviz_url_images"  # image names this session put in the URL itself
 
 
+def kept_key(key: str) -> str:
+    """Where a name field's value is kept across page switches (a widget's own key is dropped when
+    a page that does not draw it runs)."""
+    return f"_kept_{key}"
+
+
 def current_image() -> str | None:
     """The image chosen in Browse, or named by `?image=` in the URL.
 
@@ -61,7 +67,7 @@ def open_page(page: str, image: str) -> None:
     """Switch page with the image in the URL (a page switch clears other query parameters)."""
     set_current_image(image)
     params = {CURRENT_IMAGE: image}
-    if name := st.session_state.get(f"_kept_{REVIEWER}") or st.query_params.get(REVIEWER):
+    if name := st.session_state.get(kept_key(REVIEWER)) or st.query_params.get(REVIEWER):
         params[REVIEWER] = name  # the address bar after the jump is a link that keeps the reader's name
     st.switch_page(page, query_params=params)
 
@@ -87,7 +93,7 @@ def keep_widget_state(*keys: str) -> None:
     """Carry widget values across page switches (Streamlit drops the state of widgets that a
     page switch leaves unrendered): restore from a shadow copy, then refresh the copy."""
     for key in keys:
-        shadow = f"_kept_{key}"
+        shadow = kept_key(key)
         if key not in st.session_state and shadow in st.session_state:
             st.session_state[key] = st.session_state[shadow]
 
@@ -95,7 +101,7 @@ def keep_widget_state(*keys: str) -> None:
 def remember_widget_state(*keys: str) -> None:
     for key in keys:
         if key in st.session_state:
-            st.session_state[f"_kept_{key}"] = st.session_state[key]
+            st.session_state[kept_key(key)] = st.session_state[key]
 
 
 def run_through_app() -> None:

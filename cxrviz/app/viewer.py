@@ -181,8 +181,10 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
                 if label == finding:
                     metrics.append({"finding": f"{label} ({who})", "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
     overlay = cam_map if shown.heatmap else None
-    png = image_view.render(gray, overlay, (key, finding, method if overlay is not None else "none", fraction, fine), tuple(drawn), view,
-                            opacity, colormap)
+    # The key names whose heatmap it is: with the CAM box off, nothing else in it changes with the model.
+    made_by = prefetch.model_id(model) if overlay is not None else None
+    png = image_view.render(gray, overlay, (key, finding, method if overlay is not None else "none", fraction, fine, made_by), tuple(drawn),
+                            view, opacity, colormap)
     if shown.draw:
         box_editor.draw_panel(drawing, png, view.frame(gray.shape, canvas_width), stamp, show_nih=shown.nih_boxes)
     else:
@@ -193,6 +195,8 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
     elif nih and cam_map is not None and shown.cam_box:
         here = ", ".join(sorted({label for label, _ in nih}))
         st.caption(escape_markdown(f"No ground-truth box for {finding} on this image; boxes here: {here}."))
+    if drawing is not None and not shown.draw:  # while drawing, the panel under the canvas has them
+        box_editor.box_files(drawing)
 
 
 CANVAS_SETTING = "view.canvas_width"

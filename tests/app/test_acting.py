@@ -71,3 +71,10 @@ def test_the_name_field_is_written_once():
     where = [p.name for p in sorted((REPO / "cxrviz" / "app").glob("*.py")) + sorted((REPO / "pages").glob("*.py"))
              if '"Your name (required)"' in p.read_text()]
     assert where == ["acting.py"]
+
+
+def test_a_cleared_name_leaves_the_address_bar_too(app_env):
+    _, at = _run(params={"reviewer": "Dr Ann"})
+    at.sidebar.text_input(key="reviewer").set_value("").run()
+    assert "reviewer" not in at.query_params  # a reload must not bring the old name back
+    assert [t.value for t in at.text][:2] == ["viewer=None", "reader=None"]

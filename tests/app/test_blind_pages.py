@@ -110,6 +110,9 @@ def test_a_blind_reader_receives_nothing_of_the_others_on_any_page_or_download(c
 
     at = _open(CY, "pages/image.py", downloads, image=image)
     assert _leaks(at, downloads) == [] and set(downloads) == {"cxrviz_boxes.csv", "cxrviz_boxes_coco.json"}
+    at.button(key="image_draw").click().run()  # "Draw boxes" (B): the box table under the canvas
+    assert not at.exception, [e.value for e in at.exception]
+    assert _leaks(at, downloads) == []
     assert any("NIH labels, boxes, expert labels and the model are hidden" in c.value for c in at.caption)
     assert not any("NIH labels:" in m.value for m in at.markdown)  # references hidden
     assert not any("reviewers' boxes" in c for i in at.get("image") for c in i.captions)  # none drawn on the X-ray
@@ -117,7 +120,7 @@ def test_a_blind_reader_receives_nothing_of_the_others_on_any_page_or_download(c
     store.save_review(image, CY, [], "skipped")  # "peek by skipping": skipped opens nothing
     at = _open(CY, "pages/review.py", downloads, image=image)
     assert any("Blind campaign" in c.value for c in at.caption)
-    at.toggle(key="review_show_boxes").set_value(True).run()
+    at.button(key="review_draw").click().run()  # "Draw boxes" (B): the box panel under the canvas
     assert not at.exception, [e.value for e in at.exception]
     assert _leaks(at, downloads) == []
     assert set(downloads) == {"cxrviz_corrections.csv", "Data_Entry_2017_corrected.csv", "cxrviz_boxes.csv", "cxrviz_boxes_coco.json"}
@@ -129,11 +132,12 @@ def test_a_blind_reader_receives_nothing_of_the_others_on_any_page_or_download(c
 
     # Positive controls: the same scan finds the markers where they may be seen.
     at = _open(ADMIN, "pages/image.py", downloads, image=image)
+    assert any("NIH labels:" in m.value for m in at.markdown)
+    assert any("Blue: reviewers' boxes." in c for i in at.get("image") for c in i.captions)
+    at.button(key="image_draw").click().run()  # the box table names whose boxes they are
     sent = _sent(at)
     assert all(m in sent for m in OTHERS) and {f for f in _leaks(at, downloads) if "123.25" in f} == {
         "cxrviz_boxes.csv: 123.25", "cxrviz_boxes_coco.json: 123.25"}
-    assert any("NIH labels:" in m.value for m in at.markdown)
-    assert any("Blue: reviewers' boxes." in c for i in at.get("image") for c in i.captions)
     at = _open(ADMIN, "pages/agreement.py")
     assert all(m in _sent(at) for m in OTHERS)
     at = _open(ADMIN, "pages/browse.py")
@@ -155,7 +159,13 @@ def test_a_reading_after_seeing_the_others_is_marked_for_the_adjudicator(campaig
     at.button(key=f"status_{image}_confirmed").click().run()
     at.button(key=f"save_{image}").click().run()  # cy's first reading, made blind: No Finding
     assert not at.exception, [e.value for e in at.exception]
-    assert [r.status for r in team.visible_reviews(store, CY, image) if r.reviewer == CY] == ["confirmed"]
+    # Told apart from the NIH labels she did not see: "No Finding" against NIH's findings is a correction.
+    from cxrviz.data.metadata import load_metadata
+    from cxrviz.review.rules import resolve_status
+
+    nih = load_metadata().findings_of(image)
+    assert nih and [r.status for r in team.visible_reviews(store, CY, image) if r.reviewer == CY] == [
+        resolve_status("confirmed", nih, ["No Finding"])] == ["corrected"]
     at = _open(CY, "pages/review.py", image=image)
     assert "MARKER-NOTE by bob@example.org on " + image in _sent(at)  # now open: she sees bob's Hernia...
     assert any("a save from now on is recorded as made after seeing the others' readings" in c.value for c in at.caption)
@@ -167,5 +177,5 @@ def test_a_reading_after_seeing_the_others_is_marked_for_the_adjudicator(campaig
     assert not at.exception, [e.value for e in at.exception]
     warnings = [w.value for w in at.warning]
     assert warnings == ["Made after others' readings were visible: not an independent reading."]  # cy's only
-    assert any(t.value.startswith("first independent reading: No Finding (confirmed,") for t in at.text)
+    assert any(t.value.startswith("first independent reading: No Finding (corrected,") for t in at.text)
     assert all(m in _sent(at) for m in MARKERS)  # the adjudicator sees every reading

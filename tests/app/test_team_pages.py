@@ -77,6 +77,7 @@ def test_blind_reading_and_adjudication_end_to_end(app_env):
     assert any("NIH labels, boxes and the model are hidden" in c.value for c in at.caption)
     ticked = [b.key.removeprefix(f"lab_{image}_") for b in at.button if (b.key or "").startswith(f"lab_{image}_") and b.proto.type == "primary"]
     assert ticked == ["No Finding"]  # the form does not start from the NIH labels (Cardiomegaly)
+    assert not any("NIH labels:" in m.value for m in at.markdown)  # not even a false "No Finding" reference
     progress = [p.proto.text for p in at.get("progress")]
     assert progress and not any("anyone" in p for p in progress)  # how many others read would hint at a blind image
     from cxrviz.review.boxes import ReviewerBox

@@ -25,7 +25,7 @@ def test_draw_a_box_on_the_viewer_under_zoom_save_and_find_it_in_the_csv(page, a
     Store(str(app_home / "reviews.sqlite")).save_review(BOXED_1024, REVIEWER, ["Cardiomegaly"], "confirmed")
 
     page.goto(f"{app_url}/image?image={BOXED_1024}&reviewer=e2e%20boxes")
-    expect(page.get_by_role("button", name="Draw boxes")).to_be_visible()
+    expect(page.get_by_role("button", name="Draw", exact=False)).to_be_visible()
     expect(page.locator('[data-testid="stImage"]')).to_have_count(1)  # one picture of the X-ray on the page
     page.get_by_role("button", name="Adjust view").click()
     sliders = page.locator('[data-testid="stSlider"]').filter(has_text="Zoom")
@@ -36,7 +36,7 @@ def test_draw_a_box_on_the_viewer_under_zoom_save_and_find_it_in_the_csv(page, a
     expect(sliders.last).to_contain_text("2.00")
     page.keyboard.press("Escape")  # close the popover
     page.wait_for_timeout(1500)
-    page.get_by_role("button", name="Draw boxes").click()
+    page.get_by_role("button", name="Draw", exact=False).click()
     expect(page.get_by_text("Finding of the next box")).to_be_visible()
     canvas = page.locator(CANVAS.format(generation=0))
     expect(canvas).to_be_visible()

@@ -32,14 +32,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cxrviz.data.boxes import NIH_FRAME
-from cxrviz.data.image_index import NIH_NAME
 from cxrviz.data.metadata import Metadata
 from cxrviz.errors import MetadataError
 from cxrviz.findings import FINDINGS, normalise_label
 from cxrviz.review.boxes import BOX_STATUSES, MIN_SIDE, BoxError, ReviewerBox, check_box, parse_nih_ref
 from cxrviz.review.export import neutralise, restore
 from cxrviz.review.identity import ReviewerNameError, display_name
-from cxrviz.review.imports import ImportRefusedError, Problem, csv_error_why, parse_time, read_text, show
+from cxrviz.review.imports import ImportRefusedError, Problem, check_shared_cells, csv_error_why, parse_time, read_text, show
 from cxrviz.review.store import Store
 from cxrviz.review.store import boxes as box_store
 
@@ -193,16 +192,9 @@ def _check_row(number: int, line: int, cell: dict[str, str], metadata: Metadata 
     def bad(column: str | None, why: str) -> None:
         problems.append(Problem(number, column, why, line))
 
-    for column, value in cell.items():
-        if "\x00" in value:
-            bad(column, "contains a NUL byte")
-    if len(problems) > before:
+    image = check_shared_cells(cell, metadata, bad)
+    if image is None:
         return None
-    image = cell["Image Index"].strip()
-    if not NIH_NAME.match(image):
-        bad("Image Index", f"{show(image)} is not an NIH image name (NNNNNNNN_NNN.png)")
-    elif metadata is not None and metadata.row_of(image) is None:
-        bad("Image Index", f"{image} is not in the metadata {metadata.source.name}")
     try:
         finding = normalise_label(cell["Finding Label"])
         if finding not in FINDINGS:

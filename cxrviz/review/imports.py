@@ -18,6 +18,7 @@ import io
 import logging
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -237,6 +238,23 @@ def _show(value: str, limit: int = 40) -> str:
 show = _show  # for the box import
 
 
+def check_shared_cells(cell: dict[str, str], metadata: Metadata | None, bad: Callable[[str | None, str], None]) -> str | None:
+    """The checks every imported row shares (corrections and boxes): no NUL byte in any cell, then an
+    NIH image name the metadata knows. Returns the image name, or None when a NUL byte stops the row
+    (its other cells are not worth reading); each problem goes to `bad(column, why)`."""
+    nul = [column for column, value in cell.items() if "\x00" in value]
+    for column in nul:
+        bad(column, "contains a NUL byte")
+    if nul:
+        return None
+    image = cell["Image Index"].strip()
+    if not NIH_NAME.match(image):
+        bad("Image Index", f"{_show(image)} is not an NIH image name (NNNNNNNN_NNN.png)")
+    elif metadata is not None and metadata.row_of(image) is None:
+        bad("Image Index", f"{image} is not in the metadata {metadata.source.name}")
+    return image
+
+
 def _check_row(number: int, cell: dict[str, str], metadata: Metadata | None, now: datetime,
                problems: list[Problem]) -> Review | None:
     bad_before = len(problems)
@@ -244,16 +262,9 @@ def _check_row(number: int, cell: dict[str, str], metadata: Metadata | None, now
     def bad(column: str | None, why: str) -> None:
         problems.append(Problem(number, column, why))
 
-    for column, value in cell.items():
-        if "\x00" in value:
-            bad(column, "contains a NUL byte")
-    if len(problems) > bad_before:
+    image = check_shared_cells(cell, metadata, bad)
+    if image is None:
         return None
-    image = cell["Image Index"].strip()
-    if not NIH_NAME.match(image):
-        bad("Image Index", f"{_show(image)} is not an NIH image name (NNNNNNNN_NNN.png)")
-    elif metadata is not None and metadata.row_of(image) is None:
-        bad("Image Index", f"{image} is not in the metadata {metadata.source.name}")
     try:
         labels = parse_labels(cell["Corrected Labels"])
     except ValueError as exc:

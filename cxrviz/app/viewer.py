@@ -101,7 +101,8 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     # The bars' values (calibrated unless the toggle below was turned off): the heatmap first explains their top finding.
     maps = resources.calibration_for(model) if probs is not None else {}
     calibrated = bool(maps) and st.session_state.get(f"{key_prefix}_calibrated", True)
-    bars = None if probs is None else probability_table(probs, model, nih_labels, maps if calibrated else None)["probability"]
+    table = None if probs is None else probability_table(probs, model, nih_labels, maps if calibrated else None)
+    bars = None if table is None else table["probability"]
     left, right = st.columns([5, 3])
     if beside is not None:
         with right:
@@ -113,12 +114,12 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
                 reader or (drawing.reviewer if drawing is not None else None))
     with right:
         if probs is not None:
-            calibrated = bool(maps) and st.toggle(
-                "Calibrated probabilities", value=True, key=f"{key_prefix}_calibrated",
-                help="Maps from the model's report, fitted on images the model never trained on (see the Model page): "
-                     "0.3 then means about 3 in 10 such images have the finding. The maps are monotone, so the "
-                     "ranking is the same either way; hover a bar for the model's own output.")
-            table = probability_table(probs, model, nih_labels, maps if calibrated else None)
+            # The toggle returns the session value read above for `table`: one table per run.
+            if maps:  # no toggle for a model without calibration maps
+                st.toggle("Calibrated probabilities", value=True, key=f"{key_prefix}_calibrated",
+                          help="Maps from the model's report, fitted on images the model never trained on (see the Model page): "
+                               "0.3 then means about 3 in 10 such images have the finding. The maps are monotone, so the "
+                               "ranking is the same either way; hover a bar for the model's own output.")
             st.plotly_chart(plots.probability_bar(table), key=f"{key_prefix}_probs")
             if calibrated and not table["calibrated"].all():
                 st.caption(escape_markdown("Uncalibrated (too few positives to fit a map): "

@@ -17,17 +17,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks._common import start_app  # noqa: E402
 from benchmarks.fulltree import build_full_tree  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,12 +61,6 @@ def _timed(page, action) -> float:
         raise
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _rss_mb(pid: int) -> float:
     """Resident memory of the app server (Streamlit turns its post-run gc.collect off here: watch it)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -98,20 +90,7 @@ def main() -> None:
             started = time.perf_counter()
             images = build_full_tree(work / "nih")
             print(f"full-size tree: 112,120 links in {time.perf_counter() - started:.1f} s")
-        port = _free_port()
-        env = {**os.environ, "CXRVIZ_IMAGES": str(images), "CXRVIZ_CACHE": str(work / "cache"),
-               "CXRVIZ_DB": str(work / "reviews.sqlite"), "CXRVIZ_DEVICE": os.environ.get("CXRVIZ_DEVICE", "cpu")}
-        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                                   "--server.address", "127.0.0.1", "--server.headless", "true",
-                                   "--browser.gatherUsageStats", "false"],
-                                  cwd=REPO, env=env, stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
+        server, url = start_app(images, work)
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",

@@ -19,25 +19,15 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
-from _common import NIH_IMAGES, REPO
+from _common import NIH_IMAGES, start_app
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 MACHINE_GB = 24
 SYSTEM_GB = 2  # the operating system, the database, a browser on the server: not for sessions
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def rss_mb(pid: int) -> float:
@@ -81,20 +71,8 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     work = Path(tempfile.mkdtemp(prefix="cxrviz-sessions-"))
-    port = _free_port()
-    env = {**os.environ, "CXRVIZ_IMAGES": str(NIH_IMAGES), "CXRVIZ_CACHE": str(work / "cache"),
-           "CXRVIZ_DB": str(work / "reviews.sqlite"), "CXRVIZ_DEVICE": os.environ.get("CXRVIZ_DEVICE", "cpu")}
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                              cwd=REPO, env=env, stdout=open(work / "server.log", "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    server, url = start_app(NIH_IMAGES, work)
     try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-                break
-            except OSError:
-                time.sleep(0.5)
         print(f"server pid {server.pid}; RSS just started: {rss_mb(server.pid):.0f} MB; CPU cores {os.cpu_count()}")
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=FLAGS, headless=True)

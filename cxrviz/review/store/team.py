@@ -26,6 +26,7 @@ from cxrviz.review.record import Review, utc_now
 from cxrviz.review.store.boxes import list_boxes
 from cxrviz.review.store.core import Store, check_image_name
 from cxrviz.review.store.tables import adjudications, assignments, audit_log, campaigns, reviewers, reviews, team_audit, users
+from cxrviz.review.store.views import seconds_on_image
 from cxrviz.review.visibility import DECIDED, OTHERS_VISIBLE, ImageUnderReview, Shared, Visibility
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,10 @@ def shared_with(store: Store, viewer: str | None, operator: bool = False) -> Sha
     with store.reading() as conn:
         seen = gate.EVERYTHING if operator else _visibility(conn, viewer)
         found = _reviews_of_image(store, conn, None)
-    return Shared(seen, seen.reviews(found), seen.boxes(list_boxes(store)))
+    kept = seen.reviews(found)
+    timed = seconds_on_image(store)  # only for the reviews kept: a locked reading's time is not shared either
+    seconds = {k: timed[k] for k in ((name_key(r.reviewer), r.image) for r in kept) if k in timed}
+    return Shared(seen, kept, seen.boxes(list_boxes(store)), seconds)
 
 
 def reading_history(store: Store, viewer: str | None, image: str) -> dict[str, dict]:

@@ -187,3 +187,21 @@ def with_campaigns(found: Iterable[Reading], assigned: dict[tuple[str, str], set
                               reading.seconds, reading.idle_seconds)
         result.append(reading)
     return result
+
+
+@dataclass(frozen=True)
+class LastView:
+    """What a session recorded last: for whom, which image, when (epoch seconds)."""
+
+    reader_key: str
+    image: str
+    at: float
+
+
+def next_event(last: LastView | None, reader: str, image: str, now: float) -> str | None:
+    """What a run of the Review page records: SHOWN for an image newly drawn for this reader,
+    ACTIVE for the same image when the last record is `ACTIVE_EVERY_S` old or more, else nothing
+    (a rerun of the same image within a minute writes nothing)."""
+    if last is None or last.reader_key != name_key(reader) or last.image != image:
+        return SHOWN
+    return ACTIVE if now - last.at >= ACTIVE_EVERY_S else None

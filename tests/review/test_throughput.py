@@ -118,3 +118,16 @@ def test_per_image_seconds_for_the_export():
     views, saves = _ann_session()
     assert throughput.per_image_seconds(throughput.readings(views, saves)) == {
         ("dr ann", "a.png"): 40.0, ("dr ann", "b.png"): 60.0, ("dr ann", "d.png"): 260.0, ("dr ann", "e.png"): 40.0}
+
+
+def test_a_session_records_a_showing_once_and_activity_at_most_once_a_minute():
+    last = None
+    recorded = []
+    for reader, image, now in [("ann", "a.png", 0), ("ann", "a.png", 5), ("Ann", "a.png", 59.9), ("ann", "a.png", 60),
+                               ("ann", "a.png", 100), ("ann", "b.png", 101), ("bob", "b.png", 102), ("bob", "a.png", 103)]:
+        kind = throughput.next_event(last, reader, image, now)
+        if kind is not None:
+            recorded.append((reader, image, now, kind))
+            last = throughput.LastView(reader.lower(), image, now)
+    assert recorded == [("ann", "a.png", 0, SHOWN), ("ann", "a.png", 60, ACTIVE), ("ann", "b.png", 101, SHOWN),
+                        ("bob", "b.png", 102, SHOWN), ("bob", "a.png", 103, SHOWN)]

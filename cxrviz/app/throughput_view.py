@@ -80,6 +80,7 @@ def figure(rates: list[throughput.ReaderRate], per_image: pd.DataFrame):
                    title="Images per hour of active reading (idle gaps over 5 minutes left out)")
     chart.update_traces(texttemplate="%{y:.1f}", textposition="outside", cliponaxis=False)
     spread = px.strip(per_image, x="reader", y="seconds", hover_data=["image"], title="Seconds on each image")
+    spread.update_yaxes(rangemode="tozero")
     return chart, spread
 
 
@@ -99,7 +100,7 @@ def section(store, viewer: str | None) -> None:
     readings = throughput.in_campaign(found, chosen)
     if sees_all:
         st.caption("As admin you see every reader's figures.")
-    elif viewer:
+    elif viewer and any(c["blind"] for c in campaigns):
         st.caption(escape_markdown(f"Blind campaigns: you see only your own figures there ({viewer}); "
                                    "other readers' figures of open readings are shown."))
     rates = throughput.rates(readings)

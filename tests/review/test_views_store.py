@@ -78,3 +78,21 @@ def test_cli_export_writes_the_column(tmp_path):
                     "--data-entry", str(tmp_path / "d.csv")], cwd=REPO, capture_output=True, text=True, check=True)
     rows = list(csv.DictReader(io.StringIO(out.read_text())))
     assert {r["Image Index"]: r["seconds_on_image"] for r in rows if r["Reviewer"] == "ann"} == {A: "42.0", B: "250.0", C: ""}
+
+
+def test_the_gate_gives_a_blind_reader_their_own_readings_and_an_admin_all(target):
+    store = Store(target)
+    team.sign_in(store, "admin")
+    cid = team.create_campaign(store, "admin", CampaignSpec("blind", (A, B), ("ann", "bob"), 2, blind=True))
+    clock = FakeClock()
+    for reader, seconds in (("ann", 12), ("bob", 34)):
+        views.record_view(store, A, reader, at=clock())  # from the Browse queue: the campaign comes from the assignment
+        store.save_review(A, reader, [], "confirmed", at=clock.advance(seconds)())
+    views.record_view(store, C, "bob", at=clock())  # outside the campaign
+    store.save_review(C, "bob", [], "confirmed", at=clock.advance(7)())
+    found, sees_all = team.visible_readings(store, "ann")
+    assert not sees_all and [(r.reader, r.image, r.seconds, r.campaign) for r in found] == [
+        ("ann", A, 12.0, cid), ("bob", C, 7.0, None)]  # bob's blind reading is not ann's to see, his open one is
+    found, sees_all = team.visible_readings(store, "admin")
+    assert sees_all and [(r.reader, r.seconds) for r in found] == [("ann", 12.0), ("bob", 34.0), ("bob", 7.0)]
+    assert [r.reader for r in team.visible_readings(store, None)[0]] == ["bob"]  # nobody: open readings only

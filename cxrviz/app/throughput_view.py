@@ -111,6 +111,11 @@ def section(store, viewer: str | None) -> None:
                "over 5 minutes without activity on the page is idle and left out. A reading never shown in the app "
                "(imported, from the CLI) or idle throughout counts under 'readings left out'.")
     st.dataframe(pd.DataFrame([r.row() for r in rates]), hide_index=True, key="throughput_table")
+    if chosen is None and campaigns:
+        per_campaign = throughput.campaign_rates(readings, names, outside="other readings")
+        st.caption("Per campaign: an image read by two readers counts as two images read.")
+        st.dataframe(pd.DataFrame([r.row() for r in per_campaign]).rename(columns={"reader": "campaign"}), hide_index=True,
+                     key="throughput_campaigns")
     per_image = pd.DataFrame([{"reader": r.reader, "image": r.image, "seconds": r.seconds} for r in readings
                               if r.seconds is not None])
     if not per_image.empty:

@@ -139,24 +139,31 @@ def per_image_seconds(found: Iterable[Reading]) -> dict[tuple[str, str], float]:
     return total
 
 
+def summary(found: Iterable[Reading], label: str) -> ReaderRate:
+    """The figures of a set of readings under one `label` (a reader, a campaign): an image read by
+    two readers is two images read."""
+    found = list(found)
+    seconds = list(per_image_seconds(found).values())
+    total = sum(seconds)
+    return ReaderRate(label, len(seconds), sum(r.seconds is None for r in found), total / 3600.0,
+                      len(seconds) / (total / 3600.0) if total > 0 else None, statistics.median(seconds) if seconds else None)
+
+
 def rates(found: Iterable[Reading]) -> list[ReaderRate]:
     """Per reader (by name, case-insensitively), from their readings."""
-    found = list(found)
-    names: dict[str, str] = {}
-    left: dict[str, int] = {}
+    by_reader: dict[str, list[Reading]] = {}
     for reading in found:
-        key = name_key(reading.reader)
-        names.setdefault(key, reading.reader)
-        left[key] = left.get(key, 0) + (reading.seconds is None)
-    per_image = per_image_seconds(found)
-    result = []
-    for key in sorted(names, key=lambda k: names[k].casefold()):
-        seconds = [s for (reader, _), s in per_image.items() if reader == key]
-        total = sum(seconds)
-        result.append(ReaderRate(names[key], len(seconds), left[key], total / 3600.0,
-                                 len(seconds) / (total / 3600.0) if total > 0 else None,
-                                 statistics.median(seconds) if seconds else None))
-    return result
+        by_reader.setdefault(name_key(reading.reader), []).append(reading)
+    return [summary(mine, mine[0].reader) for _, mine in sorted(by_reader.items(), key=lambda kv: kv[1][0].reader.casefold())]
+
+
+def campaign_rates(found: Iterable[Reading], names: dict[int, str], outside: str = "outside campaigns") -> list[ReaderRate]:
+    """Per campaign (`names`: id -> label, in that order), then the readings of no campaign; only
+    those with readings."""
+    found = list(found)
+    groups = [(names[c], [r for r in found if r.campaign == c]) for c in names]
+    groups.append((outside, [r for r in found if r.campaign not in names]))
+    return [summary(readings_, label) for label, readings_ in groups if readings_]
 
 
 def in_campaign(found: Iterable[Reading], campaign: int | None) -> list[Reading]:

@@ -65,7 +65,7 @@ def _throughput_table(email: str) -> tuple[AppTest, pd.DataFrame]:
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert [s.value for s in at.subheader if s.value == "Throughput"]
-    tables = [d.value for d in at.dataframe if "images per hour" in d.value.columns]
+    tables = [d.value for d in at.dataframe if "images per hour" in d.value.columns and "reader" in d.value.columns]
     assert len(tables) == 1
     return at, tables[0]
 
@@ -78,10 +78,15 @@ def test_a_blind_reader_sees_only_their_own_throughput_and_an_admin_everyone(app
                                       "median seconds per image": 150.0, "readings left out": 1}]  # 2 / (300 s / 3600)
     assert not any("bob" in d.value.to_string() for d in at.dataframe)
     assert [c for c in at.caption if "you see only your own figures" in c.value]
+    (campaign,) = [d.value for d in at.dataframe if "campaign" in d.value.columns]
+    assert campaign[["images", "images per hour"]].to_dict("records") == [{"images": 2, "images per hour": 24.0}]  # hers alone
 
     at, everyone = _throughput_table("ann@example.org")
     assert everyone.set_index("reader")["images per hour"].to_dict() == {"bob@example.org": 60.0, "cy@example.org": 24.0}  # 3 / 180 s
     assert everyone.set_index("reader")["median seconds per image"].to_dict() == {"bob@example.org": 60.0, "cy@example.org": 150.0}
     assert [c for c in at.caption if "every reader's figures" in c.value]
+    (campaigns,) = [d.value for d in at.dataframe if "campaign" in d.value.columns]
+    assert campaigns.to_dict("records") == [{"campaign": "Campaign 1: pilot (blind)", "images": 5, "active hours": 0.133,
+                                             "images per hour": 37.5, "median seconds per image": 90.0, "readings left out": 1}]
     at.selectbox(key="throughput_campaign").set_value(cid).run()  # the campaign alone: the same readings
-    assert [d.value for d in at.dataframe if "images per hour" in d.value.columns][0]["images"].tolist() == [3, 2]
+    assert [d.value for d in at.dataframe if "reader" in d.value.columns][0]["images"].tolist() == [3, 2]

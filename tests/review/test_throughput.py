@@ -131,3 +131,14 @@ def test_a_session_records_a_showing_once_and_activity_at_most_once_a_minute():
             last = throughput.LastView(reader.lower(), image, now)
     assert recorded == [("ann", "a.png", 0, SHOWN), ("ann", "a.png", 60, ACTIVE), ("ann", "b.png", 101, SHOWN),
                         ("bob", "b.png", 102, SHOWN), ("bob", "a.png", 103, SHOWN)]
+
+
+def test_per_campaign_figures_count_each_readers_image():
+    clock = FakeClock()
+    views = [View("ann", "x.png", clock(), SHOWN, 1), View("bob", "x.png", clock(), SHOWN, 1), View("bob", "z.png", clock())]
+    saves = [Save("ann", "x.png", clock.advance(30)()), Save("bob", "x.png", clock.advance(60)()), Save("bob", "z.png", clock.advance(10)())]
+    found = throughput.readings(views, saves)  # ann x 30 s, bob x 90 s (both in campaign 1), bob z 100 s (no campaign)
+    pilot, outside = throughput.campaign_rates(found, {1: "pilot", 2: "empty"})
+    assert (pilot.reader, pilot.images, pilot.active_hours * 3600, pilot.median_seconds) == ("pilot", 2, pytest.approx(120.0), 60.0)
+    assert pilot.images_per_hour == pytest.approx(60.0)  # 2 readings in 120 s
+    assert (outside.reader, outside.images, outside.images_per_hour) == ("outside campaigns", 1, pytest.approx(36.0))

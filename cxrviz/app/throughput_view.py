@@ -9,6 +9,7 @@ runs, before the insert is queued.
 
 from __future__ import annotations
 
+import html
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -72,14 +73,21 @@ def campaign_of_queue(source: str | None) -> int | None:
     return int(choice["id"]) if choice and source == campaign_queue.label(choice) else None
 
 
+def _plain(name: str) -> str:
+    """A reader's name as plotly shows it: its markup (<b>, <br>) as written, not applied."""
+    return html.escape(name, quote=False)
+
+
 def figure(rates: list[throughput.ReaderRate], per_image: pd.DataFrame):
     """Images per hour per reader (bars), the seconds of each image beside them (points)."""
-    frame = pd.DataFrame([r.row() for r in rates if r.images_per_hour is not None])
+    frame = pd.DataFrame([r.row() for r in rates if r.images_per_hour is not None], columns=list(throughput.ROW_COLUMNS))
+    frame["reader"] = frame["reader"].map(_plain)
     chart = px.bar(frame, x="reader", y="images per hour", text="images per hour",
                    hover_data=["images", "active hours", "median seconds per image"],
                    title="Images per hour of active reading (idle gaps over 5 minutes left out)")
     chart.update_traces(texttemplate="%{y:.1f}", textposition="outside", cliponaxis=False)
-    spread = px.strip(per_image, x="reader", y="seconds", hover_data=["image"], title="Seconds on each image")
+    spread = px.strip(per_image.assign(reader=per_image["reader"].map(_plain)), x="reader", y="seconds",
+                      hover_data=["image"], title="Seconds on each image")
     spread.update_yaxes(rangemode="tozero")
     return chart, spread
 

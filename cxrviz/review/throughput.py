@@ -111,6 +111,9 @@ def readings(views: Iterable[View], saves: Iterable[Save]) -> list[Reading]:
     return result
 
 
+ROW_COLUMNS = ("reader", "images", "active hours", "images per hour", "median seconds per image", "readings left out")
+
+
 @dataclass(frozen=True)
 class ReaderRate:
     reader: str
@@ -122,10 +125,10 @@ class ReaderRate:
 
     def row(self) -> dict:
         """As the page's table shows it."""
-        return {"reader": self.reader, "images": self.images, "active hours": round(self.active_hours, 3),
-                "images per hour": None if self.images_per_hour is None else round(self.images_per_hour, 1),
-                "median seconds per image": None if self.median_seconds is None else round(self.median_seconds, 1),
-                "readings left out": self.left_out}
+        values = (self.reader, self.images, round(self.active_hours, 3),
+                  None if self.images_per_hour is None else round(self.images_per_hour, 1),
+                  None if self.median_seconds is None else round(self.median_seconds, 1), self.left_out)
+        return dict(zip(ROW_COLUMNS, values))
 
 
 def per_image_seconds(found: Iterable[Reading]) -> dict[tuple[str, str], float]:

@@ -90,3 +90,15 @@ def test_a_blind_reader_sees_only_their_own_throughput_and_an_admin_everyone(app
                                              "images per hour": 37.5, "median seconds per image": 90.0, "readings left out": 1}]
     at.selectbox(key="throughput_campaign").set_value(cid).run()  # the campaign alone: the same readings
     assert [d.value for d in at.dataframe if "reader" in d.value.columns][0]["images"].tolist() == [3, 2]
+
+
+def test_the_plots_show_a_name_as_written_and_survive_readings_without_time():
+    from cxrviz.review import throughput
+
+    rates = [throughput.ReaderRate("<b>Eve</b>", 1, 0, 10 / 3600, 360.0, 10.0), throughput.ReaderRate("zero", 1, 0, 0.0, None, 0.0)]
+    per_image = pd.DataFrame([{"reader": "<b>Eve</b>", "image": "a.png", "seconds": 10.0}, {"reader": "zero", "image": "b.png", "seconds": 0.0}])
+    chart, spread = throughput_view.figure(rates, per_image)
+    assert list(chart.data[0].x) == ["&lt;b&gt;Eve&lt;/b&gt;"] and list(chart.data[0].y) == [360.0]  # no rate, no bar
+    assert sorted(x for trace in spread.data for x in trace.x) == ["&lt;b&gt;Eve&lt;/b&gt;", "zero"]
+    empty, _ = throughput_view.figure(rates[1:], per_image[1:])
+    assert len(empty.data[0].x) == 0

@@ -1,11 +1,12 @@
 """Agreement: how far reviewers agree per finding (Krippendorff's alpha on every image with two or more
 reviewers, Cohen's kappa when there are exactly two, positive and negative agreement) and where they differ.
-Computed on the reviews the viewer may see: a blind reader's unread campaign images are left out."""
+Computed on the reviews the viewer may see: a blind reader's unread campaign images are left out.
+Below, each reader's throughput (images per hour, seconds per image): an admin sees every reader's."""
 
 import plotly.express as px
 import streamlit as st
 
-from cxrviz.app import acting, box_editor, resources, state
+from cxrviz.app import acting, box_editor, resources, state, throughput_view
 from cxrviz.app.messages import stop_on_error
 from cxrviz.review.agreement import agreement_table, conflicts, formatted
 from cxrviz.review.store import team
@@ -26,6 +27,7 @@ table = agreement_table(reviews)
 if table["images"].max() == 0:
     st.info("No image has been reviewed by two or more reviewers yet.")
     box_editor.agreement_section(config, shared.boxes)
+    throughput_view.section(store, viewer)
     st.stop()
 st.caption(f"{table['images'].max()} images have two or more reviewers; skipped reviews are left out. "
            "A statistic that cannot be computed is shown as n/a, with the reason.")
@@ -42,3 +44,4 @@ st.dataframe(formatted(table), hide_index=True)
 st.subheader("Conflicts")
 st.dataframe(conflicts(reviews), hide_index=True)
 box_editor.agreement_section(config, shared.boxes)
+throughput_view.section(store, viewer)  # each reader's images per hour, as this viewer may see them

@@ -7,6 +7,7 @@ import streamlit as st
 from cxrviz.app import acting, box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
+from cxrviz.app.throughput_view import image_shown
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
@@ -52,6 +53,7 @@ nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRigh
             key=review_keys.NEXT_KEY, width="stretch")
 name = queue[position]
 state.set_current_image(name)
+image_shown(store, name, reviewer, source)  # each reader's time on the image starts (once per image, not per rerun)
 view = unknown_view(name, reviewer)  # the store unreadable: nobody's readings, no references
 with warn_on_error():
     view = team.image_under_review(store, name, reviewer)  # the one read of what this reader may see of it

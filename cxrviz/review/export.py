@@ -16,12 +16,13 @@ import pandas as pd
 
 from cxrviz.data.metadata import Metadata
 from cxrviz.findings import FINDINGS, NO_FINDING, join_labels, split_labels
+from cxrviz.review.identity import name_key
 from cxrviz.review.record import Review
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
 CORRECTION_COLUMNS = [
     "Image Index", "Original Labels", "Corrected Labels", "Added", "Removed", "Status", "Reviewer", "Note",
-    "Reviewed At", "Created At", "Model", *[f"P({f})" for f in FINDINGS],
+    "Reviewed At", "Created At", "Model", *[f"P({f})" for f in FINDINGS], "seconds_on_image",
 ]
 DATA_ENTRY_HEADER = [
     "Image Index", "Finding Labels", "Follow-up #", "Patient ID", "Patient Age", "Patient Gender", "View Position",
@@ -47,9 +48,13 @@ def original_labels(metadata: Metadata | None, image: str) -> str:
     return "" if row is None else join_labels(metadata.labels_at(row))
 
 
-def correction_rows(reviews: list[Review], metadata: Metadata | None, hide_original: frozenset[str] = frozenset()) -> list[list[str]]:
+def correction_rows(reviews: list[Review], metadata: Metadata | None, hide_original: frozenset[str] = frozenset(),
+                    seconds: dict[tuple[str, str], float] | None = None) -> list[list[str]]:
     """One row per review; `hide_original`: images whose NIH labels the reader may not see yet
-    (their Original, Added and Removed cells stay empty)."""
+    (their Original, Added and Removed cells stay empty). `seconds`: (reviewer key, image) -> the
+    reviewer's active seconds on the image as measured on the server (`review/throughput.py`);
+    `seconds_on_image` stays empty where it is unknown."""
+    seconds = seconds or {}
     rows = []
     for review in reviews:
         original = "" if review.image in hide_original else original_labels(metadata, review.image)
@@ -62,16 +67,22 @@ def correction_rows(reviews: list[Review], metadata: Metadata | None, hide_origi
             join_labels(sorted(before - after)) if before - after else "",
             review.status, review.reviewer, review.note, review.updated_at, review.created_at, review.model or "",
             *[f"{probs[f]:.6f}" if f in probs else "" for f in FINDINGS],
+            _seconds_cell(seconds.get((name_key(review.reviewer), review.image))),
         ])
     return rows
 
 
-def corrections_csv(reviews: list[Review], metadata: Metadata | None, hide_original: frozenset[str] = frozenset()) -> bytes:
+def _seconds_cell(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def corrections_csv(reviews: list[Review], metadata: Metadata | None, hide_original: frozenset[str] = frozenset(),
+                    seconds: dict[tuple[str, str], float] | None = None) -> bytes:
     """UTF-8 CSV bytes, formula-like cells neutralised, CRLF rows (cells with CR, LF or quotes quoted)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(CORRECTION_COLUMNS)
-    for row in correction_rows(reviews, metadata, hide_original):
+    for row in correction_rows(reviews, metadata, hide_original, seconds):
         writer.writerow([neutralise(c) for c in row])
     return buffer.getvalue().encode("utf-8")
 

@@ -161,11 +161,12 @@ class Shared:
     visibility: Visibility
     reviews: list[Review]
     boxes: list[ReviewerBox]
+    seconds: dict[tuple[str, str], float] = field(default_factory=dict)  # (reviewer key, image) -> seconds on it
 
     def corrections_csv(self, metadata) -> bytes:
         from cxrviz.review.export import corrections_csv
 
-        return corrections_csv(self.reviews, metadata, hide_original=self.visibility.references_hidden)
+        return corrections_csv(self.reviews, metadata, hide_original=self.visibility.references_hidden, seconds=self.seconds)
 
     def data_entry_csv(self, metadata) -> bytes:
         from cxrviz.review.export import data_entry_csv

@@ -108,6 +108,17 @@ def test_review_three_images_with_the_keyboard_only_and_find_them_in_the_export(
     for image in done:
         assert rows[image]["Reviewer"] == "Dr Keys"
         assert rows[image]["Corrected Labels"] == "Hernia" and rows[image]["Status"] == "uncertain"
+        assert 0 < float(rows[image]["seconds_on_image"]) < 300  # timed by the server, from the image shown to its save
+    # the three readings' throughput on the Agreement page: a reader sees their own figures
+    page.goto(f"{app_url}/agreement?reviewer=Dr%20Keys")
+    expect(page.get_by_role("heading", name="Throughput")).to_be_visible()
+    rate = page.locator(".js-plotly-plot").filter(has_text="Images per hour of active reading")
+    expect(rate).to_contain_text("Dr Keys")
+    expect(page.locator(".js-plotly-plot").filter(has_text="Seconds on each image")).to_be_visible()
+    _wait_idle(page)
+    page.set_viewport_size({"width": 1500, "height": 1900})  # the page scrolls inside the app: show the plots whole
+    page.wait_for_timeout(800)
+    screenshot(page, "agreement_throughput")
 
 
 def test_agreement_page_opens(page, app_url):

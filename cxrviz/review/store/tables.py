@@ -217,3 +217,18 @@ drafts = sa.Table(
     sa.Column("base_updated_at", sa.String(40), nullable=True),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
+# ---- image views ----
+# When the Review page showed an image to a reader ("shown", once per image shown) and when the reader
+# was still active on it ("active", at most one a minute), by the server's clock: with the saves in
+# `audit_log`, the reader's time on each image (`review/throughput.py`, `review/store/views.py`).
+image_views = sa.Table(
+    "image_views", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("reader", sa.String(200), nullable=False),  # as first typed
+    sa.Column("reader_key", sa.String(200), nullable=False),  # `identity.name_key`
+    sa.Column("kind", sa.String(10), nullable=False),  # shown, active
+    sa.Column("campaign_id", sa.Integer, nullable=True),  # the campaign whose queue showed it; NULL: another queue
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Index("ix_image_views_reader", "reader_key", "at"),
+)

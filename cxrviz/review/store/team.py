@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from cxrviz.data.boxes import Box
 from cxrviz.findings import ALL_LABELS, NO_FINDING, join_labels, split_labels
 from cxrviz.review import campaigns as rules
-from cxrviz.review import roles
+from cxrviz.review import roles, throughput
 from cxrviz.review import visibility as gate
 from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.campaigns import CampaignError, CampaignSpec
@@ -26,6 +26,7 @@ from cxrviz.review.record import Review, utc_now
 from cxrviz.review.store.boxes import list_boxes
 from cxrviz.review.store.core import Store, check_image_name
 from cxrviz.review.store.tables import adjudications, assignments, audit_log, campaigns, reviewers, reviews, team_audit, users
+from cxrviz.review.store.views import readings, seconds_on_image
 from cxrviz.review.visibility import DECIDED, OTHERS_VISIBLE, ImageUnderReview, Shared, Visibility
 
 log = logging.getLogger(__name__)
@@ -250,7 +251,22 @@ def shared_with(store: Store, viewer: str | None, operator: bool = False) -> Sha
     with store.reading() as conn:
         seen = gate.EVERYTHING if operator else _visibility(conn, viewer)
         found = _reviews_of_image(store, conn, None)
-    return Shared(seen, seen.reviews(found), seen.boxes(list_boxes(store)))
+    kept = seen.reviews(found)
+    timed = seconds_on_image(store)  # only for the reviews kept: a locked reading's time is not shared either
+    seconds = {k: timed[k] for k in ((name_key(r.reviewer), r.image) for r in kept) if k in timed}
+    return Shared(seen, kept, seen.boxes(list_boxes(store)), seconds)
+
+
+def visible_readings(store: Store, viewer: str | None) -> tuple[list[throughput.Reading], bool]:
+    """Each reader's timed readings (`review/throughput.py`) that `viewer` may see, and whether they
+    see every reader's: an admin does; anyone else sees their own and, of others, only readings
+    outside blind campaigns (`throughput.visible_to`)."""
+    with store.reading() as conn:
+        seen = _visibility(conn, viewer)
+        role = _role(conn, viewer) if viewer else None
+        blind = set(conn.execute(sa.select(campaigns.c.id).where(campaigns.c.blind.is_(True))).scalars())
+    sees_all = roles.allows(role, roles.SEE_QUALITY)
+    return throughput.visible_to(readings(store), viewer, sees_all, seen.blind, blind), sees_all
 
 
 def reading_history(store: Store, viewer: str | None, image: str) -> dict[str, dict]:

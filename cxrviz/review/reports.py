@@ -270,10 +270,15 @@ def new_version(latest: ReportVersion) -> ReportVersion:
 UNVERIFIED = "UNVERIFIED DRAFT"
 
 
+def when(at: str | None) -> str:
+    """A stored UTC time as a reader reads it: 2026-12-03 14:05:09 UTC."""
+    return f"{at[:10]} {at[11:19]} UTC" if at and len(at) >= 19 else (at or "?")
+
+
 def status_line(version: ReportVersion) -> str:
-    """'Signed by X at T (version n)' or the unverified mark."""
+    """'Signed by X at 2026-12-03 14:05:09 UTC (version n)' or the unverified mark."""
     if version.signed:
-        return f"Signed by {version.signed_by} at {version.signed_at} (version {version.version})"
+        return f"Signed by {version.signed_by} at {when(version.signed_at)} (version {version.version})"
     return f"{UNVERIFIED}: not signed (version {version.version})"
 
 

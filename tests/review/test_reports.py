@@ -151,7 +151,7 @@ def test_the_text_file_carries_the_signature_or_the_unverified_mark_and_a_safe_n
     draft = draft_report(_review(["Mass"]))
     assert as_text(draft).startswith(UNVERIFIED)
     signed = sign(draft, "Dr Ann", at="2026-12-03T11:00:00.000000Z")
-    assert as_text(signed).endswith("\n\nSigned by Dr Ann at 2026-12-03T11:00:00.000000Z (version 1)\n")
+    assert as_text(signed).endswith("\n\nSigned by Dr Ann at 2026-12-03 11:00:00 UTC (version 1)\n")
     assert UNVERIFIED not in as_text(signed)
     assert re.fullmatch(r"00001511_000__Dr-Ann-[0-9a-f]{6}__v1\.txt", file_name(signed))
     odd = sign(draft_report(Review(IMAGE, "../etc/passwd Ann", ("Mass",), "corrected", "", None, None, "t", "t")), "x")

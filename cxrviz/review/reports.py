@@ -289,7 +289,7 @@ def as_text(version: ReportVersion) -> str:
     return f"{UNVERIFIED} (not signed; do not act on it)\n\n{version.text.rstrip()}\n"
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")  # dots too: no "..", no hidden file, no second suffix
 
 
 def file_name(version: ReportVersion, suffix: str = ".txt") -> str:
@@ -300,8 +300,8 @@ def file_name(version: ReportVersion, suffix: str = ".txt") -> str:
     from cxrviz.review.identity import name_key
 
     image = version.image.rsplit(".", 1)[0] if version.image.lower().endswith((".png", ".dcm", ".jpg", ".jpeg")) else version.image
-    image = _UNSAFE.sub("-", image).strip(".-") or "image"
-    reader = _UNSAFE.sub("-", version.reviewer).strip(".-") or "reader"
+    image = _UNSAFE.sub("-", image).strip("-") or "image"
+    reader = _UNSAFE.sub("-", version.reviewer).strip("-") or "reader"
     if reader != version.reviewer:
         reader += "-" + hashlib.sha256(name_key(version.reviewer).encode()).hexdigest()[:6]
     return f"{image}__{reader}__v{version.version}{suffix}"

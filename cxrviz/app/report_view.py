@@ -84,11 +84,10 @@ def _sign(ctx: PanelContext, expected: int | None) -> None:
     try:
         rules.check_text(text)
         saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, expected_version=expected)
-        signed = stored.sign(ctx.store, ctx.image, ctx.reader, saved.version, text)
+        stored.sign(ctx.store, ctx.image, ctx.reader, saved.version, text)
     except CxrvizError as error:
         _say(ctx.image, "error", str(error))
-        return
-    _say(ctx.image, "success", rules.status_line(signed) + ".")
+    # signed: the panel now shows the read-only text under "Signed by … (version n)"
 
 
 def _new_version(ctx: PanelContext, expected: int) -> None:
@@ -105,8 +104,6 @@ def _notice(image: str) -> None:
     kind, message = st.session_state.get(NOTICES, {}).pop(image, (None, None))
     if kind == "error":
         st.error(escape_markdown(message), icon=":material/warning:")
-    elif kind == "success":
-        st.success(escape_markdown(message), icon=":material/verified:")
     elif kind:
         st.info(escape_markdown(message), icon=":material/edit_note:")
 

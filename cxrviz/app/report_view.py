@@ -24,6 +24,7 @@ from cxrviz.review.store import reports as stored
 from cxrviz.review.visibility import ImageUnderReview
 
 NOTICES = "_report_notices"  # image -> (kind, message) said once after a callback
+REDRAFT = "_report_redraft"  # images whose "Draft from my reading" waits for the reader to confirm replacing their text
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,22 @@ def _draft_of(ctx: PanelContext) -> ReportVersion:
     return rules.draft_report(own, mine, [m for m in ctx.measurements if m.image == ctx.image], prior, view)
 
 
-def _draft(ctx: PanelContext, expected: int | None) -> None:
+def _reading_findings(ctx: PanelContext) -> tuple[str, ...] | None:
+    """The findings of the reader's saved reading, or None when there is no decided reading."""
+    own = ctx.view.own
+    return rules.confirmed_findings(own) if own is not None and own.status in rules.DRAFTABLE else None
+
+
+def _draft(ctx: PanelContext, expected: int | None, confirmed: bool = False) -> None:
+    """Fill the text from the saved reading; text the reader wrote is replaced only once they confirm."""
     try:
-        saved = stored.save_draft(ctx.store, ctx.image, ctx.reader, _draft_of(ctx), expected_version=expected)
+        draft = _draft_of(ctx)
+        typed = st.session_state.get(text_key(ctx.image, expected or 0), "")
+        if not confirmed and typed.strip() and typed != draft.text:
+            st.session_state.setdefault(REDRAFT, set()).add(ctx.image)
+            return
+        st.session_state.get(REDRAFT, set()).discard(ctx.image)
+        saved = stored.save_draft(ctx.store, ctx.image, ctx.reader, draft, expected_version=expected)
     except CxrvizError as error:
         _say(ctx.image, "error", str(error))
         return
@@ -70,8 +84,9 @@ def _draft(ctx: PanelContext, expected: int | None) -> None:
 
 def _autosave(ctx: PanelContext, expected: int | None) -> None:
     text = st.session_state.get(text_key(ctx.image, expected or 0), "")
-    try:
-        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, expected_version=expected)
+    try:  # a first version written by hand reports the findings of the saved reading, if any
+        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, _reading_findings(ctx) if expected is None else None,
+                                 expected_version=expected)
     except CxrvizError as error:
         _say(ctx.image, "error", f"Your text is kept in this tab but was not saved: {error}")
         return
@@ -83,7 +98,8 @@ def _sign(ctx: PanelContext, expected: int | None) -> None:
     text = st.session_state.get(text_key(ctx.image, expected or 0), "")
     try:
         rules.check_text(text)
-        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, expected_version=expected)
+        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, _reading_findings(ctx) if expected is None else None,
+                                 expected_version=expected)
         stored.sign(ctx.store, ctx.image, ctx.reader, saved.version, text)
     except CxrvizError as error:
         _say(ctx.image, "error", str(error))
@@ -98,6 +114,25 @@ def _new_version(ctx: PanelContext, expected: int) -> None:
         return
     st.session_state[text_key(ctx.image, nxt.version)] = nxt.text
     _say(ctx.image, "info", f"Version {nxt.version} started from version {expected}; version {expected} stays as signed.")
+
+
+def _keep_text(image: str) -> None:
+    st.session_state.get(REDRAFT, set()).discard(image)
+
+
+def _named(findings) -> str:
+    return ", ".join(f.replace("_", " ") for f in findings) or "no finding"
+
+
+def _reading_changed(ctx: PanelContext, current: ReportVersion | None) -> None:
+    """Say when the saved reading no longer has the findings this version reports."""
+    now = _reading_findings(ctx)
+    if current is None or now is None or set(now) == set(current.findings):
+        return
+    todo = "start a new version to amend it" if current.signed else "draft again or edit the text to match"
+    st.info(escape_markdown(f"Your saved reading has changed since this version was written: it now has {_named(now)}; "
+                            f"this version reports {_named(current.findings)}. If the reading is right, {todo}."),
+            icon=":material/sync_problem:")
 
 
 def _notice(image: str) -> None:
@@ -130,16 +165,25 @@ def _editor(ctx: PanelContext, current: ReportVersion | None, last_signed: Repor
     right.button("Sign", key=f"report_sign_{ctx.image}", type="primary", on_click=_sign, args=(ctx, version),
                  help=f"Sign as {ctx.reader}; the signed text can no longer change (a later change is a new version).",
                  width="stretch")
+    if ctx.image in st.session_state.get(REDRAFT, set()):
+        st.warning("Drafting from your reading replaces the text you have written (the report log keeps it).",
+                   icon=":material/edit_off:")
+        yes, no = st.columns(2)
+        yes.button("Replace my text with the draft", key=f"report_redraft_{ctx.image}", on_click=_draft,
+                   args=(ctx, version, True), width="stretch")
+        no.button("Keep my text", key=f"report_keep_{ctx.image}", on_click=_keep_text, args=(ctx.image,), width="stretch")
+    _reading_changed(ctx, current)
     st.text_area("Report text", key=key, on_change=_autosave, args=(ctx, version), height=420,
                  help="Saved to the review store when you leave the box; a reload or a new tab finds it.")
     if current is not None:
-        st.caption("Your draft is saved in the review store; drafting again replaces the text (the report log keeps the old one).")
+        st.caption("Your draft is saved in the review store as you edit it; it stays unverified until you sign it.")
     if last_signed is not None:
         _download(last_signed, f"report_dl_{ctx.image}_{last_signed.version}")
 
 
 def _signed(ctx: PanelContext, current: ReportVersion) -> None:
     st.success(escape_markdown(rules.status_line(current)), icon=":material/verified:")
+    _reading_changed(ctx, current)
     st.text(current.text)
     left, right = st.columns(2)
     left.button("New version", key=f"report_new_{ctx.image}", on_click=_new_version, args=(ctx, current.version),

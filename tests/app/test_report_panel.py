@@ -130,3 +130,32 @@ def test_the_review_page_drafts_the_report_from_the_reading_saved(app_env):
     text = at.text_area(key=f"report_text_{IMAGE}_v1").value
     assert "Pneumothorax, location not marked." in text and "Comparison: prior study 00001511_002.png" in text
     assert any(w.value.startswith(UNVERIFIED) for w in at.warning)
+
+
+def test_drafting_over_written_text_asks_first_and_a_changed_reading_is_said(tmp_path):
+    db = str(tmp_path / "reviews.sqlite")
+    store = Store(db)
+    store.save_review(IMAGE, "Dr Ann", ["Mass"], "corrected")
+    at = _panel(db)
+    at.text_area(key=f"report_text_{IMAGE}_v0").input("My own words.").run()
+    _ok(at)
+    assert stored.latest(store, IMAGE, "Dr Ann").findings == ("Mass",)  # the saved reading's, written by hand
+    at.button(key=f"report_draft_{IMAGE}").click().run()
+    _ok(at)
+    assert any("replaces the text you have written" in w.value for w in at.warning)
+    at.button(key=f"report_keep_{IMAGE}").click().run()
+    _ok(at)
+    assert at.text_area(key=f"report_text_{IMAGE}_v1").value == "My own words."
+    assert not any("replaces the text" in w.value for w in at.warning)
+    at.button(key=f"report_draft_{IMAGE}").click().run()
+    at.button(key=f"report_redraft_{IMAGE}").click().run()
+    _ok(at)
+    assert "Mass, location not marked." in at.text_area(key=f"report_text_{IMAGE}_v1").value
+    assert stored.latest(store, IMAGE, "Dr Ann").text.startswith("CHEST RADIOGRAPH")
+    assert [e["old_values"] for e in stored.report_log(store, IMAGE)][-1].find("My own words.") > 0  # kept in the log
+
+    at.button(key=f"report_sign_{IMAGE}").click().run()
+    store.save_review(IMAGE, "Dr Ann", ["Mass", "Effusion"], "corrected")  # the reading changes after signing
+    at = _panel(db)
+    assert any("it now has Effusion, Mass; this version reports Mass" in shown(i.value) and "new version" in shown(i.value)
+               for i in at.info)

@@ -98,3 +98,39 @@ def test_a_blind_reader_sees_only_their_own_reports_until_they_have_read_the_ima
     store.save_review(IMAGE, "Dr Bob", ["Mass"], "confirmed")  # Bob's own decided reading opens the others'
     assert [v.text for v in store_reports.visible_reports(store, "Dr Bob", IMAGE)] == ["Ann's report."]
     assert [v.reviewer for v in store_reports.visible_reports(store, "Admin", IMAGE)] == ["Dr Ann"]
+
+
+def _together(*calls):
+    """Run the calls at once on threads; their results or the exceptions they raised, in order."""
+    import threading
+
+    start, out = threading.Barrier(len(calls)), [None] * len(calls)
+
+    def run(i, call):
+        start.wait()
+        try:
+            out[i] = call()
+        except Exception as exc:  # noqa: BLE001 - returned for the test to look at
+            out[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return out
+
+
+def test_two_signs_of_one_version_at_once_sign_it_once_and_two_first_saves_make_one_version(target):
+    a, b = Store(target), Store(target)  # two servers
+    saved = _together(lambda: store_reports.save_text(a, IMAGE, "Dr Ann", "from tab one"),
+                      lambda: store_reports.save_text(b, IMAGE, "Dr Ann", "from tab two"))
+    assert all(not isinstance(r, Exception) for r in saved), saved
+    assert [v.version for v in store_reports.versions(a, IMAGE, "Dr Ann")] == [1]
+    signs = _together(lambda: store_reports.sign(a, IMAGE, "Dr Ann", 1, "signed in tab one"),
+                      lambda: store_reports.sign(b, IMAGE, "Dr Ann", 1, "signed in tab two"))
+    refused = [r for r in signs if isinstance(r, Exception)]
+    assert len(refused) == 1 and isinstance(refused[0], ReportError) and "cannot change" in str(refused[0])
+    winner = next(r for r in signs if not isinstance(r, Exception))
+    assert store_reports.latest(a, IMAGE, "Dr Ann").text == winner.text
+    assert [e["action"] for e in store_reports.report_log(a, IMAGE)].count("report-sign") == 1

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS, NO_FINDING
 from cxrviz.review.boxes import ReviewerBox
-from cxrviz.review.identity import display_name
+from cxrviz.review.identity import display_name, name_key
 from cxrviz.review.measurements import CTR_NORMAL_LIMIT, Measurement
 from cxrviz.review.record import Review, utc_now
 
@@ -204,8 +204,9 @@ def draft_report(review: Review, boxes: Sequence[ReviewerBox] = (), measurements
     lines: dict[str, list[str]] = {section: [] for section in REPORT_SECTIONS}
     for finding in findings:
         lines[SECTION_OF[finding]].append(finding_sentence(finding, [b for b in mine if b.finding == finding]))
+    reader = name_key(review.reviewer)
     for m in measurements:
-        if m.image != review.image:
+        if m.image != review.image or name_key(m.reviewer) != reader:  # the reader's own, of this image
             continue
         section = HEART if m.kind == "ctr" else _section_of_length(m, mine)
         lines[section].append(measurement_sentence(m))
@@ -296,8 +297,6 @@ def file_name(version: ReportVersion, suffix: str = ".txt") -> str:
     """`IMAGE__READER__vN.txt` with only safe characters; a reader name changed by that keeps a
     short digest of the name, so two readers never share a file."""
     import hashlib
-
-    from cxrviz.review.identity import name_key
 
     image = version.image.rsplit(".", 1)[0] if version.image.lower().endswith((".png", ".dcm", ".jpg", ".jpeg")) else version.image
     image = _UNSAFE.sub("-", image).strip("-") or "image"

@@ -109,7 +109,9 @@ def test_measurements_are_listed_with_their_units(frame):
                       w, h, None, "AP")
     length = Measurement(IMAGE, "Dr Ann", "length", ((0.25 * w, 0.2 * h), (0.25 * w + 100, 0.2 * h)), w, h, (0.143, 0.143), "AP")
     no_spacing = Measurement(IMAGE, "Dr Ann", "length", ((0.7 * w, 0.8 * h), (0.7 * w, 0.8 * h + 50)), w, h, None, "AP")
-    report = draft_report(_review(["Nodule"]), [_box(frame, "Nodule", 0.25, 0.2)], [ctr, length, no_spacing], view="AP")
+    someone_else = Measurement(IMAGE, "Dr Bob", "length", ((10, 10), (20, 20)), w, h, None, "AP")
+    report = draft_report(_review(["Nodule"]), [_box(frame, "Nodule", 0.25, 0.2)], [ctr, length, no_spacing, someone_else],
+                          view="AP")
     assert _section(report.text, "Lungs and pleura") == [
         "Nodule in the right upper zone.", "Measured length 14.3 mm in the right upper zone.",
         "Measured length 50 pixels (no pixel spacing known) in the left lower zone."]

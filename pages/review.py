@@ -6,6 +6,7 @@ import streamlit as st
 
 from cxrviz.app import acting, box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
+from cxrviz.app.report_view import panel as report_panel
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.app.throughput_view import image_shown
 from cxrviz.errors import CxrvizError
@@ -123,6 +124,7 @@ elif others:
 else:
     st.caption("Nobody else has reviewed this image yet.")
 
+report_panel(store, name, reviewer, view, metadata)  # the reader's report: draft, sign, versions
 st.subheader("Export")
 if view.visibility.locked or view.visibility.references_hidden:
     st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxrviz.commands import _boxes
+from cxrviz.commands import _boxes, _reports
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--as", dest="as_reader", default=None, metavar="NAME",
                         help="export only what this reader may see (blind campaigns; their role is read from the store)")
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
+    _reports.add_export_arguments(parser)  # signed reports: --reports DIR, --format
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,10 +39,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if reader is not None:
         role = team.role_of(store, reader)
         print(f"exporting as {reader} ({role or 'no role'})" + (f": {shared.notice()}" if shared.notice() else ""))
+    if args.reports is not None:  # through the same gate as the reviews
+        from cxrviz.review.store.reports import signed_reports
+
+        _reports.export_reports(args, signed_reports(store, reader, operator=reader is None), load_metadata(args.metadata))
     if args.boxes is not None or args.coco is not None:  # boxes only, unless label files are asked for too
         _boxes.export_boxes(args, store, shared.boxes)
-        if args.corrections is None and args.data_entry is None:
-            return 0
+    if (args.reports is not None or args.boxes is not None or args.coco is not None) and args.corrections is None and args.data_entry is None:
+        return 0
     corrections = output_path(args.corrections, "corrections.csv")
     data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")
     for path in (corrections, data_entry):

@@ -70,6 +70,10 @@ class Visibility:
     def boxes(self, boxes: list[ReviewerBox]) -> list[ReviewerBox]:
         return [b for b in boxes if b.image not in self.locked or self.is_own(b.reviewer)]
 
+    def reports(self, reports: list) -> list:
+        """Report versions (`reports.ReportVersion`), as reviews: others' of locked images withheld."""
+        return [r for r in reports if r.image not in self.locked or self.is_own(r.reviewer)]
+
     def export_notice(self) -> str:
         """A sentence on what an export for this viewer leaves out, or "" when nothing."""
         parts = []

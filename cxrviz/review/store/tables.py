@@ -217,6 +217,38 @@ drafts = sa.Table(
     sa.Column("base_updated_at", sa.String(40), nullable=True),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
+# ---- reports ----
+# The reader's report on an image, one row per version (`review/reports.py`, `review/store/reports.py`).
+# Append-only: a signed row is never updated or deleted (triggers of migration 0010 refuse it), a
+# change after signing is the next version. `report_audit` logs every draft, edit, sign and version.
+reports = sa.Table(
+    "reports", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("reviewer_key", sa.String(200), nullable=False),  # `identity.name_key`
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("findings", sa.Text, nullable=False),  # pipe-separated, vocabulary order; "" for none
+    sa.Column("signed_by", sa.String(200), nullable=True),
+    sa.Column("signed_at", sa.String(40), nullable=True),  # NULL: an unverified draft
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Index("uq_reports_version", "image", "reviewer_key", "version", unique=True),
+    sa.Index("ix_reports_signed", "signed_at"),
+)
+report_audit = sa.Table(
+    "report_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("report_id", sa.Integer, nullable=False, index=True),
+    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # report-create, report-edit, report-sign, report-version
+    sa.Column("old_values", sa.Text, nullable=True),
+    sa.Column("new_values", sa.Text, nullable=True),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
 # ---- image views ----
 # When the Review page showed an image to a reader ("shown", once per image shown) and when the reader
 # was still active on it ("active", at most one a minute), by the server's clock: with the saves in

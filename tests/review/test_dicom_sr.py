@@ -5,6 +5,8 @@ and every kind of bad input refused with a sentence."""
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 
 import highdicom as hd
 import numpy as np
@@ -306,3 +308,18 @@ def test_sr_from_bytes_and_dataset_read_the_same(nih_images, metadata):
     data = dicom_sr.to_bytes(sr)
     index = _index(sc, metadata, SMALL_512)
     assert read_sr(data, index).boxes == read_sr(pydicom.dcmread(io.BytesIO(data)), index).boxes
+
+
+@pytest.mark.skipif(shutil.which("dsrdump") is None, reason="DCMTK's dsrdump is not installed here")
+def test_dcmtk_reads_the_sr_without_a_complaint(nih_images, metadata, tmp_path):
+    """An outside reader (DCMTK's dsrdump, which checks the SR tree's structure) accepts the file."""
+    sc = _sc(nih_images, metadata, BOXED_1024)
+    spacing = dicom_sr.file_spacing(_row(metadata, BOXED_1024), 1024, 1024)
+    sr = tid1500_sr(_report(BOXED_1024), [ReviewerBox(BOXED_1024, READER, "Cardiomegaly", 300, 400, 420, 300, 1024, 1024)],
+                    [Measurement(BOXED_1024, READER, "length", ((100.0, 100.0), (200.0, 180.0)), 1024, 1024, spacing)], sc)
+    path = tmp_path / "sr.dcm"
+    sr.save_as(path, enforce_file_format=True)
+    done = subprocess.run(["dsrdump", "-v", str(path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and not [line for line in done.stderr.splitlines() if line[:2] in ("W:", "E:", "F:")], done.stderr
+    assert '<contains CODE:(,,"Finding")=(8186001,SCT,"Cardiomegaly")>' in done.stdout
+    assert '<contains SCOORD:(,,"Image Region")=(POLYLINE,300/400,...)>' in done.stdout

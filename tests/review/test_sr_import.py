@@ -159,3 +159,15 @@ def test_cli_imports_and_refuses_with_a_sentence(tmp_path, nih_images, metadata,
     out = capsys.readouterr().out
     assert "imported 1 SR file (Ada Byron)" in out and "1 boxes added" in out
     assert np.isclose(list_boxes(Store(db))[0].w, 200)
+
+
+def test_dry_run_says_what_would_change_and_writes_nothing(tmp_path, nih_images, metadata, index):
+    sc = _sc(nih_images, metadata, SMALL_512)
+    path = _write(tmp_path / "sr.dcm", _independent_sr(sc, [("POLYLINE", RECT, ("36118008", "SCT", "Pneumothorax"))]))
+    store = Store(str(tmp_path / "s.sqlite"))
+    store.save_review(SMALL_512, "Ada Byron", ["Effusion"], "corrected")
+    audits = store.audit()
+    report = import_srs(store, [path], metadata, None, "lead", dry_run=True, index=index)
+    assert [(r.labels, outcome) for r, outcome in report.reviews] == [(("Effusion", "Pneumothorax"), "updated")]
+    assert report.boxes_added == 1 and report.summary().startswith("would import 1 SR file (Ada Byron)")
+    assert list_boxes(store) == [] and store.audit() == audits and store.reviews()[0].labels == ("Effusion",)

@@ -1,4 +1,4 @@
-"""`import`: a corrections CSV into the review store.
+"""`import`: a corrections CSV into the review store (or reviewer boxes, DICOM SRs, batch predictions).
 
 Every row is checked first; one bad row and nothing is written (each problem is listed with its
 row and column). Rows older than the store's review of the same image by the same reviewer are
@@ -37,6 +37,33 @@ def _require_admin_in_team_mode(store, importer: str, dry_run: bool, what: str =
             raise CxrvizError(f"{error} Run the import with --as ADMIN (the admin's signed-in name).") from None
 
 
+def _import_sr(args: argparse.Namespace, settings: Settings) -> int:
+    """`import --sr FILE...`: every file checked, then one transaction; a refusal lists each problem
+    per file and returns 2, having written nothing."""
+    from cxrviz.data.image_index import scan_images
+    from cxrviz.data.metadata import load_metadata
+    from cxrviz.review.identity import display_name
+    from cxrviz.review.sr_import import SrImportRefusedError, import_srs
+    from cxrviz.review.store import Store
+
+    if args.csv is not None or args.boxes is not None or args.predictions is not None:
+        raise CxrvizError("Import SRs on their own: --sr cannot be combined with a corrections CSV, --boxes or --predictions.")
+    if args.images is None:
+        raise CxrvizError("An SR import needs the NIH images folder (--images or CXRVIZ_IMAGES) to know each image's size.")
+    store = Store(args.db, settings.db_timeout)
+    importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
+    _require_admin_in_team_mode(store, importer, args.dry_run, "SR readings")
+    try:
+        report = import_srs(store, args.sr, load_metadata(args.metadata), scan_images(args.images), importer, dry_run=args.dry_run)
+    except SrImportRefusedError as error:
+        print(f"error: {str(error).split(chr(10), 1)[0]}", file=sys.stderr)
+        for source, why in error.problems:
+            print(f"  {source}: {why}", file=sys.stderr)
+        return 2
+    print(f"{report.summary()} into {store.where}" + (" (dry run: nothing written)" if args.dry_run else f", as {importer}"))
+    return 0
+
+
 def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("csv", type=Path, nargs="?", help="a corrections CSV written by `export` or the Review page")
     parser.add_argument("--predictions", type=Path, default=None,
@@ -51,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--dry-run", action="store_true", help="check the file and print what would change; write nothing")
     parser.add_argument("--boxes", type=Path, default=None,
                         help="a reviewer-box CSV written by `export --boxes` (at most 250,000 rows and 64 MiB; all rows or none are written)")
+    parser.add_argument("--sr", type=Path, nargs="+", default=None, metavar="FILE",
+                        help="DICOM SRs (TID 1500, from cxrviz, OHIF or highdicom): each observer's regions become their boxes "
+                             "and findings on the referenced NIH images (all files checked first; all or nothing is written)")
+    parser.add_argument("--images", type=Path, default=settings.images,
+                        help="the NIH images folder, for the size of the images an SR references (default: CXRVIZ_IMAGES)")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -60,6 +92,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.review.prediction_import import import_predictions
     from cxrviz.review.store import Store
 
+    if args.sr is not None:  # DICOM SRs
+        return _import_sr(args, settings)
     if args.boxes is not None:  # reviewer boxes
         from cxrviz.commands._boxes import import_boxes
 
@@ -74,7 +108,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.csv is None:
         if args.boxes is not None or args.predictions is not None:
             return 0
-        raise CxrvizError("Give a corrections CSV to import, --boxes FILE or --predictions PARQUET.")
+        raise CxrvizError("Give a corrections CSV to import, --boxes FILE, --sr FILE... or --predictions PARQUET.")
     importer = display_name(args.imported_by if args.imported_by is not None else _os_user())
     metadata = load_metadata(args.metadata)
     store = Store(args.db, settings.db_timeout)

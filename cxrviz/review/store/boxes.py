@@ -101,72 +101,80 @@ def import_boxes(store: Store, rows: list[tuple[int, ReviewerBox]], imported_by:
     Refuses the whole import with `BoxCountError` when a reviewer would pass `limit` boxes on an
     image. `progress(written, to_write)` is called after each batch, inside the transaction.
     `dry_run`: the same answer (and refusal), read only, nothing written."""
-    now = utc_now()
     with store.reading() if dry_run else store.writing() as conn:
-        if not store.is_sqlite and not dry_run:  # boxes drawn meanwhile wait (lock timeout) instead of slipping past the limit
-            conn.execute(sa.text("LOCK TABLE boxes IN SHARE ROW EXCLUSIVE MODE"))
-        ids = {key: rid for rid, key in conn.execute(sa.select(reviewers.c.id, reviewers.c.name_key))}
-        names = dict(conn.execute(sa.select(reviewers.c.id, reviewers.c.name)).all())
-        images = sorted({box.image for _, box in rows})
-        query = sa.select(boxes, reviewers.c.name.label("reviewer")).join(reviewers, reviewers.c.id == boxes.c.reviewer_id)
-        if len(images) <= 200:  # a few images: look them up; many: one pass over the table
-            query = query.where(boxes.c.image.in_(images))
-        have, counts, wrong_marks = set(), {}, set()
-        for r in conn.execute(query).mappings():
-            old = ReviewerBox(r["image"], r["reviewer"], r["finding"], r["x"], r["y"], r["w"], r["h"], r["frame_width"],
-                              r["frame_height"], r["status"], r["corrects"])
-            have.add(box_key(old))
-            counts[(r["image"], r["reviewer_id"])] = counts.get((r["image"], r["reviewer_id"]), 0) + 1
-            if r["status"] == "wrong":
-                wrong_marks.add((r["image"], r["reviewer_id"], r["corrects"]))
-        added, values, over = [], [], []
-        for number, box in rows:
-            key = _import_key(box.reviewer)
-            if key not in ids and dry_run:  # a reviewer new to the store: a stand-in id, nothing written
-                ids[key] = -len(ids) - 1
-                names[ids[key]] = box.reviewer
-            elif key not in ids:
-                ids[key] = store.reviewer_id(conn, box.reviewer)
-                names[ids[key]] = store.name_of(conn, ids[key])
-            rid = ids[key]
-            mark = (box.image, rid, box.corrects)
-            if box_key(box) in have or (box.status == "wrong" and mark in wrong_marks):
-                added.append(False)
-                continue
-            counts[(box.image, rid)] = counts.get((box.image, rid), 0) + 1
-            if counts[(box.image, rid)] > limit:
-                over.append((number, f"{names[rid]} would have more than {limit} boxes on {box.image} "
-                                     f"(at most {limit} are kept per reviewer and image)"))
-            have.add(box_key(box))
-            if box.status == "wrong":
-                wrong_marks.add(mark)
-            at = box.created_at or now
-            values.append({"image": box.image, "reviewer_id": rid, "finding": box.finding, "x": box.x, "y": box.y, "w": box.w,
-                           "h": box.h, "frame_width": box.frame_width, "frame_height": box.frame_height, "status": box.status,
-                           "corrects": box.corrects, "created_at": at, "updated_at": at})
-            added.append(True)
-        if over:
-            raise BoxCountError(over)
-        if dry_run:
-            return added
-        # SQLite: this transaction holds the write lock, so the ids after the largest are free (one
-        # executemany per batch; RETURNING in parameter order would be one INSERT per row there).
-        next_id = (conn.execute(sa.select(sa.func.max(boxes.c.id))).scalar() or 0) + 1 if store.is_sqlite else None
-        insert = boxes.insert() if store.is_sqlite else boxes.insert().returning(boxes.c.id, sort_by_parameter_order=True)
-        for start in range(0, len(values), IMPORT_BATCH):
-            batch = values[start:start + IMPORT_BATCH]
-            if store.is_sqlite:
-                new_ids = list(range(next_id + start, next_id + start + len(batch)))
-                conn.execute(insert, [{"id": i, **v} for i, v in zip(new_ids, batch)])
-            else:
-                new_ids = conn.execute(insert, batch).scalars().all()
-            conn.execute(box_audit.insert(), [
-                {"box_id": box_id, "image": v["image"], "reviewer": names[v["reviewer_id"]], "action": "box-create", "at": v["created_at"],
-                 "old_values": None, "new_values": json.dumps({**{k: v[k] for k in ("finding", *_COORDS, "status", "corrects")},
-                                                               **({"imported_by": imported_by} if imported_by else {})})}
-                for box_id, v in zip(new_ids, batch)])
-            if progress is not None:
-                progress(start + len(batch), len(values))
+        return import_boxes_in(store, conn, rows, imported_by, limit, progress, dry_run)
+
+
+def import_boxes_in(store: Store, conn: sa.Connection, rows: list[tuple[int, ReviewerBox]], imported_by: str | None = None,
+                    limit: int = MAX_BOXES_PER_IMAGE, progress: Callable[[int, int], None] | None = None,
+                    dry_run: bool = False) -> list[bool]:
+    """`import_boxes` inside a transaction the caller opened (`store.writing()`; `reading()` for a
+    dry run), so an import of boxes and reviews together (`store/sr.py`) commits once."""
+    now = utc_now()
+    if not store.is_sqlite and not dry_run:  # boxes drawn meanwhile wait (lock timeout) instead of slipping past the limit
+        conn.execute(sa.text("LOCK TABLE boxes IN SHARE ROW EXCLUSIVE MODE"))
+    ids = {key: rid for rid, key in conn.execute(sa.select(reviewers.c.id, reviewers.c.name_key))}
+    names = dict(conn.execute(sa.select(reviewers.c.id, reviewers.c.name)).all())
+    images = sorted({box.image for _, box in rows})
+    query = sa.select(boxes, reviewers.c.name.label("reviewer")).join(reviewers, reviewers.c.id == boxes.c.reviewer_id)
+    if len(images) <= 200:  # a few images: look them up; many: one pass over the table
+        query = query.where(boxes.c.image.in_(images))
+    have, counts, wrong_marks = set(), {}, set()
+    for r in conn.execute(query).mappings():
+        old = ReviewerBox(r["image"], r["reviewer"], r["finding"], r["x"], r["y"], r["w"], r["h"], r["frame_width"],
+                          r["frame_height"], r["status"], r["corrects"])
+        have.add(box_key(old))
+        counts[(r["image"], r["reviewer_id"])] = counts.get((r["image"], r["reviewer_id"]), 0) + 1
+        if r["status"] == "wrong":
+            wrong_marks.add((r["image"], r["reviewer_id"], r["corrects"]))
+    added, values, over = [], [], []
+    for number, box in rows:
+        key = _import_key(box.reviewer)
+        if key not in ids and dry_run:  # a reviewer new to the store: a stand-in id, nothing written
+            ids[key] = -len(ids) - 1
+            names[ids[key]] = box.reviewer
+        elif key not in ids:
+            ids[key] = store.reviewer_id(conn, box.reviewer)
+            names[ids[key]] = store.name_of(conn, ids[key])
+        rid = ids[key]
+        mark = (box.image, rid, box.corrects)
+        if box_key(box) in have or (box.status == "wrong" and mark in wrong_marks):
+            added.append(False)
+            continue
+        counts[(box.image, rid)] = counts.get((box.image, rid), 0) + 1
+        if counts[(box.image, rid)] > limit:
+            over.append((number, f"{names[rid]} would have more than {limit} boxes on {box.image} "
+                                 f"(at most {limit} are kept per reviewer and image)"))
+        have.add(box_key(box))
+        if box.status == "wrong":
+            wrong_marks.add(mark)
+        at = box.created_at or now
+        values.append({"image": box.image, "reviewer_id": rid, "finding": box.finding, "x": box.x, "y": box.y, "w": box.w,
+                       "h": box.h, "frame_width": box.frame_width, "frame_height": box.frame_height, "status": box.status,
+                       "corrects": box.corrects, "created_at": at, "updated_at": at})
+        added.append(True)
+    if over:
+        raise BoxCountError(over)
+    if dry_run:
+        return added
+    # SQLite: this transaction holds the write lock, so the ids after the largest are free (one
+    # executemany per batch; RETURNING in parameter order would be one INSERT per row there).
+    next_id = (conn.execute(sa.select(sa.func.max(boxes.c.id))).scalar() or 0) + 1 if store.is_sqlite else None
+    insert = boxes.insert() if store.is_sqlite else boxes.insert().returning(boxes.c.id, sort_by_parameter_order=True)
+    for start in range(0, len(values), IMPORT_BATCH):
+        batch = values[start:start + IMPORT_BATCH]
+        if store.is_sqlite:
+            new_ids = list(range(next_id + start, next_id + start + len(batch)))
+            conn.execute(insert, [{"id": i, **v} for i, v in zip(new_ids, batch)])
+        else:
+            new_ids = conn.execute(insert, batch).scalars().all()
+        conn.execute(box_audit.insert(), [
+            {"box_id": box_id, "image": v["image"], "reviewer": names[v["reviewer_id"]], "action": "box-create", "at": v["created_at"],
+             "old_values": None, "new_values": json.dumps({**{k: v[k] for k in ("finding", *_COORDS, "status", "corrects")},
+                                                           **({"imported_by": imported_by} if imported_by else {})})}
+            for box_id, v in zip(new_ids, batch)])
+        if progress is not None:
+            progress(start + len(batch), len(values))
     return added
 
 

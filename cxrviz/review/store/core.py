@@ -300,44 +300,62 @@ class Store:
         validates the rows (`cxrviz.review.imports`); this refuses only what would corrupt the store."""
         importer = display_name(imported_by)
         keys = [name_key(r.reviewer) for r in rows]
-        for review in rows:
-            if review.status not in STATUSES:
-                raise StoreError(f"Unknown status {review.status!r} for {review.image}; nothing was imported.")
-            if review.created_at > review.updated_at:
-                raise StoreError(f"{review.image}: created after it was last updated; nothing was imported.")
-        if len(set(zip((r.image for r in rows), keys))) != len(rows):
-            raise StoreError("The same image and reviewer appear twice in one import; nothing was imported.")
+        _check_imports(rows, keys)
         if dry_run:
             with self.reading() as conn:
                 return [outcome for outcome, _, _ in _import_plan(conn, rows, keys, replace_newer)[1]]
-        now = utc_now()
         with self.writing() as conn:
-            if not self.is_sqlite:  # saves made meanwhile wait (lock timeout) instead of being overwritten by a stale plan
-                conn.execute(sa.text("LOCK TABLE reviews IN SHARE ROW EXCLUSIVE MODE"))
-            reviewer_ids, plan = _import_plan(conn, rows, keys, replace_newer)
-            names = dict(conn.execute(sa.select(reviewers.c.id, reviewers.c.name)).all())
-            audits = []
-            for review, key, (outcome, old, new) in zip(rows, keys, plan):
-                if outcome == IMPORT_NEW:
-                    if key not in reviewer_ids:
-                        reviewer_ids[key] = self.reviewer_id(conn, review.reviewer)
-                        names[reviewer_ids[key]] = self.name_of(conn, reviewer_ids[key])
-                    rid = reviewer_ids[key]
-                    review_id = conn.execute(reviews.insert().values(image=review.image, reviewer_id=rid, **new)).inserted_primary_key[0]
-                    before = None
-                elif outcome == IMPORT_UPDATED:
-                    rid, review_id = old["reviewer_id"], old["id"]
-                    conn.execute(reviews.update().where(reviews.c.id == review_id).values(**new))
-                    before = json.dumps({k: old[k] for k in new})
-                else:
-                    continue
-                audits.append({"review_id": review_id, "image": review.image, "reviewer": names[rid], "action": "import",
-                               "old_values": before, "new_values": json.dumps({**new, "imported_by": importer}), "at": now})
-            if audits:
-                conn.execute(audit_log.insert(), audits)
+            plan = self._write_imports(conn, rows, keys, importer, replace_newer)
         counts = {o: sum(1 for p in plan if p[0] == o) for o in (IMPORT_NEW, IMPORT_UPDATED, IMPORT_SKIPPED_OLDER, IMPORT_UNCHANGED)}
         log.info("Imported %d reviews into %s by %s: %s", len(rows), self.where, importer, counts)
         return [outcome for outcome, _, _ in plan]
+
+    def import_reviews_in(self, conn: sa.Connection, rows: list[Review], imported_by: str,
+                          replace_newer: bool = False) -> list[str]:
+        """`import_reviews` inside a write transaction the caller opened (`self.writing()`), so the
+        store's own modules can import reviews and boxes in one commit (`store/sr.py`)."""
+        importer = display_name(imported_by)
+        keys = [name_key(r.reviewer) for r in rows]
+        _check_imports(rows, keys)
+        return [outcome for outcome, _, _ in self._write_imports(conn, rows, keys, importer, replace_newer)]
+
+    def _write_imports(self, conn: sa.Connection, rows: list[Review], keys: list[str], importer: str,
+                       replace_newer: bool) -> list[tuple]:
+        now = utc_now()
+        if not self.is_sqlite:  # saves made meanwhile wait (lock timeout) instead of being overwritten by a stale plan
+            conn.execute(sa.text("LOCK TABLE reviews IN SHARE ROW EXCLUSIVE MODE"))
+        reviewer_ids, plan = _import_plan(conn, rows, keys, replace_newer)
+        names = dict(conn.execute(sa.select(reviewers.c.id, reviewers.c.name)).all())
+        audits = []
+        for review, key, (outcome, old, new) in zip(rows, keys, plan):
+            if outcome == IMPORT_NEW:
+                if key not in reviewer_ids:
+                    reviewer_ids[key] = self.reviewer_id(conn, review.reviewer)
+                    names[reviewer_ids[key]] = self.name_of(conn, reviewer_ids[key])
+                rid = reviewer_ids[key]
+                review_id = conn.execute(reviews.insert().values(image=review.image, reviewer_id=rid, **new)).inserted_primary_key[0]
+                before = None
+            elif outcome == IMPORT_UPDATED:
+                rid, review_id = old["reviewer_id"], old["id"]
+                conn.execute(reviews.update().where(reviews.c.id == review_id).values(**new))
+                before = json.dumps({k: old[k] for k in new})
+            else:
+                continue
+            audits.append({"review_id": review_id, "image": review.image, "reviewer": names[rid], "action": "import",
+                           "old_values": before, "new_values": json.dumps({**new, "imported_by": importer}), "at": now})
+        if audits:
+            conn.execute(audit_log.insert(), audits)
+        return plan
+
+
+def _check_imports(rows: list[Review], keys: list[str]) -> None:
+    for review in rows:
+        if review.status not in STATUSES:
+            raise StoreError(f"Unknown status {review.status!r} for {review.image}; nothing was imported.")
+        if review.created_at > review.updated_at:
+            raise StoreError(f"{review.image}: created after it was last updated; nothing was imported.")
+    if len(set(zip((r.image for r in rows), keys))) != len(rows):
+        raise StoreError("The same image and reviewer appear twice in one import; nothing was imported.")
 
 
 def _seen_before_save():

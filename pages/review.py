@@ -124,7 +124,7 @@ elif others:
 else:
     st.caption("Nobody else has reviewed this image yet.")
 
-report_panel(store, name, reviewer, view, metadata)  # the reader's report: draft, sign, versions
+report_panel(store, name, reviewer, view, metadata, image_path=path)  # the reader's report: draft, sign, versions, downloads
 st.subheader("Export")
 if view.visibility.locked or view.visibility.references_hidden:
     st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))

@@ -9,8 +9,10 @@ in `review/reports.py`, the writes in `review/store/reports.py`; this module dra
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import streamlit as st
 
@@ -19,6 +21,7 @@ from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 from cxrviz.review import reports as rules
 from cxrviz.review.measurements import Measurement
+from cxrviz.review.report_files import WRITERS, ReportSources
 from cxrviz.review.reports import ReportVersion
 from cxrviz.review.store import reports as stored
 from cxrviz.review.visibility import ImageUnderReview
@@ -35,6 +38,7 @@ class PanelContext:
     view: ImageUnderReview
     metadata: object
     measurements: tuple[Measurement, ...] = ()
+    image_path: Path | None = None  # the image's file, for the DICOM SR's Secondary Capture
 
 
 def text_key(image: str, version: int) -> str:
@@ -143,9 +147,20 @@ def _notice(image: str) -> None:
         st.info(escape_markdown(message), icon=":material/edit_note:")
 
 
-def _download(version: ReportVersion, key: str) -> None:
-    st.download_button(f"Download signed report, version {version.version} (.txt)", rules.as_text(version).encode("utf-8"),
-                       rules.file_name(version), "text/plain", on_click="ignore", key=key)
+_DOWNLOADS = (("text", "Text"), ("fhir", "FHIR R4 JSON"), ("sr", "DICOM SR"))
+
+
+def _download(ctx: PanelContext, version: ReportVersion, key: str) -> None:
+    """The signed version in each export format, the same bytes as `export --reports --format F`. The
+    FHIR and SR files are made only when clicked (the SR wraps the image itself as a Secondary Capture)."""
+    sources = ReportSources(ctx.metadata, ctx.view.boxes, ctx.measurements,
+                            lambda name: ctx.image_path if name == ctx.image else None)
+    st.caption(f"Download signed report, version {version.version}:")
+    for column, (fmt, label) in zip(st.columns(len(_DOWNLOADS)), _DOWNLOADS):
+        suffix, mime, writer = WRITERS[fmt]
+        data = writer(version, sources) if fmt == "text" else functools.partial(writer, version, sources)
+        column.download_button(f"{label} ({suffix})", data, rules.file_name(version, suffix), mime, on_click="ignore",
+                               key=f"{key}_{fmt}", width="stretch")
 
 
 def _editor(ctx: PanelContext, current: ReportVersion | None, last_signed: ReportVersion | None) -> None:
@@ -178,7 +193,7 @@ def _editor(ctx: PanelContext, current: ReportVersion | None, last_signed: Repor
     if current is not None:
         st.caption("Your draft is saved in the review store as you edit it; it stays unverified until you sign it.")
     if last_signed is not None:
-        _download(last_signed, f"report_dl_{ctx.image}_{last_signed.version}")
+        _download(ctx, last_signed, f"report_dl_{ctx.image}_{last_signed.version}")
 
 
 def _signed(ctx: PanelContext, current: ReportVersion) -> None:
@@ -189,7 +204,7 @@ def _signed(ctx: PanelContext, current: ReportVersion) -> None:
     left.button("New version", key=f"report_new_{ctx.image}", on_click=_new_version, args=(ctx, current.version),
                 help="Start the next version from this text; this signed version is kept as it is.", width="stretch")
     with right:
-        _download(current, f"report_dl_{ctx.image}_{current.version}")
+        _download(ctx, current, f"report_dl_{ctx.image}_{current.version}")
 
 
 def _earlier(found: Sequence[ReportVersion]) -> None:
@@ -214,9 +229,9 @@ def _others(ctx: PanelContext) -> None:
 
 
 def panel(store, image: str, reader: str, view: ImageUnderReview, metadata,
-          measurements: Sequence[Measurement] = ()) -> None:
+          measurements: Sequence[Measurement] = (), image_path: Path | None = None) -> None:
     """The Report panel for `reader`'s report on `image` (`view`: what the page read through the gate)."""
-    ctx = PanelContext(store, image, reader, view, metadata, tuple(measurements))
+    ctx = PanelContext(store, image, reader, view, metadata, tuple(measurements), image_path)
     st.subheader("Report")
     try:
         found = stored.versions(store, image, reader)

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--as", dest="as_reader", default=None, metavar="NAME",
                         help="export only what this reader may see (blind campaigns; their role is read from the store)")
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
-    _reports.add_export_arguments(parser)  # signed reports: --reports DIR, --format
+    _reports.add_export_arguments(parser, settings.images)  # signed reports: --reports DIR, --format
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -42,7 +42,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.reports is not None:  # through the same gate as the reviews
         from cxrviz.review.store.reports import signed_reports
 
-        _reports.export_reports(args, signed_reports(store, reader, operator=reader is None), load_metadata(args.metadata))
+        _reports.export_reports(args, signed_reports(store, reader, operator=reader is None),
+                                _reports.sources(args, load_metadata(args.metadata), shared.boxes, ()))
     if args.boxes is not None or args.coco is not None:  # boxes only, unless label files are asked for too
         _boxes.export_boxes(args, store, shared.boxes)
     if (args.reports is not None or args.boxes is not None or args.coco is not None) and args.corrections is None and args.data_entry is None:

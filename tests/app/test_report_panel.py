@@ -78,8 +78,8 @@ def test_draft_edit_sign_read_only_then_new_version(tmp_path, nih_images):
     assert signed.signed_by == "Dr Ann" and signed.text == typed
     assert any(shown(s.value).startswith("Signed by Dr Ann at 20") and shown(s.value).endswith("UTC (version 1)") for s in at.success)
     assert not any(w.value.startswith(UNVERIFIED) for w in at.warning)
-    download = at.get("download_button")[0]
-    assert "version 1" in download.proto.label
+    assert [d.proto.label for d in at.get("download_button")] == ["Text (.txt)", "FHIR R4 JSON (.json)", "DICOM SR (.dcm)"]
+    assert any("version 1" in c.value for c in at.caption)
 
     at.button(key=f"report_new_{IMAGE}").click().run()
     _ok(at)

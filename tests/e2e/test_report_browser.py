@@ -1,5 +1,6 @@
 """The Report panel in a real browser: text typed and signed at once (no pause to leave the box)
-is the text signed, and the download is that signed text with its signature line."""
+is the text signed, the text download is that signed text with its signature line, and the DICOM SR
+download is a TID 1500 SR of it, verified, referencing the image's Secondary Capture."""
 
 from __future__ import annotations
 
@@ -39,9 +40,23 @@ def test_typed_then_signed_at_once_is_what_is_signed_and_downloaded(app_url, app
     signed = stored.latest(store, IMAGE, "Dr Report")
     assert signed.signed_by == "Dr Report" and signed.text.endswith("Addendum: <b>typed</b> **then signed**.")
     with page.expect_download() as info:
-        page.get_by_role("button", name="Download signed report, version 1 (.txt)").click()
+        page.get_by_role("button", name="Text (.txt)").click()
     saved = tmp_path / info.value.suggested_filename
     info.value.save_as(saved)
     assert info.value.suggested_filename.startswith("00001511_000__Dr-Report-") and saved.name.endswith("__v1.txt")
     body = saved.read_text()
     assert body.startswith(signed.text) and re.search(r"\n\nSigned by Dr Report at .* UTC \(version 1\)\n$", body)
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="DICOM SR (.dcm)").click()
+    sr_file = tmp_path / info.value.suggested_filename
+    info.value.save_as(sr_file)
+    import pydicom
+
+    from cxrviz.review.dicom_sr import image_uids
+
+    sr = pydicom.dcmread(sr_file)
+    assert sr_file.name.endswith("__v1.dcm") and sr.Modality == "SR" and sr.VerificationFlag == "VERIFIED"
+    evidence = sr.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0].ReferencedSOPSequence[0]
+    assert evidence.ReferencedSOPInstanceUID == image_uids(IMAGE)["sop"]
+    assert "Addendum: <b>typed</b>" in str(sr.ContentSequence[-1].TextValue)

@@ -65,3 +65,46 @@ def test_export_as_a_blind_reader_leaves_out_others_reports_they_may_not_see(tmp
     done = _export("--db", db, "--reports", str(tmp_path / "bob"), "--as", "bob", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert sorted(p.name for p in (tmp_path / "bob").iterdir()) == ["00001511_000__bob__v1.txt"]
+
+
+def test_fhir_and_sr_exports_carry_the_signed_report_and_its_boxes(tmp_path, nih_images):
+    import pydicom
+    from fhir.resources.R4B.diagnosticreport import DiagnosticReport
+
+    from cxrviz.review.boxes import ReviewerBox
+    from cxrviz.review.dicom_sr import image_uids
+    from cxrviz.review.store import boxes as stored_boxes
+
+    db = str(tmp_path / "reviews.sqlite")
+    store = Store(db)
+    stored_boxes.add_box(store, ReviewerBox(IMAGE, "ann", "Nodule", 600.0, 200.0, 80.0, 60.0, 1024, 1024))
+    stored.save_text(store, IMAGE, "ann", "Nodule in the left upper zone.\n\nIMPRESSION:\n1. Nodule.", ["Nodule"])
+    stored.sign(store, IMAGE, "ann", 1, at="2026-12-03T11:00:00.000000Z")
+
+    fhir_dir, sr_dir = tmp_path / "fhir", tmp_path / "sr"
+    done = _export("--db", db, "--reports", str(fhir_dir), "--format", "fhir", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (json_file,) = fhir_dir.iterdir()
+    report = DiagnosticReport.model_validate_json(json_file.read_text())
+    assert report.status == "final" and "Nodule" in report.conclusion
+
+    missing = _export("--db", db, "--reports", str(sr_dir), "--format", "sr", "--images", str(tmp_path / "none"), cwd=tmp_path)
+    assert missing.returncode != 0 and "not in the images folder" in missing.stderr and "Traceback" not in missing.stderr
+    done = _export("--db", db, "--reports", str(sr_dir), "--format", "sr", "--images", str(nih_images), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (sr_file,) = sr_dir.iterdir()
+    sr = pydicom.dcmread(sr_file)
+    assert sr.Modality == "SR" and sr.VerificationFlag == "VERIFIED"
+    referenced = {item.ReferencedSOPInstanceUID for item in sr.CurrentRequestedProcedureEvidenceSequence[0]
+                  .ReferencedSeriesSequence[0].ReferencedSOPSequence}
+    assert referenced == {image_uids(IMAGE)["sop"]}
+    def datasets(ds):
+        yield ds
+        for element in ds:
+            if element.VR == "SQ":
+                for item in element.value:
+                    yield from datasets(item)
+
+    polylines = [list(item.GraphicData) for item in datasets(sr) if getattr(item, "GraphicType", None) == "POLYLINE"]
+    # the box in the 1024 frame, in the pixels of the 512-px file the Secondary Capture is made of
+    assert [[round(v) for v in data] for data in polylines] == [[300, 100, 340, 100, 340, 130, 300, 130, 300, 100]]

@@ -2,14 +2,14 @@
 it, for each reader's throughput. A new table only.
 
 Revision ID: 0011
-Revises: 0008 (the lead chains it after 0010 when merging)
+Revises: 0010
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

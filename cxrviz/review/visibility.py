@@ -70,6 +70,10 @@ class Visibility:
     def boxes(self, boxes: list[ReviewerBox]) -> list[ReviewerBox]:
         return [b for b in boxes if b.image not in self.locked or self.is_own(b.reviewer)]
 
+    def measurements(self, measurements: list) -> list:
+        """Measurements (`review.measurements.Measurement`) follow the boxes' rule."""
+        return [m for m in measurements if m.image not in self.locked or self.is_own(m.reviewer)]
+
     def export_notice(self) -> str:
         """A sentence on what an export for this viewer leaves out, or "" when nothing."""
         parts = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxrviz.commands import _boxes
+from cxrviz.commands import _boxes, _measurements
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--as", dest="as_reader", default=None, metavar="NAME",
                         help="export only what this reader may see (blind campaigns; their role is read from the store)")
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
+    _measurements.add_export_arguments(parser)  # --measurements FILE.csv
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,8 +39,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if reader is not None:
         role = team.role_of(store, reader)
         print(f"exporting as {reader} ({role or 'no role'})" + (f": {shared.notice()}" if shared.notice() else ""))
-    if args.boxes is not None or args.coco is not None:  # boxes only, unless label files are asked for too
-        _boxes.export_boxes(args, store, shared.boxes)
+    if args.measurements is not None:
+        _measurements.export_measurements(args, store, reader)
+    if args.boxes is not None or args.coco is not None or args.measurements is not None:  # only these, unless label files are asked for too
+        if args.boxes is not None or args.coco is not None:
+            _boxes.export_boxes(args, store, shared.boxes)
         if args.corrections is None and args.data_entry is None:
             return 0
     corrections = output_path(args.corrections, "corrections.csv")

@@ -89,3 +89,38 @@ def test_others_measurements_are_withheld_on_a_blind_image_like_their_boxes(stor
     store.save_review(BOXED_1024, "alice", ["Cardiomegaly"], "confirmed")  # alice has read it: bob's work opens to her
     assert {m.reviewer for m in team.visible_measurements(store, "alice", BOXED_1024)} == {"alice", "bob"}
     assert {m.reviewer for m in team.visible_measurements(store, "bob", BOXED_1024)} == {"bob"}  # bob has not
+
+
+def test_cli_export_measurements_for_the_operator_and_as_a_reader(tmp_path):
+    import csv
+    import io
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    db = str(tmp_path / "s.sqlite")
+    store = Store(db)
+    team.sign_in(store, "admin")
+    for reader in ("alice", "bob"):
+        team.set_role(store, "admin", reader, READER)
+    team.create_campaign(store, "admin", CampaignSpec("blind", (BOXED_1024,), ("alice", "bob"), 2, True, False))
+    add_measurement(store, _length("alice"))
+    add_measurement(store, Measurement(BOXED_1024, "bob", "ctr", CTR, 1024, 1024, None, "PA"))
+    store.dispose()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("CXRVIZ_DB", None)
+
+    def export(*extra) -> list[dict]:
+        done = subprocess.run([sys.executable, "-m", "cxrviz", "export", "--db", db, "--measurements", "m.csv", *extra],
+                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert not (tmp_path / "corrections.csv").exists()  # measurements only: no label files written unasked
+        return list(csv.DictReader(io.StringIO((tmp_path / "m.csv").read_text(encoding="utf-8"))))
+
+    everything = export()
+    assert [(r["reviewer"], r["kind"], r["value"], r["unit"]) for r in everything] == [
+        ("alice", "length", "115.05", "mm"), ("bob", "ctr", "0.5600", "ratio")]
+    assert everything[1]["reading"] == "0.56: above 0.5 on a PA view"
+    assert [r["reviewer"] for r in export("--as", "alice")] == ["alice"]  # bob's work on the blind image stays out

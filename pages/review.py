@@ -4,7 +4,19 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import acting, box_editor, campaign_queue, followup_view, measure_view, resources, review_form, review_keys, sidebar, state, viewer
+from cxrviz.app import (
+    acting,
+    box_editor,
+    campaign_queue,
+    followup_view,
+    measure_view,
+    resources,
+    review_form,
+    review_keys,
+    sidebar,
+    state,
+    viewer,
+)
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.errors import CxrvizError

@@ -85,7 +85,12 @@ def nih_spacing(original_width, original_height, spacing_x, spacing_y, frame_wid
     square), and the shared 512-px copies halve that again. So one pixel of the file spans
     `spacing_x × original_width / frame_width` mm across and `spacing_y × original_height /
     frame_height` mm down: 0.171 × 2500 / 1024 = 0.417 mm and 0.171 × 2048 / 1024 = 0.342 mm for
-    that example. None when any of the four figures is missing or not a positive number."""
+    that example. None when any of the four figures is missing or not a positive number.
+
+    Checked against the columns themselves: width × spacing_x over all 112,120 rows has median
+    420 mm (quartiles 393–428) and height × spacing_y median 354 mm (344–428), the 43 × 35 cm
+    detector of a chest radiograph, so the spacing is per ORIGINAL pixel; per 1024-px pixel the
+    field would be about 150 mm wide."""
     if not _positive(original_width, original_height, spacing_x, spacing_y, frame_width, frame_height):
         return None
     return Spacing(float(spacing_x) * float(original_width) / frame_width, float(spacing_y) * float(original_height) / frame_height,
@@ -144,12 +149,17 @@ def dicom_spacing(ds, frame_width: int, frame_height: int) -> Spacing | None:
 
 
 def spacing_of_dicom_bytes(data: bytes, shape: tuple[int, ...]) -> Spacing | None:
-    """`dicom_spacing` of an uploaded file's header (None for a file that is not DICOM)."""
+    """`dicom_spacing` of an uploaded file's header (None for a file that is not DICOM). Called
+    after `data.uploads.decode_upload` accepted the file (its size and inflation checks passed)."""
     import io
 
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from cxrviz.data.uploads import is_dicom
+
+    if not is_dicom(data):
+        return None
     try:
         ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, OSError, ValueError, TypeError, AttributeError, KeyError):

@@ -17,7 +17,7 @@ from cxrviz.data.frames import Frame
 from cxrviz.review.measurements import Measurement
 from cxrviz.review.store import Store
 from cxrviz.review.store.measurements import add_measurement, list_measurements, measurement_log
-from tests.conftest import BOXED_1024, REPO, shown
+from tests.conftest import BOXED_1024, REPO, SMALL_512, shown
 
 TIMEOUT = 240
 SPACING = (0.194311 * 2021 / 1024,) * 2
@@ -67,6 +67,12 @@ def test_outside_measure_mode_the_saved_figures_are_under_the_picture(app_env):
     assert not at.exception, [e.value for e in at.exception]
     table = _measurements_table(at)
     assert list(table["reading"]) == ["0.56: AP views magnify the heart; 0.5 does not apply"]
+    at.button(key="image_measure").click().run()  # Measure (L) on, then Draw (B): one canvas, one mode at a time
+    assert at.radio(key="image_measure_tool")
+    at.button(key="image_draw").click().run()
+    assert not [r for r in at.radio if r.key == "image_measure_tool"] and at.selectbox(key="image_boxes_finding")
+    at.button(key="image_measure").click().run()
+    assert at.radio(key="image_measure_tool") and not [s for s in at.selectbox if s.key == "image_boxes_finding"]
 
 
 def test_saved_lines_are_drawn_where_they_are_at_the_view_s_zoom():
@@ -97,3 +103,20 @@ def test_fabric_lines_are_read_at_their_ends():
     rect = {"type": "rect", "left": 0, "top": 0, "width": 5, "height": 5}
     assert canvas_lines({"objects": [line, rect, left_origin, scaled]}) == [((10.0, 80.0), (110.0, 20.0))] * 3
     assert canvas_lines(None) == []
+
+
+def test_the_review_page_measures_its_image_too(app_env):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["image"] = SMALL_512
+    at.switch_page("pages/review.py")
+    at.run()
+    at.text_input(key="reviewer").input("ann").run()
+    name = next(t.value for t in at.text if t.value.startswith("0"))  # "NAME (position / queue length)"
+    image = name.split(" ")[0]
+    store = Store(str(app_env / "reviews.sqlite"))
+    add_measurement(store, Measurement(image, "ann", "length", ((0.0, 0.0), (30.0, 40.0)), 512, 512, None, None))
+    at.button(key="review_measure").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.radio(key="review_measure_tool").value == "Length"
+    assert any("Pixel spacing" in shown(c.value) and "NIH metadata" in shown(c.value) for c in at.caption)
+    assert list(_measurements_table(at)["value"])[0].endswith(" px (no spacing: pixels)")  # as stored: it was saved without spacing

@@ -79,3 +79,7 @@ def test_draw_a_length_and_a_ctr_and_read_their_figures(page, app_url, app_home)
     assert ctr.points[0][1] == ctr.points[1][1]  # the heart's width is levelled
     page.locator("[data-testid=stMain]").evaluate("m => m.scrollTo(0, 0)")
     screenshot(page, "measure-length-ctr")
+    page.set_viewport_size({"width": 1280, "height": 800})  # the five view buttons on a common laptop screen
+    page.wait_for_timeout(1000)
+    page.locator("[data-testid=stMain]").evaluate("m => m.scrollTo(0, 0)")
+    screenshot(page, "measure-1280x800")

@@ -3,7 +3,7 @@ What it shows of other readers and of the references comes from the blind-readin
 
 import streamlit as st
 
-from cxrviz.app import acting, auth, box_editor, image_nav, layout, resources, sidebar, state, viewer
+from cxrviz.app import acting, auth, box_editor, image_nav, layout, measure_view, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.review.store import team
@@ -56,8 +56,11 @@ drawing = None
 if reviewer and store is not None:
     with warn_on_error():  # boxes are drawn on the viewer itself ("Draw boxes", key B)
         drawing = box_editor.drawing_for(store, name, reviewer, boxes, key_prefix="image_boxes", view=view)
+measuring = measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "image_measure")  # length and CTR (key L)
 viewer.show(gray, model, image=name, nih_labels=nih, boxes_table=boxes, key_prefix="image",
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes), drawing=drawing)
+            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes), drawing=drawing, measuring=measuring)
+if reviewer and store is not None:
+    measure_view.download(store, reviewer, "image_measure")
 if view.blind:
     st.caption("Blind campaign: other readers' boxes of this image appear once you have read it.")
 if not reviewer:

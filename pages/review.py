@@ -4,7 +4,19 @@ import dataclasses
 
 import streamlit as st
 
-from cxrviz.app import acting, box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
+from cxrviz.app import (
+    acting,
+    box_editor,
+    campaign_queue,
+    followup_view,
+    measure_view,
+    resources,
+    review_form,
+    review_keys,
+    sidebar,
+    state,
+    viewer,
+)
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
 from cxrviz.app.report_view import panel as report_panel
 from cxrviz.app.text import escape_markdown, folder_name
@@ -104,7 +116,8 @@ except CxrvizError as error:
     st.stop()
 viewer.show(gray, model, image=name, nih_labels=None if hidden else nih, boxes_table=boxes, key_prefix="review", beside=beside,
             reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
-            drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, True, view=view))  # downloads: through the gate
+            drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, True, view=view),  # downloads: through the gate
+            measuring=measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure"))  # length, CTR (key L)
 if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
     followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
                                  config.cache, followup_view.follow_up_of(metadata, name))

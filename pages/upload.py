@@ -5,7 +5,7 @@ removing the file drops it. The file name and anything read from the file are sh
 
 import streamlit as st
 
-from cxrviz.app import layout, resources, sidebar, state, viewer
+from cxrviz.app import layout, measure_view, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error
 from cxrviz.data.imaging import MAX_PIXELS
 from cxrviz.data.uploads import MAX_UPLOAD_BYTES, MIN_SIDE, decode_once, forget_upload
@@ -28,4 +28,5 @@ if upload is None:
 with stop_on_error():
     decoded = decode_once(st.session_state, upload.file_id, upload.getvalue, upload.name)
 st.text(" · ".join([f"File: {upload.name}", decoded.kind, *(f"{k}: {v}" for k, v in decoded.details.items())]))
-viewer.show(decoded.gray, model, key_prefix="upload")
+viewer.show(decoded.gray, model, key_prefix="upload",  # measured with the DICOM's pixel spacing (key L), nothing stored
+            measuring=measure_view.measuring_for_upload(upload.name, upload.getvalue(), decoded.gray.shape, decoded.details.get("view")))

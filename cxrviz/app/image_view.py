@@ -30,6 +30,7 @@ from cxrviz.explain.render import LabelledBox, render_png
 OVERLAYS = {"overlay.nih_boxes": ("NIH", "A", "NIH boxes"), "overlay.heatmap": ("Heatmap", "M", "heatmap"),
             "overlay.cam_box": ("CAM box", "K", "CAM box")}
 DRAW_KEY = "B"  # C and R are Streamlit's own (clear cache, rerun)
+MEASURE_KEY = "L"  # the length and CTR tools (`app/measure_view.py`)
 _SETTINGS = "_reader_settings"  # {"reader": name key or None, "values": {...}}
 _PROBLEM = "_reader_settings_problem"  # a store failure, shown once in the view
 
@@ -125,8 +126,11 @@ def _flip(reader: str | None, name: str) -> None:
     remember(reader, name, not setting(reader, name, True))
 
 
-def _flip_draw(state_key: str) -> None:
+def _flip_draw(state_key: str, other_key: str | None = None) -> None:
+    """Switch a drawing mode; drawing boxes and measuring take turns on one canvas."""
     st.session_state[state_key] = not st.session_state.get(state_key, False)
+    if other_key is not None and st.session_state[state_key]:
+        st.session_state[other_key] = False
 
 
 @dataclass(frozen=True)
@@ -137,11 +141,12 @@ class Shown:
     heatmap: bool = True
     cam_box: bool = True
     draw: bool = False
+    measure: bool = False
 
 
-def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False) -> Shown:
-    """A row of keyed buttons, one per overlay (and "Draw boxes" when the reader can draw); a
-    button is filled while its layer is shown."""
+def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False, can_measure: bool = False) -> Shown:
+    """A row of keyed buttons, one per overlay (and "Draw boxes" when the reader can draw,
+    "Measure" when the view can be measured); a button is filled while its layer is shown."""
     row = st.container(horizontal=True, gap="small")  # wraps on a narrow window instead of cutting labels short
     on = {}
     for name, (label, shortcut, what) in OVERLAYS.items():
@@ -151,15 +156,20 @@ def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False)
                    icon=":material/visibility:" if on[name] else ":material/visibility_off:",
                    help=f"Show or hide the {what} (key {shortcut}); remembered for you.",
                    on_click=_flip, args=(reader, name))
-    draw_key = f"{key_prefix}_drawing"
+    draw_key, measure_key = f"{key_prefix}_drawing", f"{key_prefix}_measuring"
     drawing = can_draw and bool(st.session_state.get(draw_key, False))
+    measuring = can_measure and not drawing and bool(st.session_state.get(measure_key, False))
     if can_draw:
         row.button("Draw", key=f"{key_prefix}_draw", shortcut=DRAW_KEY, type="primary" if drawing else "secondary",
-                   icon=":material/draw:", on_click=_flip_draw, args=(draw_key,),
+                   icon=":material/draw:", on_click=_flip_draw, args=(draw_key, measure_key),
                    help=f"Draw, move or delete your boxes on this X-ray (key {DRAW_KEY}), at the zoom and window shown.")
+    if can_measure:
+        row.button("Measure", key=f"{key_prefix}_measure", shortcut=MEASURE_KEY, type="primary" if measuring else "secondary",
+                   icon=":material/straighten:", on_click=_flip_draw, args=(measure_key, draw_key),
+                   help=f"Measure a length (mm) or the cardiothoracic ratio on this X-ray (key {MEASURE_KEY}).")
     problem = st.session_state.pop(_PROBLEM, None)
     if problem:
         from cxrviz.app.text import escape_markdown
 
         st.warning(escape_markdown(problem), icon=":material/warning:")
-    return Shown(on["overlay.nih_boxes"], on["overlay.heatmap"], on["overlay.cam_box"], drawing)
+    return Shown(on["overlay.nih_boxes"], on["overlay.heatmap"], on["overlay.cam_box"], drawing, measuring)

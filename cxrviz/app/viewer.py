@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from cxrviz.app import box_editor, image_view, plots, prefetch, resources, scorecam
+from cxrviz.app import box_editor, image_view, measure_view, plots, prefetch, resources, scorecam
 from cxrviz.app.prefetch import image_key
 from cxrviz.app.text import escape_markdown
 from cxrviz.data.boxes import Box, box_from_heatmap, iobb, iou
@@ -89,11 +89,12 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
          boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
          beside: Callable[[np.ndarray | None], None] | None = None,
          reviewer_boxes: list[tuple[str, str, Box]] | None = None, drawing=None,
-         reader: str | None = None) -> np.ndarray | None:
+         reader: str | None = None, measuring=None) -> np.ndarray | None:
     """Lay out the view; `beside(probs)` fills the top of the right column (the review form);
     `reviewer_boxes`: (reviewer, finding, box in the array's frame), drawn in blue and scored against
     the CAM box like the NIH boxes; `drawing` (`box_editor.drawing_for`): the reader may draw boxes
-    on the view; `reader`: whose overlay choices to remember (default: the drawing's reviewer).
+    on the view; `reader`: whose overlay choices to remember (default: the drawing's reviewer);
+    `measuring` (`measure_view.measuring_for`): the length and CTR tools ("Measure", key L).
     Returns the probabilities (None without a model)."""
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
@@ -111,7 +112,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
             beside(probs)
     with left:
         _viewer(gray, key, model, bars, truths, key_prefix, tuple(reviewer_boxes or ()), drawing,
-                reader or (drawing.reviewer if drawing is not None else None))
+                reader or (drawing.reviewer if drawing is not None else None), measuring)
     with right:
         if probs is not None:
             # The toggle returns the session value read above for `table`: one table per run.
@@ -133,7 +134,8 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
 
 @st.fragment
 def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.ndarray | None,
-            truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = (), drawing=None, reader: str | None = None) -> None:
+            truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = (), drawing=None, reader: str | None = None,
+            measuring=None) -> None:
     # The image comes first: two choices above it, the rest of the controls in a popover.
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = plots.top_finding(probs)  # probs: the values the bars show
@@ -148,11 +150,11 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
             "Finer heatmap (16 × 16 layer)", key=f"{key_prefix}_fine",
             help="Explains an earlier layer of twice the resolution: sharper edges, less of the model's final "
                  "reasoning. On the 8 NIH boxes of the shared images it did not localise better (model card).")
-        canvas_width = drawing is not None and st.slider(
+        canvas_width = (drawing is not None or measuring is not None) and st.slider(
             "Drawing width (px)", *box_editor.CANVAS_WIDTHS, int(image_view.setting(reader, CANVAS_SETTING, box_editor.DEFAULT_CANVAS_WIDTH)),
             20, key=f"{key_prefix}_canvas_width", on_change=_keep_canvas_width, args=(reader, f"{key_prefix}_canvas_width"),
-            help="The size of the X-ray while drawing boxes (the canvas has a fixed size); remembered for you.")
-    shown = image_view.overlay_toggles(key_prefix, reader, can_draw=drawing is not None)
+            help="The size of the X-ray while drawing boxes or measuring (the canvas has a fixed size); remembered for you.")
+    shown = image_view.overlay_toggles(key_prefix, reader, can_draw=drawing is not None, can_measure=measuring is not None)
     stamp = box_editor.finding_choice(drawing) if shown.draw else ""
 
     finding_index = FINDINGS.index(finding)
@@ -188,9 +190,12 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
                             view, opacity, colormap)
     if shown.draw:
         box_editor.draw_panel(drawing, png, view.frame(gray.shape, canvas_width), stamp, show_nih=shown.nih_boxes)
+    elif shown.measure:
+        measure_view.panel(measuring, png, view.frame(gray.shape, canvas_width))
     else:
         caption = box_legend(bool(nih), len(drawn) > base, bool(theirs))
-        st.image(png, width="stretch", caption=caption)
+        st.image(measure_view.draw_measurements(png, measuring, view.frame(gray.shape)), width="stretch", caption=caption)
+        measure_view.saved_table(measuring)
     if metrics:
         st.table(pd.DataFrame(metrics).set_index("finding").round(3))
     elif nih and cam_map is not None and shown.cam_box:

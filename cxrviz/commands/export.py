@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxrviz.commands import _boxes, _reports
+from cxrviz.commands import _boxes, _measurements, _reports
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
@@ -25,13 +25,15 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--as", dest="as_reader", default=None, metavar="NAME",
                         help="export only what this reader may see (blind campaigns; their role is read from the store)")
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
-    _reports.add_export_arguments(parser, settings.images)  # signed reports: --reports DIR, --format
+    _reports.add_export_arguments(parser, settings.images)  # signed reports: --reports DIR, --format, --images
+    _measurements.add_export_arguments(parser)  # --measurements FILE.csv
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.data.metadata import load_metadata
     from cxrviz.review.identity import display_name
     from cxrviz.review.store import Store, team
+    from cxrviz.review.store.measurements import list_measurements
 
     reader = display_name(args.as_reader) if args.as_reader is not None else None
     store = Store(args.db, settings.db_timeout)
@@ -42,11 +44,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.reports is not None:  # through the same gate as the reviews
         from cxrviz.review.store.reports import signed_reports
 
+        measurements = list_measurements(store) if reader is None else team.visible_measurements(store, reader)
         _reports.export_reports(args, signed_reports(store, reader, operator=reader is None),
-                                _reports.sources(args, load_metadata(args.metadata), shared.boxes, ()))
-    if args.boxes is not None or args.coco is not None:  # boxes only, unless label files are asked for too
+                                _reports.sources(args, load_metadata(args.metadata), shared.boxes, measurements))
+    if args.measurements is not None:
+        _measurements.export_measurements(args, store, reader)
+    if args.boxes is not None or args.coco is not None:
         _boxes.export_boxes(args, store, shared.boxes)
-    if (args.reports is not None or args.boxes is not None or args.coco is not None) and args.corrections is None and args.data_entry is None:
+    only = (args.reports, args.boxes, args.coco, args.measurements)  # only these, unless label files are asked for too
+    if any(o is not None for o in only) and args.corrections is None and args.data_entry is None:
         return 0
     corrections = output_path(args.corrections, "corrections.csv")
     data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")

@@ -74,6 +74,10 @@ class Visibility:
         """Report versions (`reports.ReportVersion`), as reviews: others' of locked images withheld."""
         return [r for r in reports if r.image not in self.locked or self.is_own(r.reviewer)]
 
+    def measurements(self, measurements: list) -> list:
+        """Measurements (`review.measurements.Measurement`) follow the boxes' rule."""
+        return [m for m in measurements if m.image not in self.locked or self.is_own(m.reviewer)]
+
     def export_notice(self) -> str:
         """A sentence on what an export for this viewer leaves out, or "" when nothing."""
         parts = []

@@ -217,6 +217,38 @@ drafts = sa.Table(
     sa.Column("base_updated_at", sa.String(40), nullable=True),
     sa.Column("updated_at", sa.String(40), nullable=False),
 )
+# ---- measurements ----
+# Lengths and cardiothoracic ratios a reader drew (`cxrviz.review.measurements`), in the image's
+# original frame; `points` is JSON [[x, y], ...]; `spacing_x`/`spacing_y` mm per pixel of that
+# frame (NULL: the image had none, the length is in pixels). And their append-only log.
+measurements = sa.Table(
+    "measurements", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),  # length, ctr
+    sa.Column("points", sa.Text, nullable=False),
+    sa.Column("frame_width", sa.Integer, nullable=False),
+    sa.Column("frame_height", sa.Integer, nullable=False),
+    sa.Column("spacing_x", sa.Float, nullable=True),
+    sa.Column("spacing_y", sa.Float, nullable=True),
+    sa.Column("view", sa.String(8), nullable=True),  # PA, AP; NULL: unknown
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+measurement_audit = sa.Table(
+    "measurement_audit", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("measurement_id", sa.Integer, nullable=False, index=True),
+    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(20), nullable=False),  # measure-create, measure-delete
+    sa.Column("old_values", sa.Text, nullable=True),
+    sa.Column("new_values", sa.Text, nullable=True),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
+
 # ---- reports ----
 # The reader's report on an image, one row per version (`review/reports.py`, `review/store/reports.py`).
 # Append-only: a signed row is never updated or deleted (triggers of migration 0010 refuse it), a

@@ -22,9 +22,11 @@ from cxrviz.review import visibility as gate
 from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.campaigns import CampaignError, CampaignSpec
 from cxrviz.review.identity import display_name, name_key
+from cxrviz.review.measurements import Measurement
 from cxrviz.review.record import Review, utc_now
 from cxrviz.review.store.boxes import list_boxes
 from cxrviz.review.store.core import Store, check_image_name
+from cxrviz.review.store.measurements import list_measurements
 from cxrviz.review.store.tables import adjudications, assignments, audit_log, campaigns, reviewers, reviews, team_audit, users
 from cxrviz.review.store.views import readings, seconds_on_image
 from cxrviz.review.visibility import DECIDED, OTHERS_VISIBLE, ImageUnderReview, Shared, Visibility
@@ -234,6 +236,13 @@ def visible_boxes(store: Store, viewer: str | None, image: str | None = None) ->
     first: a reading saved in between can only leave the answer stricter than needed."""
     seen = visibility(store, viewer)
     return seen.boxes(list_boxes(store, image))
+
+
+def visible_measurements(store: Store, viewer: str | None, image: str | None = None) -> list[Measurement]:
+    """The measurements (of one image, or all) that `viewer` may receive: others' only where their
+    boxes would be (`Visibility.measurements`, the same rule). The gate is read first."""
+    seen = visibility(store, viewer)
+    return seen.measurements(list_measurements(store, image))
 
 
 def image_under_review(store: Store, image: str, viewer: str | None) -> ImageUnderReview:

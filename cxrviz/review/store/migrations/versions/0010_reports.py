@@ -3,14 +3,14 @@ New tables only. Signed rows are read-only in the database itself: a trigger ref
 DELETE of a row whose `signed_at` is set, whoever sends it.
 
 Revision ID: 0010
-Revises: 0008 (the lead chains it after 0009 when merging)
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

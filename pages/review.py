@@ -114,10 +114,11 @@ except CxrvizError as error:
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
+measuring = measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure")
 viewer.show(gray, model, image=name, nih_labels=None if hidden else nih, boxes_table=boxes, key_prefix="review", beside=beside,
             reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
             drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, True, view=view),  # downloads: through the gate
-            measuring=measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure"))  # length, CTR (key L)
+            measuring=measuring)  # length, CTR (key L)
 if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
     followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
                                  config.cache, followup_view.follow_up_of(metadata, name))
@@ -137,7 +138,7 @@ elif others:
 else:
     st.caption("Nobody else has reviewed this image yet.")
 
-report_panel(store, name, reviewer, view, metadata, image_path=path)  # the reader's report: draft, sign, versions, downloads
+report_panel(store, name, reviewer, view, metadata, measuring.measurements if measuring else (), image_path=path)  # the reader's report: draft, sign, versions, downloads
 st.subheader("Export")
 if view.visibility.locked or view.visibility.references_hidden:
     st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))

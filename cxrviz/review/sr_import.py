@@ -17,6 +17,8 @@ store, so they are not written (see the report to the lead).
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,7 +57,8 @@ class SrImportReport:
     reviews: tuple[tuple[Review, str], ...]  # review written (or that would be) and its outcome
     boxes_added: int
     boxes_already: int
-    measurements: tuple[Measurement, ...]  # read; not stored in this branch
+    measurements: tuple[Measurement, ...]  # read from the SRs
+    measurements_added: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -65,7 +68,8 @@ class SrImportReport:
                 f"{len(self.reviews)} reviews ({', '.join(f'{r.image} {o}' for r, o in self.reviews) or 'none changed'}), "
                 f"{self.boxes_added} boxes added, {self.boxes_already} already in the store")
         if self.measurements:
-            text += f"; {len(self.measurements)} measurements read but not stored (no measurement store in this version)"
+            text += (f"; {self.measurements_added} measurements added, "
+                     f"{len(self.measurements) - self.measurements_added} already in the store")
         return text
 
 
@@ -188,11 +192,14 @@ def import_srs(store, paths: Sequence[Path], metadata, images, imported_by: str,
                 out.append(review)
         return out
 
+    measurements = tuple(dataclasses.replace(m, reviewer=readers[name_key(m.reviewer)], created_at=when.get((m.image, readers[name_key(m.reviewer)])))
+                         for r in readings for m in r.measurements)
     try:
-        written, added = import_readings(store, sorted(present), reviews_for, boxes, imported_by, dry_run=dry_run)
+        written, added, measured = import_readings(store, sorted(present), reviews_for, boxes, imported_by, dry_run=dry_run,
+                                                   measurements=measurements)
     except BoxCountError as error:  # counted inside the transaction, with the boxes already stored
         raise SrImportRefusedError([(file_of[number], f"its boxes: {why}") for number, why in error.rows]) from None
-    measurements = tuple(m for r in readings for m in r.measurements)
     log.info("SR import of %d files by %s: %d reviews, %d boxes added", len(readings), imported_by, len(written), sum(added))
     return SrImportReport(files=tuple(str(p) for p in paths), readings=tuple(readings), reviews=tuple(written),
-                          boxes_added=sum(added), boxes_already=len(added) - sum(added), measurements=measurements, dry_run=dry_run)
+                          boxes_added=sum(added), boxes_already=len(added) - sum(added), measurements=measurements,
+                          measurements_added=sum(measured), dry_run=dry_run)

@@ -1,9 +1,12 @@
 """Measuring on the Image page with real mouse events in headless Chromium: a length, then a
 cardiothoracic ratio (heart, then thorax) drawn on the viewer's canvas, the figures shown checked
 against hand-computed values (the NIH metadata's spacing of this image), both saved, listed and
-in the store."""
+in the store. Then the reader's report on the Review page: drafted with the CTR, signed, and its
+DICOM SR downloaded with the CTR and the length in it."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -39,7 +42,7 @@ def _canvas(page, tool: str):
     return box
 
 
-def test_draw_a_length_and_a_ctr_and_read_their_figures(page, app_url, app_home):
+def test_draw_a_length_and_a_ctr_and_read_their_figures(page, app_url, app_home, tmp_path):
     page.goto(f"{app_url}/image?image={BOXED_1024}&reviewer=e2e%20measure")
     measure = page.get_by_role("button", name="Measure", exact=False)
     expect(measure).to_be_visible()
@@ -83,3 +86,36 @@ def test_draw_a_length_and_a_ctr_and_read_their_figures(page, app_url, app_home)
     page.wait_for_timeout(1000)
     page.locator("[data-testid=stMain]").evaluate("m => m.scrollTo(0, 0)")
     screenshot(page, "measure-1280x800")
+
+    _sign_and_download_the_sr(page, app_url, app_home, ctr.value, tmp_path)
+
+
+def _sign_and_download_the_sr(page, app_url, app_home, ratio: float, tmp_path) -> None:
+    import pydicom
+
+    store = Store(str(app_home / "reviews.sqlite"))
+    store.save_review(BOXED_1024, REVIEWER, ["Cardiomegaly"], "corrected")
+    page.set_viewport_size({"width": 1500, "height": 1100})
+    page.goto(f"{app_url}/review?reviewer=e2e%20measure&image={BOXED_1024}")
+    page.get_by_role("button", name="Draft from my reading").click()
+    area = page.get_by_role("textbox", name="Report text")
+    expect(area).to_have_value(re.compile(rf"Cardiothoracic ratio {ratio:.2f} \(PA view"))
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Signed by e2e measure at .* UTC \(version 1\)$"))).to_be_visible()
+    screenshot(page, "report-signed-with-ctr")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="DICOM SR (.dcm)").click()
+    path = tmp_path / info.value.suggested_filename
+    info.value.save_as(path)
+    sr = pydicom.dcmread(path)
+
+    def items(ds):
+        for element in ds:
+            if element.VR == "SQ":
+                for item in element.value:
+                    yield item
+                    yield from items(item)
+
+    numbers = {i.ConceptNameCodeSequence[0].CodeMeaning: float(i.MeasuredValueSequence[0].NumericValue)
+               for i in items(sr) if getattr(i, "ValueType", None) == "NUM"}
+    assert numbers["Cardiothoracic ratio"] == pytest.approx(ratio, abs=1e-4) and "Length" in numbers

@@ -14,6 +14,7 @@ from cxrviz.review import dicom_sr
 from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.dicom_sr import report_of, tid1500_sr
 from cxrviz.review.measurements import Measurement
+from cxrviz.review.store.measurements import list_measurements, measurement_log
 from cxrviz.review.sr_import import SrImportRefusedError, import_srs, nih_source_index, review_after
 from cxrviz.review.store import Store
 from cxrviz.review.store.boxes import list_boxes
@@ -47,8 +48,12 @@ def test_an_sr_built_with_highdicom_directly_becomes_boxes_and_a_review(target, 
     assert (review.image, review.reviewer, review.labels) == (SMALL_512, "Ada Byron", ("Nodule", "Pneumothorax"))
     assert review.status == ("confirmed" if metadata.findings_of(SMALL_512) == {"Nodule", "Pneumothorax"} else "corrected")
     assert [a["action"] for a in store.audit(SMALL_512)] == ["import"]
-    assert report.boxes_added == 2 and len(report.measurements) == 1  # read, not stored in this branch
-    assert "1 measurements read but not stored" in report.summary()
+    assert report.boxes_added == 2 and len(report.measurements) == 1 and report.measurements_added == 1
+    assert "1 measurements added, 0 already in the store" in report.summary()
+    (length,) = list_measurements(store)
+    assert (length.reviewer, length.kind, length.image) == ("Ada Byron", "length", SMALL_512)
+    assert [c for p in length.points for c in p] == pytest.approx([20, 20, 80, 100])  # the 512-px file's points in the 1024 frame
+    assert [e["action"] for e in measurement_log(store)] == ["measure-create"]
 
 
 def test_round_trip_export_import_export_is_identical(target, nih_images, metadata, index, tmp_path):
@@ -68,12 +73,14 @@ def test_round_trip_export_import_export_is_identical(target, nih_images, metada
     assert result.boxes_added == 4
     for reading in result.readings:
         (image,) = reading.images
-        again = tid1500_sr(report_of(reading, image), list_boxes(store, image=image), reading.measurements, sources[image])
+        stored_measurements = list_measurements(store, image=image)
+        assert len(stored_measurements) == 2
+        again = tid1500_sr(report_of(reading, image), list_boxes(store, image=image), stored_measurements, sources[image])
         assert dicom_sr.to_bytes(again) == first[image], image
     # importing the same files again changes nothing
     before = store.audit()
     repeat = import_srs(store, paths, metadata, None, "lead", index=index)
-    assert repeat.boxes_added == 0 and repeat.boxes_already == 4 and repeat.reviews == ()
+    assert repeat.boxes_added == 0 and repeat.boxes_already == 4 and repeat.reviews == () and repeat.measurements_added == 0
     assert store.audit() == before
 
 

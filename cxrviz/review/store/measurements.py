@@ -43,26 +43,58 @@ def _record(row) -> Measurement:
 def add_measurement(store: Store, measurement: Measurement, at: str | None = None, limit: int = MAX_MEASUREMENTS_PER_IMAGE) -> int:
     """Keep a new measurement (checked again here); returns its id. Refuses (MeasurementError) past
     `limit` of this reader's measurements on the image."""
+    with store.writing() as conn:
+        return add_measurement_in(store, conn, measurement, at or utc_now(), limit)
+
+
+def add_measurement_in(store: Store, conn: sa.Connection, measurement: Measurement, now: str,
+                       limit: int = MAX_MEASUREMENTS_PER_IMAGE) -> int:
+    """`add_measurement` inside the caller's transaction (an SR import writes its reviews, boxes and
+    measurements together)."""
     display_name(measurement.reviewer)
     check_image_name(measurement.image)
     m = check_measurement(measurement)
-    now = at or utc_now()
-    with store.writing() as conn:
-        reviewer_id = store.reviewer_id(conn, m.reviewer)
-        if not store.is_sqlite:  # one writer per reader at a time, so two tabs cannot both pass the limit
-            conn.execute(sa.select(reviewers.c.id).where(reviewers.c.id == reviewer_id).with_for_update())
-        count = conn.execute(sa.select(sa.func.count()).select_from(measurements)
-                             .where(measurements.c.image == m.image, measurements.c.reviewer_id == reviewer_id)).scalar_one()
-        if count >= limit:
-            raise MeasurementError(f"You already have {count} measurements on {m.image} (at most {limit} are kept per reader "
-                                   "and image); delete one first.")
-        spacing = m.spacing_mm or (None, None)
-        measurement_id = conn.execute(measurements.insert().values(
-            image=m.image, reviewer_id=reviewer_id, kind=m.kind, points=json.dumps([list(p) for p in m.points]),
-            frame_width=m.frame_width, frame_height=m.frame_height, spacing_x=spacing[0], spacing_y=spacing[1], view=m.view,
-            created_at=now, updated_at=now)).inserted_primary_key[0]
-        _log(conn, measurement_id, m.image, store.name_of(conn, reviewer_id), "measure-create", None, _values(m), now)
+    reviewer_id = store.reviewer_id(conn, m.reviewer)
+    if not store.is_sqlite:  # one writer per reader at a time, so two tabs cannot both pass the limit
+        conn.execute(sa.select(reviewers.c.id).where(reviewers.c.id == reviewer_id).with_for_update())
+    count = conn.execute(sa.select(sa.func.count()).select_from(measurements)
+                         .where(measurements.c.image == m.image, measurements.c.reviewer_id == reviewer_id)).scalar_one()
+    if count >= limit:
+        raise MeasurementError(f"You already have {count} measurements on {m.image} (at most {limit} are kept per reader "
+                               "and image); delete one first.")
+    spacing = m.spacing_mm or (None, None)
+    measurement_id = conn.execute(measurements.insert().values(
+        image=m.image, reviewer_id=reviewer_id, kind=m.kind, points=json.dumps([list(p) for p in m.points]),
+        frame_width=m.frame_width, frame_height=m.frame_height, spacing_x=spacing[0], spacing_y=spacing[1], view=m.view,
+        created_at=now, updated_at=now)).inserted_primary_key[0]
+    _log(conn, measurement_id, m.image, store.name_of(conn, reviewer_id), "measure-create", None, _values(m), now)
     return int(measurement_id)
+
+
+def _same(m: Measurement) -> tuple:
+    """What makes two measurements of one reader the same one (an SR imported twice): kind and points
+    to a tenth of a pixel."""
+    return (m.image, name_key(m.reviewer), m.kind, tuple((round(x, 1), round(y, 1)) for x, y in m.points))
+
+
+def import_measurements_in(store: Store, conn: sa.Connection, found: list[Measurement], imported_by: str,
+                           dry_run: bool = False) -> list[bool]:
+    """Measurements read from SRs, inside the import's transaction; each is added unless the reader
+    already has the same one (returns added or not, per measurement). Nothing is written on `dry_run`."""
+    images = sorted({m.image for m in found})
+    query = _query().where(measurements.c.image.in_(images)) if images else None
+    have = {_same(_record(r)) for r in conn.execute(query).mappings()} if query is not None else set()
+    now, added = utc_now(), []
+    for m in found:
+        key = _same(m)
+        if key in have:
+            added.append(False)
+            continue
+        have.add(key)
+        if not dry_run:
+            add_measurement_in(store, conn, m, m.created_at or now)
+        added.append(True)
+    return added
 
 
 def delete_measurement(store: Store, measurement_id: int, reviewer: str, at: str | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The write of `import --sr`: the readers' reviews and their boxes in ONE transaction, so an SR
+"""The write of `import --sr`: the readers' reviews, boxes and measurements in ONE transaction, so an SR
 import that the database refuses half-way (a box limit, a lock) leaves nothing behind.
 
 The caller (`review/sr_import.py`) checks every SR first and gives the rule that turns each
@@ -17,6 +17,7 @@ from cxrviz.review.identity import name_key
 from cxrviz.review.record import Review
 from cxrviz.review.store.boxes import import_boxes_in
 from cxrviz.review.store.core import IMPORT_NEW, IMPORT_UPDATED, Store
+from cxrviz.review.store.measurements import import_measurements_in
 from cxrviz.review.store.tables import reviewers, reviews
 
 Pair = tuple[str, str]  # (image, reader)
@@ -36,9 +37,10 @@ def _existing(store: Store, conn: sa.Connection, pairs: list[Pair]) -> dict[Pair
 
 def import_readings(store: Store, pairs: list[Pair], reviews_for: Callable[[dict[Pair, Review]], list[Review]],
                     boxes: list[tuple[int, ReviewerBox]], imported_by: str,
-                    dry_run: bool = False) -> tuple[list[tuple[Review, str]], list[bool]]:
-    """Write `reviews_for(existing reviews of pairs)` and the boxes (checked) in one transaction;
-    returns (review, outcome) per review and whether each box was added (False: the store had it).
+                    dry_run: bool = False, measurements=()) -> tuple[list[tuple[Review, str]], list[bool], list[bool]]:
+    """Write `reviews_for(existing reviews of pairs)`, the boxes (checked) and the measurements in one
+    transaction; returns (review, outcome) per review and whether each box and each measurement was
+    added (False: the store had it).
     `dry_run`: the same answer from a read transaction, nothing written."""
     with store.reading() if dry_run else store.writing() as conn:
         existing = _existing(store, conn, pairs)
@@ -49,5 +51,6 @@ def import_readings(store: Store, pairs: list[Pair], reviews_for: Callable[[dict
         else:
             outcomes = store.import_reviews_in(conn, planned, imported_by) if planned else []
         added = import_boxes_in(store, conn, boxes, imported_by, dry_run=dry_run) if boxes else []
-    return list(zip(planned, outcomes)), added
+        measured = import_measurements_in(store, conn, list(measurements), imported_by, dry_run=dry_run)
+    return list(zip(planned, outcomes)), added, measured
 

@@ -148,12 +148,12 @@ def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False,
     """A row of keyed buttons, one per overlay (and "Draw boxes" when the reader can draw,
     "Measure" when the view can be measured); a button is filled while its layer is shown."""
     row = st.container(horizontal=True, gap="small")  # wraps on a narrow window instead of cutting labels short
+    # (no icons, so that all five fit one row of the 1280-px layout's image column; a filled button is on)
     on = {}
     for name, (label, shortcut, what) in OVERLAYS.items():
         on[name] = bool(setting(reader, name, True))
         row.button(label, key=f"{key_prefix}_{name.split('.')[1]}", shortcut=shortcut,
                    type="primary" if on[name] else "secondary",
-                   icon=":material/visibility:" if on[name] else ":material/visibility_off:",
                    help=f"Show or hide the {what} (key {shortcut}); remembered for you.",
                    on_click=_flip, args=(reader, name))
     draw_key, measure_key = f"{key_prefix}_drawing", f"{key_prefix}_measuring"
@@ -161,11 +161,11 @@ def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False,
     measuring = can_measure and not drawing and bool(st.session_state.get(measure_key, False))
     if can_draw:
         row.button("Draw", key=f"{key_prefix}_draw", shortcut=DRAW_KEY, type="primary" if drawing else "secondary",
-                   icon=":material/draw:", on_click=_flip_draw, args=(draw_key, measure_key),
+                   on_click=_flip_draw, args=(draw_key, measure_key),
                    help=f"Draw, move or delete your boxes on this X-ray (key {DRAW_KEY}), at the zoom and window shown.")
     if can_measure:
         row.button("Measure", key=f"{key_prefix}_measure", shortcut=MEASURE_KEY, type="primary" if measuring else "secondary",
-                   icon=":material/straighten:", on_click=_flip_draw, args=(measure_key, draw_key),
+                   on_click=_flip_draw, args=(measure_key, draw_key),
                    help=f"Measure a length (mm) or the cardiothoracic ratio on this X-ray (key {MEASURE_KEY}).")
     problem = st.session_state.pop(_PROBLEM, None)
     if problem:

@@ -27,6 +27,9 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
     "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
     "CXRVIZ_DB_TIMEOUT": "seconds a save waits for a busy database before saying so (default 5)",
+    "CXRVIZ_DICOMWEB": "a PACS's DICOMweb base URL, e.g. http://127.0.0.1:8042/dicom-web, added as an image source "
+                       "(credentials: [dicomweb] username/password or token in .streamlit/secrets.toml)",
+    "CXRVIZ_DICOMWEB_TIMEOUT": "seconds a PACS request may take before the page says the PACS is slow (default 10)",
     "CXRVIZ_ALLOW_ANONYMOUS": "1 lets a team store (PostgreSQL) be used without sign-in: anyone can type any name "
                               "(default: refused unless [auth] is configured)",
 }
@@ -46,6 +49,22 @@ def _seconds(name: str, default: float) -> float:
     if not 0 < seconds <= 3600:
         raise ConfigError(f"{name} must be a number of seconds between 0 and 3600; it is {value!r}.")
     return seconds
+
+
+def _url(name: str) -> str | None:
+    """An http(s) base URL without credentials in it (those come from secrets, never the URL)."""
+    from urllib.parse import urlsplit
+
+    value = os.environ.get(name, "").strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL such as http://127.0.0.1:8042/dicom-web; it is {value!r}.")
+    if parts.username or parts.password:
+        raise ConfigError(f"{name} must not hold a user name or password; put them in .streamlit/secrets.toml "
+                          "under [dicomweb] (username, password or token).")
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -73,6 +92,8 @@ class Settings:
     db_timeout: float = 5.0
     weights_url: str | None = None
     allow_anonymous: bool = False
+    dicomweb: str | None = None
+    dicomweb_timeout: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,6 +112,8 @@ class Settings:
             db_timeout=_seconds("CXRVIZ_DB_TIMEOUT", 5.0),
             weights_url=os.environ.get("CXRVIZ_WEIGHTS_URL", "").strip() or None,
             allow_anonymous=_flag("CXRVIZ_ALLOW_ANONYMOUS"),
+            dicomweb=_url("CXRVIZ_DICOMWEB"),
+            dicomweb_timeout=_seconds("CXRVIZ_DICOMWEB_TIMEOUT", 10.0),
         )
 
     @property

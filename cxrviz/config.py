@@ -30,6 +30,8 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_DICOMWEB": "a PACS's DICOMweb base URL, e.g. http://127.0.0.1:8042/dicom-web, added as an image source "
                        "(credentials: [dicomweb] username/password or token in .streamlit/secrets.toml)",
     "CXRVIZ_DICOMWEB_TIMEOUT": "seconds a PACS request may take before the page says the PACS is slow (default 10)",
+    "CXRVIZ_DICOMWEB_USER": "the CLI's PACS user name (with CXRVIZ_DICOMWEB_PASSWORD), or CXRVIZ_DICOMWEB_TOKEN: a bearer "
+                            "token; the app reads [dicomweb] in .streamlit/secrets.toml instead",
     "CXRVIZ_ALLOW_ANONYMOUS": "1 lets a team store (PostgreSQL) be used without sign-in: anyone can type any name "
                               "(default: refused unless [auth] is configured)",
 }
@@ -128,3 +130,10 @@ class Settings:
             value = getattr(self, field.name)
             rows.append((f"CXRVIZ_{field.name.upper()}", "(default)" if value is None else str(value)))
         return rows
+
+
+def dicomweb_credentials_from_env() -> dict[str, str]:
+    """The CLI's PACS credentials (CXRVIZ_DICOMWEB_USER / _PASSWORD / _TOKEN); kept out of `Settings`
+    so that no settings display ever shows them."""
+    names = {"username": "CXRVIZ_DICOMWEB_USER", "password": "CXRVIZ_DICOMWEB_PASSWORD", "token": "CXRVIZ_DICOMWEB_TOKEN"}
+    return {key: os.environ[name] for key, name in names.items() if os.environ.get(name)}

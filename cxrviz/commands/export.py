@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxrviz.commands import _boxes
+from cxrviz.commands import _boxes, _pacs
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
@@ -25,9 +25,12 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     parser.add_argument("--as", dest="as_reader", default=None, metavar="NAME",
                         help="export only what this reader may see (blind campaigns; their role is read from the store)")
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
+    _pacs.add_stow_arguments(parser, settings)  # --stow URL --stow-file PATH: DICOM objects into a PACS
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.stow is not None:  # DICOM objects into a PACS, nothing else
+        return _pacs.run_stow(args, settings)
     from cxrviz.data.metadata import load_metadata
     from cxrviz.review.identity import display_name
     from cxrviz.review.store import Store, team

@@ -433,14 +433,12 @@ def stow(pacs: Pacs, datasets: Sequence) -> list[StowResult]:
 
     What the PACS already holds (same SOP Instance UID, asked with QIDO first) is not sent again
     and is "already there"; the others are sent together and their outcome read from the STOW
-    response, refusals with the PACS's reason. A PACS that cannot be asked raises `PacsError`."""
+    response, refusals with the PACS's reason. A PACS may answer "stored" for an instance a rule
+    of its own then drops (Orthanc's DICOMweb plugin does, for a Lua filter), so each "stored" is
+    checked with QIDO afterwards, and one the PACS does not hold is "refused". A PACS that cannot
+    be asked raises `PacsError`."""
     uids = [str(ds.SOPInstanceUID) for ds in datasets]
-    present = set()
-    for uid in dict.fromkeys(uids):
-        found = pacs._call("checking what the PACS holds", pacs.client.search_for_instances,
-                           search_filters={"SOPInstanceUID": uid}, limit=1)
-        if found:
-            present.add(uid)
+    present = {uid for uid in dict.fromkeys(uids) if _holds(pacs, uid)}
     todo = [ds for ds in datasets if str(ds.SOPInstanceUID) not in present]
     results = {uid: StowResult(uid, ALREADY_THERE, "the PACS holds this SOP Instance UID") for uid in present}
     if todo:
@@ -453,8 +451,18 @@ def stow(pacs: Pacs, datasets: Sequence) -> list[StowResult]:
                 raise pacs._failure(exc, "storing results") from exc
         except (requests.RequestException, ValueError) as exc:
             raise pacs._failure(exc, "storing results") from exc
-        results |= {r.sop_uid: r for r in parse_stow_response(response, sent)}
+        for result in parse_stow_response(response, sent):
+            if result.outcome == STORED and not _holds(pacs, result.sop_uid):
+                result = StowResult(result.sop_uid, REFUSED, "the PACS answered 'stored' but does not hold it: a rule "
+                                                             "on the PACS dropped it (ask its administrator)")
+            results[result.sop_uid] = result
+    log.info("STOW to %s: %s", pacs.url, describe_results(list(results.values())))
     return [results[uid] for uid in uids]
+
+
+def _holds(pacs: Pacs, sop_uid: str) -> bool:
+    return bool(pacs._call("checking what the PACS holds", pacs.client.search_for_instances,
+                           search_filters={"SOPInstanceUID": sop_uid}, limit=1))
 
 
 def _failure_body(exc: requests.HTTPError):

@@ -48,6 +48,12 @@ class Orthanc:
         response.raise_for_status()
         return response.json()
 
+    def delete(self, sop_uid: str) -> None:
+        """Remove one instance (found by its SOP Instance UID) from Orthanc."""
+        found = requests.post(f"{self.url}/tools/lookup", data=sop_uid, auth=self.auth, timeout=10).json()
+        for item in found:
+            requests.delete(f"{self.url}{item['Path']}", auth=self.auth, timeout=10).raise_for_status()
+
     def clear(self) -> None:
         for patient in requests.get(f"{self.url}/patients", auth=self.auth, timeout=30).json():
             requests.delete(f"{self.url}/patients/{patient}", auth=self.auth, timeout=30).raise_for_status()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from cxrviz.app import acting, box_editor, campaign_queue, followup_view, resources, review_form, review_keys, sidebar, state, viewer
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
+from cxrviz.app.pacs_view import is_pacs_image, pacs_gray
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
@@ -89,11 +90,14 @@ def beside(probs) -> None:
 
 try:
     path = index.path_of(name)
-    if path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
+    if is_pacs_image(name):  # a SOP Instance UID: the image is on the PACS (CXRVIZ_DICOMWEB)
+        gray = pacs_gray(config, name)
+    elif path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
         folder = folder_name(config.images) if config.images is not None else "(none is configured)"
         raise CxrvizError(f"{name} is not in the image folder {folder} (CXRVIZ_IMAGES); "
                           "only 'uncertain' or 'skipped' can be saved for it.")
-    gray = resources.gray_of(path)
+    else:
+        gray = resources.gray_of(path)
 except CxrvizError as error:
     show_error(error)
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved

@@ -48,17 +48,27 @@ FIELDS = {
 class PacsError(CxrvizError):
     """The PACS could not answer what was asked; the message says why, for the page."""
 
+    # True: the PACS itself failed (down, slow, credentials), not this one image: a batch run stops
+    # there (what it finished is kept, a rerun resumes) instead of writing every image as an error.
+    ends_batch = False
+
 
 class PacsUnreachableError(PacsError):
     """No connection to the PACS (down, wrong address, refused)."""
+
+    ends_batch = True
 
 
 class PacsTimeoutError(PacsError):
     """The PACS did not answer within CXRVIZ_DICOMWEB_TIMEOUT."""
 
+    ends_batch = True
+
 
 class PacsAuthError(PacsError):
     """The PACS refused the credentials (401) or this user (403)."""
+
+    ends_batch = True
 
 
 class PacsNotFoundError(PacsError):
@@ -492,6 +502,30 @@ def read_dicom_files(paths: Iterable[Path]) -> list:
     return datasets
 
 
+@dataclass(frozen=True)
+class PacsLoader:
+    """Picklable image loader for batch prediction (DataLoader workers, Ray tasks): `ref` is
+    "study/series/sop"; each process opens its own connection to the PACS."""
+
+    url: str
+    credentials: Credentials
+    timeout: float
+
+    def __call__(self, ref) -> np.ndarray:
+        import os
+
+        key = (os.getpid(), self)
+        pacs = _LOADER_CLIENTS.get(key)
+        if pacs is None:
+            pacs = _LOADER_CLIENTS[key] = Pacs(self.url, self.credentials, self.timeout)
+        study, series, sop = str(ref).split("/")
+        instance = PacsInstance(sop, study, series, "", "", None, "", "", "")
+        return decode_instance(pacs.retrieve_bytes(instance), instance).gray
+
+
+_LOADER_CLIENTS: dict[tuple, Pacs] = {}
+
+
 @dataclass
 class PacsSource:
     """A PACS query as a list of images for batch prediction: names (SOP Instance UIDs) and a
@@ -515,9 +549,13 @@ class PacsSource:
     def names(self) -> list[str]:
         return [i.sop_uid for i in self.instances]
 
-    def gray(self, index: int) -> np.ndarray:
-        instance = self.instances[index]
-        return decode_instance(self.pacs.retrieve_bytes(instance), instance).gray
+    @property
+    def refs(self) -> list[str]:
+        """What `PacsLoader` reads each instance by."""
+        return [f"{i.study_uid}/{i.series_uid}/{i.sop_uid}" for i in self.instances]
+
+    def loader(self, credentials: Credentials) -> PacsLoader:
+        return PacsLoader(self.pacs.url, credentials, self.pacs.timeout)
 
 
 def describe_results(results: Sequence[StowResult]) -> str:

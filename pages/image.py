@@ -16,7 +16,8 @@ model = sidebar.model_picker(config)
 layout.xray_page()
 name = state.current_image()
 head, back, forward = st.columns([4, 1, 1], vertical_alignment="center")
-head.title(f"Image {escape_markdown(name)}" if name else "Image", anchor=False)
+head.title(pacs_view.page_title(name) if pacs_view.is_pacs_image(name) else f"Image {escape_markdown(name)}" if name else "Image",
+           anchor=False)
 if not name:
     st.info("Choose an image in Browse (click its thumbnail), or open a link such as `?image=00000100_000.png`.")
     st.stop()

@@ -35,6 +35,11 @@ def is_pacs_image(name: str | None) -> bool:
     return is_sop_uid(name)
 
 
+def page_title(sop_uid: str) -> str:
+    """A UID is 64 digits: the title names the source, the caption below has the whole UID."""
+    return "PACS image"
+
+
 def credentials() -> Credentials:
     """`[dicomweb]` from the app's secrets; none when there is no secrets file or no such table."""
     from streamlit.errors import StreamlitSecretNotFoundError
@@ -128,7 +133,7 @@ def browse(config: Settings) -> None:
     page_number = int(st.session_state.setdefault(PAGE_KEY, 1))
     try:
         with st.spinner("Asking the PACS…"):
-            page = pacs.search(query, page_number)
+            page = pacs.search(query, page_number, dicomweb.PAGE_SIZE)
     except CxrvizError as error:
         show_error(error)
         return
@@ -183,6 +188,7 @@ def image_page(config: Settings, model, name: str) -> None:
         st.page_link("pages/browse.py", label="Browse the PACS", icon=":material/search:", query_params={"source": "pacs"})
         return
     st.caption(escape_markdown(f"PACS · {instance.describe()} · {details.get('photometric', '')} · file {details.get('size', '')}"))
+    st.caption(escape_markdown(f"SOP Instance UID {instance.sop_uid} · study {instance.study_uid}"))
     if note := details.get("note"):
         st.caption(escape_markdown(note))
     from cxrviz.app import resources

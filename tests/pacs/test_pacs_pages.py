@@ -59,6 +59,25 @@ def test_browse_lists_one_page_of_xrays_with_thumbnails_and_pages_on(pacs_env, o
     assert {p.name.split("-")[0] for p in thumbs} == set(first)  # cached by SOP Instance UID, nothing else fetched
 
 
+def test_only_the_page_shown_is_fetched_and_next_turns_it(pacs_env, orthanc, pacs_content, monkeypatch):
+    from cxrviz.data import dicomweb
+
+    monkeypatch.setattr(dicomweb, "PAGE_SIZE", 3)
+    at = _pacs_browse(orthanc)
+    first = _listed(at)
+    thumbs = pacs_env / "cache" / "pacs-thumbs"
+    assert len(first) == 3 and len(list(thumbs.iterdir())) == 3  # no crawl: three thumbnails fetched, no more
+    at.button(key="pacs_next").click().run()
+    second = _listed(at)
+    assert len(second) == 3 and not set(first) & set(second) and len(list(thumbs.iterdir())) == 6
+    at.button(key="pacs_review").click().run()
+    assert at.session_state["review_queue"] == second  # the page shown, in its order
+    at.switch_page("pages/review.py").run()
+    at.text_input(key="reviewer").input("Dr Ada").run()
+    assert at.session_state["image"] == second[0]
+    assert "(1 / 3)" in " ".join(t.value for t in at.text)
+
+
 def test_filters_are_the_pacs_query(pacs_env, orthanc, pacs_content):
     at = _pacs_browse(orthanc)
     at.multiselect(key="pacs_sex").select("M").run()

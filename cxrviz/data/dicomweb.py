@@ -153,6 +153,8 @@ class PacsInstance:
     view: str
     study_date: str  # YYYY-MM-DD, or "" when the PACS has none
     description: str = ""
+    spacing_mm: tuple[float, float] | None = None  # (row, column) mm per pixel of the file: PixelSpacing, else ImagerPixelSpacing
+    size: tuple[int, int] | None = None  # (Rows, Columns) of the file
 
     def describe(self) -> str:
         age = f"{self.age} y" if self.age is not None else "age unknown"
@@ -197,6 +199,25 @@ def parse_age(value: str) -> int | None:
     return {"Y": number, "M": number // 12, "W": number // 52, "D": number // 365}[unit]
 
 
+def _spacing(item: Mapping) -> tuple[float, float] | None:
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        values = item.get(FIELDS[keyword], {}).get("Value") or []
+        try:
+            pair = (float(values[0]), float(values[1]))
+        except (IndexError, TypeError, ValueError):
+            continue
+        if all(0 < v < 10 for v in pair):
+            return pair
+    return None
+
+
+def _size(item: Mapping) -> tuple[int, int] | None:
+    try:
+        return int(_value(item, "Rows")), int(_value(item, "Columns"))
+    except ValueError:
+        return None
+
+
 def instance_from_json(item: Mapping) -> PacsInstance:
     date = _value(item, "StudyDate")
     return PacsInstance(
@@ -205,7 +226,7 @@ def instance_from_json(item: Mapping) -> PacsInstance:
         patient_id=_value(item, "PatientID"), age=parse_age(_value(item, "PatientAge")),
         sex=_value(item, "PatientSex"), view=_value(item, "ViewPosition"),
         study_date=f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else "",
-        description=_value(item, "StudyDescription"),
+        description=_value(item, "StudyDescription"), spacing_mm=_spacing(item), size=_size(item),
     )
 
 

@@ -28,6 +28,8 @@ def test_search_lists_the_xrays_with_their_tags_and_never_the_ct(pacs, pacs_cont
         listed = found[m.sop_uid]
         assert (listed.modality, listed.age, listed.sex, listed.view, listed.study_date) == (m.modality, m.age, m.sex, m.view, m.study_date)
         assert listed.study_uid == m.study_uid and listed.series_uid == m.series_uid
+        assert listed.spacing_mm == tuple(float(v) for v in m.dataset.PixelSpacing)  # for measurements in mm
+        assert listed.size == (m.dataset.Rows, m.dataset.Columns)
 
 
 def test_pages_do_not_overlap_and_the_last_says_so(pacs, pacs_content):

@@ -213,3 +213,30 @@ def image_page(config: Settings, model, name: str) -> None:
     if st.button("Review this image", key="pacs_review_one", icon=":material/rate_review:"):
         state.set_queue([name], "PACS image")
         state.open_page("pages/review.py", name)
+
+
+def store_button(config: Settings, datasets, label: str = "Store in the PACS", key: str = "pacs_stow",
+                 help: str | None = None) -> list | None:
+    """A button that stores DICOM objects (e.g. a signed report's SR, a heatmap's Secondary
+    Capture) in the configured PACS over STOW-RS and shows each object's outcome: stored, already
+    there, or refused with the PACS's reason. `datasets`: the pydicom Datasets, or a callable
+    making them (called only on a press). Nothing shown without a PACS. Returns the results of a
+    press, else None; a PACS that cannot be asked is a sentence, nothing else on the page stops."""
+    if not config.dicomweb:
+        return None
+    if not st.button(label, key=key, icon=":material/cloud_upload:", help=help or f"STOW-RS to {config.dicomweb}"):
+        return None
+    try:
+        results = dicomweb.stow(pacs_for(config), datasets() if callable(datasets) else datasets)
+    except CxrvizError as error:
+        show_error(error)
+        return None
+    for result in results:
+        text = escape_markdown(result.describe())
+        if result.outcome == dicomweb.STORED:
+            st.success(text, icon=":material/check_circle:")
+        elif result.outcome == dicomweb.ALREADY_THERE:
+            st.info(text, icon=":material/info:")
+        else:
+            st.warning(text, icon=":material/warning:")
+    return results

@@ -115,6 +115,7 @@ def test_wrong_credentials_are_a_sentence_and_the_nih_source_still_works(pacs_en
     at = _pacs_browse(orthanc, secrets=False)
     errors = " ".join(shown(e.value) for e in at.error)
     assert "401" in errors and "secrets.toml" in errors
+    assert at.get("button_group")  # the Source control (NIH folder | PACS)
     at.segmented_control(key="browse_source").set_value("NIH folder").run()
     assert at.title[0].value == "Browse NIH ChestX-ray14" and not at.exception
 
@@ -153,3 +154,11 @@ def test_review_keeps_the_typed_note_when_the_pacs_is_down(pacs_env, orthanc, pa
     at.run()
     assert any("cannot be reached" in shown(e.value) for e in at.error), orthanc_url
     assert at.text_area(key=f"note_{m.sop_uid}").value == "left effusion?"  # nothing typed is lost
+
+
+def test_a_pacs_link_without_a_pacs_configured_says_so(app_env, orthanc, pacs_content, monkeypatch):
+    monkeypatch.delenv("CXRVIZ_DICOMWEB", raising=False)
+    at = _app(orthanc, "pages/image.py", image=pacs_content["made"][0].sop_uid)
+    assert any("no PACS is configured" in shown(e.value) and "CXRVIZ_DICOMWEB" in shown(e.value) for e in at.error)
+    at.switch_page("pages/browse.py").run()  # and Browse has no PACS source to offer
+    assert at.title[0].value == "Browse NIH ChestX-ray14" and not at.get("button_group")

@@ -61,11 +61,11 @@ def _url(name: str) -> str | None:
     if not value:
         return None
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"{name} must be an http:// or https:// URL such as http://127.0.0.1:8042/dicom-web; it is {value!r}.")
-    if parts.username or parts.password:
+    if "@" in parts.netloc:  # checked first: a message never repeats a password
         raise ConfigError(f"{name} must not hold a user name or password; put them in .streamlit/secrets.toml "
                           "under [dicomweb] (username, password or token).")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL such as http://127.0.0.1:8042/dicom-web; it is {value!r}.")
     return value
 
 

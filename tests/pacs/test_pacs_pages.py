@@ -162,3 +162,15 @@ def test_a_pacs_link_without_a_pacs_configured_says_so(app_env, orthanc, pacs_co
     assert any("no PACS is configured" in shown(e.value) and "CXRVIZ_DICOMWEB" in shown(e.value) for e in at.error)
     at.switch_page("pages/browse.py").run()  # and Browse has no PACS source to offer
     assert at.title[0].value == "Browse NIH ChestX-ray14" and not at.get("button_group")
+
+
+def test_a_reviewers_box_on_a_pacs_image_is_drawn_on_the_image_page(pacs_env, orthanc, pacs_content):
+    from cxrviz.review.boxes import ReviewerBox
+    from cxrviz.review.store import boxes as store_boxes
+
+    m = pacs_content["made"][3]
+    store = Store(str(pacs_env / "reviews.sqlite"))
+    store_boxes.add_box(store, ReviewerBox(m.sop_uid, "Dr Bo", "Nodule", 300, 300, 120, 100, m.dataset.Columns, m.dataset.Rows))
+    at = _app(orthanc, "pages/image.py", image=m.sop_uid)
+    legends = [shown(i.proto.imgs[0].caption) for i in at.get("image") if i.proto.imgs]
+    assert any("Blue: reviewers' boxes." in c for c in legends), legends

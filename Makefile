@@ -20,10 +20,12 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 
 setup: $(VENV)/.installed
 
-# Debian packages the tests drive: a real Chromium, and PostgreSQL for the team store.
+# Debian packages the tests drive: a real Chromium, PostgreSQL for the team store, and Orthanc with its
+# DICOMweb plugin for the PACS tests (tests/pacs).
 setup-test: $(VENV)/.installed-test
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; }
+	@{ command -v Orthanc >/dev/null || test -x /usr/sbin/Orthanc; } && ls /usr/share/orthanc/plugins/libOrthancDicomWeb.so >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq orthanc orthanc-dicomweb; }
 	@command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm; }
 	@test -d tests/e2e/oidc/node_modules/oidc-provider || npm install --prefix tests/e2e/oidc --no-audit --no-fund --silent
 

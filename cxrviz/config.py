@@ -27,6 +27,11 @@ ENV_VARS: dict[str, str] = {
     "CXRVIZ_DEVICE": "cuda, mps or cpu (default: the best one present)",
     "CXRVIZ_DB": "review store: a SQLite path or a postgresql:// URL",
     "CXRVIZ_DB_TIMEOUT": "seconds a save waits for a busy database before saying so (default 5)",
+    "CXRVIZ_DICOMWEB": "a PACS's DICOMweb base URL, e.g. http://127.0.0.1:8042/dicom-web, added as an image source "
+                       "(credentials: [dicomweb] username/password or token in .streamlit/secrets.toml)",
+    "CXRVIZ_DICOMWEB_TIMEOUT": "seconds a PACS request may take before the page says the PACS is slow (default 10)",
+    "CXRVIZ_DICOMWEB_USER": "the CLI's PACS user name (with CXRVIZ_DICOMWEB_PASSWORD), or CXRVIZ_DICOMWEB_TOKEN: a bearer "
+                            "token; the app reads [dicomweb] in .streamlit/secrets.toml instead",
     "CXRVIZ_ALLOW_ANONYMOUS": "1 lets a team store (PostgreSQL) be used without sign-in: anyone can type any name "
                               "(default: refused unless [auth] is configured)",
 }
@@ -46,6 +51,22 @@ def _seconds(name: str, default: float) -> float:
     if not 0 < seconds <= 3600:
         raise ConfigError(f"{name} must be a number of seconds between 0 and 3600; it is {value!r}.")
     return seconds
+
+
+def _url(name: str) -> str | None:
+    """An http(s) base URL without credentials in it (those come from secrets, never the URL)."""
+    from urllib.parse import urlsplit
+
+    value = os.environ.get(name, "").strip().rstrip("/")
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if "@" in parts.netloc:  # checked first: a message never repeats a password
+        raise ConfigError(f"{name} must not hold a user name or password; put them in .streamlit/secrets.toml "
+                          "under [dicomweb] (username, password or token).")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{name} must be an http:// or https:// URL such as http://127.0.0.1:8042/dicom-web; it is {value!r}.")
+    return value
 
 
 def _flag(name: str) -> bool:
@@ -73,6 +94,8 @@ class Settings:
     db_timeout: float = 5.0
     weights_url: str | None = None
     allow_anonymous: bool = False
+    dicomweb: str | None = None
+    dicomweb_timeout: float = 10.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -91,6 +114,8 @@ class Settings:
             db_timeout=_seconds("CXRVIZ_DB_TIMEOUT", 5.0),
             weights_url=os.environ.get("CXRVIZ_WEIGHTS_URL", "").strip() or None,
             allow_anonymous=_flag("CXRVIZ_ALLOW_ANONYMOUS"),
+            dicomweb=_url("CXRVIZ_DICOMWEB"),
+            dicomweb_timeout=_seconds("CXRVIZ_DICOMWEB_TIMEOUT", 10.0),
         )
 
     @property
@@ -105,3 +130,10 @@ class Settings:
             value = getattr(self, field.name)
             rows.append((f"CXRVIZ_{field.name.upper()}", "(default)" if value is None else str(value)))
         return rows
+
+
+def dicomweb_credentials_from_env() -> dict[str, str]:
+    """The CLI's PACS credentials (CXRVIZ_DICOMWEB_USER / _PASSWORD / _TOKEN); kept out of `Settings`
+    so that no settings display ever shows them."""
+    names = {"username": "CXRVIZ_DICOMWEB_USER", "password": "CXRVIZ_DICOMWEB_PASSWORD", "token": "CXRVIZ_DICOMWEB_TOKEN"}
+    return {key: os.environ[name] for key, name in names.items() if os.environ.get(name)}

@@ -3,7 +3,7 @@
 import numpy as np
 import streamlit as st
 
-from cxrviz.app import box_editor, gallery, links, plots, resources, sidebar, state
+from cxrviz.app import box_editor, gallery, links, pacs_view, plots, resources, sidebar, state
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.app.wording import count
@@ -16,6 +16,10 @@ from cxrviz.review import triage
 state.run_through_app()
 
 config = resources.settings()
+if pacs_view.source_picker(config) == pacs_view.PACS_SOURCE:  # shown only when CXRVIZ_DICOMWEB is set
+    st.title("Browse the PACS")
+    pacs_view.browse(config)
+    st.stop()
 st.title("Browse NIH ChestX-ray14")
 with stop_on_error():
     metadata = resources.metadata_for(config)

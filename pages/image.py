@@ -3,7 +3,7 @@ What it shows of other readers and of the references comes from the blind-readin
 
 import streamlit as st
 
-from cxrviz.app import acting, auth, box_editor, image_nav, layout, measure_view, resources, sidebar, state, viewer
+from cxrviz.app import acting, auth, box_editor, image_nav, layout, measure_view, pacs_view, resources, sidebar, state, viewer
 from cxrviz.app.messages import stop_on_error, warn_on_error
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.review.store import team
@@ -16,9 +16,13 @@ model = sidebar.model_picker(config)
 layout.xray_page()
 name = state.current_image()
 head, back, forward = st.columns([4, 1, 1], vertical_alignment="center")
-head.title(f"Image {escape_markdown(name)}" if name else "Image", anchor=False)
+head.title(pacs_view.page_title(name) if pacs_view.is_pacs_image(name) else f"Image {escape_markdown(name)}" if name else "Image",
+           anchor=False)
 if not name:
     st.info("Choose an image in Browse (click its thumbnail), or open a link such as `?image=00000100_000.png`.")
+    st.stop()
+if pacs_view.is_pacs_image(name):  # a SOP Instance UID: the image is on the PACS (CXRVIZ_DICOMWEB)
+    pacs_view.image_page(config, model, name)
     st.stop()
 with stop_on_error():
     metadata = resources.metadata_for(config)

@@ -18,6 +18,7 @@ from cxrviz.app import (
     viewer,
 )
 from cxrviz.app.messages import show_error, stop_on_error, warn_on_error
+from cxrviz.app.pacs_view import is_pacs_image, pacs_gray, pacs_instance
 from cxrviz.app.report_view import panel as report_panel
 from cxrviz.app.text import escape_markdown, folder_name
 from cxrviz.app.throughput_view import image_shown
@@ -104,17 +105,21 @@ def beside(probs) -> None:
 
 try:
     path = index.path_of(name)
-    if path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
+    if is_pacs_image(name):  # a SOP Instance UID: the image is on the PACS (CXRVIZ_DICOMWEB)
+        gray = pacs_gray(config, name)
+    elif path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
         folder = folder_name(config.images) if config.images is not None else "(none is configured)"
         raise CxrvizError(f"{name} is not in the image folder {folder} (CXRVIZ_IMAGES); "
                           "only 'uncertain' or 'skipped' can be saved for it.")
-    gray = resources.gray_of(path)
+    else:
+        gray = resources.gray_of(path)
 except CxrvizError as error:
     show_error(error)
     context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
     beside(None)
     st.stop()
-measuring = measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure")
+measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure")
+             if is_pacs_image(name) else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure"))
 viewer.show(gray, model, image=name, nih_labels=None if hidden else nih, boxes_table=boxes, key_prefix="review", beside=beside,
             reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
             drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, True, view=view),  # downloads: through the gate
@@ -138,7 +143,7 @@ elif others:
 else:
     st.caption("Nobody else has reviewed this image yet.")
 
-report_panel(store, name, reviewer, view, metadata, measuring.measurements if measuring else (), image_path=path)  # the reader's report: draft, sign, versions, downloads
+report_panel(store, name, reviewer, view, metadata, measuring.measurements if measuring else (), image_path=path, config=config)  # the reader's report: draft, sign, versions, downloads
 st.subheader("Export")
 if view.visibility.locked or view.visibility.references_hidden:
     st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))

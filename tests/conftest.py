@@ -41,7 +41,7 @@ def app_env(tmp_path, monkeypatch, nih_images):
     monkeypatch.setenv("CXRVIZ_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("CXRVIZ_DB", str(tmp_path / "reviews.sqlite"))
     monkeypatch.setenv("CXRVIZ_WEIGHTS_DIR", str(tmp_path / "weights"))
-    for name in ("CXRVIZ_METADATA", "CXRVIZ_BBOX", "CXRVIZ_WEIGHTS", "CXRVIZ_MODEL"):
+    for name in ("CXRVIZ_METADATA", "CXRVIZ_BBOX", "CXRVIZ_WEIGHTS", "CXRVIZ_MODEL", "CXRVIZ_DICOMWEB"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("CXRVIZ_DEVICE", "cpu")
     return tmp_path

@@ -84,6 +84,22 @@ def measuring_for(store, image: str, reviewer: str | None, metadata, shape: tupl
     return Measuring(store if reviewer else None, image, reviewer, spacing, view, found, key_prefix)
 
 
+def measuring_for_pacs(store, instance, reviewer: str | None, shape: tuple[int, ...], key_prefix: str) -> Measuring | None:
+    """A PACS image (`data.dicomweb.PacsInstance`): spacing and view from its DICOM attributes,
+    measurements stored under its SOP Instance UID like an NIH image's."""
+    header = {"PixelSpacing": instance.spacing_mm, "Rows": (instance.size or (None, None))[0],
+              "Columns": (instance.size or (None, None))[1]}
+    found: tuple = ()
+    if store is not None and reviewer:
+        try:
+            found = tuple(team.visible_measurements(store, reviewer, instance.sop_uid))
+        except CxrvizError as error:
+            show_error(error)
+            return None
+    return Measuring(store if reviewer else None, instance.sop_uid, reviewer, rules.dicom_spacing(header, int(shape[1]), int(shape[0])),
+                     rules.normal_view(instance.view), found, key_prefix)
+
+
 def measuring_for_upload(name: str, data: bytes, shape: tuple[int, ...], view: str | None, key_prefix: str = "upload_measure") -> Measuring:
     """An upload: spacing from its DICOM header (PixelSpacing, else ImagerPixelSpacing), nothing stored."""
     return Measuring(None, name, None, rules.spacing_of_dicom_bytes(data, shape), rules.normal_view(view), (), key_prefix,

@@ -16,12 +16,13 @@ from pathlib import Path
 
 import streamlit as st
 
+from cxrviz.app import pacs_view
 from cxrviz.app.messages import show_error
 from cxrviz.app.text import escape_markdown
 from cxrviz.errors import CxrvizError
 from cxrviz.review import reports as rules
 from cxrviz.review.measurements import Measurement
-from cxrviz.review.report_files import WRITERS, ReportSources
+from cxrviz.review.report_files import WRITERS, ReportSources, sr_datasets
 from cxrviz.review.reports import ReportVersion
 from cxrviz.review.store import reports as stored
 from cxrviz.review.visibility import ImageUnderReview
@@ -39,6 +40,7 @@ class PanelContext:
     metadata: object
     measurements: tuple[Measurement, ...] = ()
     image_path: Path | None = None  # the image's file, for the DICOM SR's Secondary Capture
+    config: object | None = None  # Settings: with a PACS (CXRVIZ_DICOMWEB), "Store in the PACS"
 
 
 def text_key(image: str, version: int) -> str:
@@ -150,17 +152,30 @@ def _notice(image: str) -> None:
 _DOWNLOADS = (("text", "Text"), ("fhir", "FHIR R4 JSON"), ("sr", "DICOM SR"))
 
 
+def _sources(ctx: PanelContext) -> ReportSources:
+    def source_of(name: str):  # a PACS image's own header: its SR references the image where the PACS holds it
+        return pacs_view.source_header(ctx.config, name) if ctx.config is not None and pacs_view.is_pacs_image(name) else None
+
+    return ReportSources(ctx.metadata, ctx.view.boxes, ctx.measurements,
+                         lambda name: ctx.image_path if name == ctx.image else None, source_of)
+
+
 def _download(ctx: PanelContext, version: ReportVersion, key: str) -> None:
     """The signed version in each export format, the same bytes as `export --reports --format F`. The
-    FHIR and SR files are made only when clicked (the SR wraps the image itself as a Secondary Capture)."""
-    sources = ReportSources(ctx.metadata, ctx.view.boxes, ctx.measurements,
-                            lambda name: ctx.image_path if name == ctx.image else None)
+    FHIR and SR files are made only when clicked (the SR wraps the image itself as a Secondary Capture);
+    with a PACS configured, the SR (with that Secondary Capture for an NIH image) can be stored in it."""
+    sources = _sources(ctx)
     st.caption(f"Download signed report, version {version.version}:")
     for column, (fmt, label) in zip(st.columns(len(_DOWNLOADS)), _DOWNLOADS):
         suffix, mime, writer = WRITERS[fmt]
         data = writer(version, sources) if fmt == "text" else functools.partial(writer, version, sources)
         column.download_button(f"{label} ({suffix})", data, rules.file_name(version, suffix), mime, on_click="ignore",
                                key=f"{key}_{fmt}", width="stretch")
+    if ctx.config is not None:
+        pacs_view.store_button(ctx.config, functools.partial(sr_datasets, version, sources),
+                               label=f"Store the signed report (version {version.version}) in the PACS", key=f"{key}_stow",
+                               help="STOW-RS of the report's DICOM SR (and, for an NIH image, its Secondary Capture) "
+                                    "to the configured PACS; each object's outcome is shown.")
 
 
 def _editor(ctx: PanelContext, current: ReportVersion | None, last_signed: ReportVersion | None) -> None:
@@ -229,9 +244,9 @@ def _others(ctx: PanelContext) -> None:
 
 
 def panel(store, image: str, reader: str, view: ImageUnderReview, metadata,
-          measurements: Sequence[Measurement] = (), image_path: Path | None = None) -> None:
+          measurements: Sequence[Measurement] = (), image_path: Path | None = None, config=None) -> None:
     """The Report panel for `reader`'s report on `image` (`view`: what the page read through the gate)."""
-    ctx = PanelContext(store, image, reader, view, metadata, tuple(measurements), image_path)
+    ctx = PanelContext(store, image, reader, view, metadata, tuple(measurements), image_path, config)
     st.subheader("Report")
     try:
         found = stored.versions(store, image, reader)

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ensemble": ("ensemble", "pack models trained on every image into the bundled ensemble, measured on cross-validated runs"),
     "publish": ("publish", "install a trained checkpoint as the bundled model, with its model card"),
     "evaluate": ("evaluate", "per-finding AUROC with bootstrap intervals (and the metadata-only baseline, calibration, --report)"),
-    "predict": ("predict", "batch predictions for a whole folder (resumable)"),
+    "predict": ("predict", "batch predictions for a whole folder or a PACS query (resumable)"),
     "localize": ("localize", "localisation accuracy at IoBB thresholds (Wang et al. 2017, table 3)"),
     "export": ("export", "export reviews to CSV"),
     "import": ("imports", "import a corrections CSV into the store"),

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from cxrviz.commands import _boxes, _measurements, _reports
+from cxrviz.commands import _boxes, _measurements, _pacs, _reports
 from cxrviz.commands._common import check_writable, output_path
 from cxrviz.config import Settings
 from cxrviz.errors import CxrvizError
@@ -27,9 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
     _boxes.add_export_arguments(parser)  # reviewer boxes: --boxes, --coco
     _reports.add_export_arguments(parser, settings.images)  # signed reports: --reports DIR, --format, --images
     _measurements.add_export_arguments(parser)  # --measurements FILE.csv
+    _pacs.add_stow_arguments(parser, settings)  # --stow URL --stow-file PATH: DICOM objects into a PACS
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.stow is not None:  # DICOM objects into a PACS, nothing else
+        return _pacs.run_stow(args, settings)
     from cxrviz.data.metadata import load_metadata
     from cxrviz.review.identity import display_name
     from cxrviz.review.store import Store, team

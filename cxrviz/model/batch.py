@@ -22,10 +22,14 @@ from cxrviz.model.inference import forward_probabilities
 from cxrviz.model.preprocess import model_input
 from cxrviz.model.registry import LoadedModel
 
+# Reads one image (a path, or what another source names it by) as float32 gray in [0, 1]. Picklable,
+# for the DataLoader's workers: `load_gray` for files, `data.dicomweb.PacsLoader` for a PACS.
+Loader = Callable[[object], np.ndarray]
+
 
 class _Files(Dataset):
-    def __init__(self, paths: list[Path], size: int, normalisation: str) -> None:
-        self.paths, self.size, self.normalisation = paths, size, normalisation
+    def __init__(self, paths: list, size: int, normalisation: str, loader: Loader = load_gray) -> None:
+        self.paths, self.size, self.normalisation, self.loader = paths, size, normalisation, loader
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -33,9 +37,11 @@ class _Files(Dataset):
     def __getitem__(self, i: int):
         """(model input, index, error, original height, original width)."""
         try:
-            gray = load_gray(self.paths[i])
+            gray = self.loader(self.paths[i])
             return model_input(gray, self.size, self.normalisation)[0], i, "", gray.shape[0], gray.shape[1]
         except CxrvizError as exc:
+            if getattr(exc, "ends_batch", False):  # the source itself failed (a PACS down): stop, resumable
+                raise
             channels = 1 if self.normalisation == "xrv" else 3
             return torch.zeros(channels, self.size, self.size), i, str(exc), 0, 0
 
@@ -56,10 +62,10 @@ def iter_predictions(model: LoadedModel, paths: list[Path], batch_size: int = 16
         yield indices, probs, errors
 
 
-def _iter_batches(model: LoadedModel, paths: list[Path], batch_size: int, workers: int):
+def _iter_batches(model: LoadedModel, paths: list, batch_size: int, workers: int, load: Loader = load_gray):
     """(inputs, indices, probabilities, errors, original (H, W) per index) batch by batch."""
     loader = DataLoader(
-        _Files(paths, model.spec.input_size, model.spec.normalisation),
+        _Files(paths, model.spec.input_size, model.spec.normalisation, load),
         batch_size=batch_size, num_workers=workers, pin_memory=model.device.startswith("cuda"),
     )
     threads = torch.get_num_threads()
@@ -94,10 +100,10 @@ def _check_header(out: Path, with_cam: bool) -> None:
 
 def predict_to_csv(
     model: LoadedModel, names: list[str], paths: list[Path], out: Path, batch_size: int = 16, workers: int = 0,
-    progress: Callable[[int, int], None] | None = None, cam: CamSummariser | None = None,
+    progress: Callable[[int, int], None] | None = None, cam: CamSummariser | None = None, load: Loader = load_gray,
 ) -> int:
     """Append probabilities (and, with `cam`, the CAM summary) for images not yet in `out`;
-    returns how many were added."""
+    returns how many were added. `load` reads `paths[i]` (default: an image file)."""
     _check_header(out, cam is not None)
     done = done_images(out)
     todo = [i for i, n in enumerate(names) if n not in done]
@@ -108,7 +114,7 @@ def predict_to_csv(
         writer = csv.writer(handle)
         if fresh:
             writer.writerow(["Image Index", "model", "weights_sha256", "error", *FINDINGS, *([CAM_COLUMN] if cam else [])])
-        for inputs, indices, probs, errors, shapes in _iter_batches(model, [paths[i] for i in todo], batch_size, workers):
+        for inputs, indices, probs, errors, shapes in _iter_batches(model, [paths[i] for i in todo], batch_size, workers, load):
             for j, k in enumerate(indices):
                 values = [""] * len(FINDINGS) if errors[j] else [f"{p:.6f}" for p in probs[j]]
                 if cam:

@@ -142,7 +142,7 @@ def _write_part(out: Path, run_id: str, number: int, rows: dict[str, list]) -> P
 
 # ---- the pipeline stages (run in Ray workers) --------------------------------------------
 
-def decode_batch(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarray]:
+def decode_batch(batch: dict[str, np.ndarray], size: int, loader=None) -> dict[str, np.ndarray]:
     """CPU stage: paths → (N, 1, size, size) float32 gray in [0, 1], resized as the default
     engine resizes, and each image's original height and width (for the CAM summary); an
     unreadable file gives zeros, a 0 × 0 size and its error message."""
@@ -156,11 +156,13 @@ def decode_batch(batch: dict[str, np.ndarray], size: int) -> dict[str, np.ndarra
     grays, errors, shapes = [], [], []
     for path in batch["path"]:
         try:
-            gray = load_gray(Path(str(path)))
+            gray = load_gray(Path(str(path))) if loader is None else loader(str(path))  # loader: e.g. a PACS
             grays.append(resize_gray(gray, size)[0].numpy())
             errors.append("")
             shapes.append(gray.shape)
         except CxrvizError as exc:
+            if getattr(exc, "ends_batch", False):  # the source itself failed (a PACS down): stop, resumable
+                raise
             grays.append(np.zeros((1, size, size), dtype=np.float32))
             errors.append(str(exc) or type(exc).__name__)
             shapes.append((0, 0))
@@ -242,14 +244,15 @@ def plan_actors(resources: dict[str, float], actors: int | None, cpu_only: bool 
 def predict_with_ray(
     spec, names: list[str], paths: list[Path], out: Path, *, address: str | None = None, num_cpus: int | None = None,
     actors: int | None = None, cpu_only: bool = False, batch_size: int = 16, rows_per_part: int = 1024,
-    progress: Callable[[int, int], None] | None = None, cam: CamSummariser | None = None,
+    progress: Callable[[int, int], None] | None = None, cam: CamSummariser | None = None, loader=None,
 ) -> RunSummary:
     """Predict every image of `names` (at `paths`) not already in the Parquet folder `out`.
 
     `spec` is the registry's ModelSpec: each actor loads it itself. `address` joins a running
     cluster (the paths must then be readable on every node); without it a local Ray starts with
     `num_cpus` CPUs (all when None). `cam` adds the `cam_summary` column (see the module's note).
-    Returns what was done and the decode and model rates."""
+    `loader` (picklable) reads each `paths` entry instead of the image file it names (a PACS:
+    `data.dicomweb.PacsLoader`). Returns what was done and the decode and model rates."""
     if out.exists() and not out.is_dir():
         raise CxrvizError(f"{out} is a file; the Ray engine writes a folder of Parquet parts (e.g. preds.parquet/).")
     _check_columns(out, cam is not None)
@@ -275,7 +278,7 @@ def predict_with_ray(
     # Decode tasks are spread over the nodes. Given as a function, their options also keep Ray
     # from fusing decode into the model actors (it fuses stages whose options match, as they do
     # on a small CPU machine): decode stays in its own CPU tasks, beside the actors.
-    ds = ds.map_batches(decode_batch, fn_kwargs={"size": spec.input_size}, batch_size=DECODE_BATCH, batch_format="numpy",
+    ds = ds.map_batches(decode_batch, fn_kwargs={"size": spec.input_size, "loader": loader}, batch_size=DECODE_BATCH, batch_format="numpy",
                         num_cpus=1, ray_remote_args_fn=_decode_task_options)
     ds = ds.map_batches(Predictor, fn_constructor_kwargs={"spec": spec, "device": device, "cam": cam}, batch_size=batch_size,
                         batch_format="numpy", compute=ray.data.ActorPoolStrategy(size=count), num_gpus=gpus_each, num_cpus=cpus_each)

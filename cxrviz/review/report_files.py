@@ -28,6 +28,8 @@ class ReportSources:
     boxes: Sequence[ReviewerBox] = ()
     measurements: Sequence[Measurement] = ()
     image_path: Callable[[str], Path | None] = field(default=lambda name: None)
+    # the image's own DICOM header where it has one (a PACS image): the SR references it directly
+    source_of: Callable[[str], object | None] = field(default=lambda name: None)
 
     def row(self, image: str):
         if self.metadata is None:
@@ -55,15 +57,27 @@ def fhir_bytes(report: ReportVersion, sources: ReportSources) -> bytes:
     return (json.dumps(resource, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def sr_bytes(report: ReportVersion, sources: ReportSources) -> bytes:
-    from cxrviz.review.dicom_sr import secondary_capture_of_file, tid1500_sr, to_bytes
+def sr_datasets(report: ReportVersion, sources: ReportSources) -> list:
+    """The DICOM objects of a signed report: [its SR] for an image with its own DICOM header (a PACS
+    image), else [the image's Secondary Capture, the SR referencing it] (the SR alone references
+    an image nobody else holds)."""
+    from cxrviz.review.dicom_sr import secondary_capture_of_file, tid1500_sr
 
+    source = sources.source_of(report.image)
+    if source is not None:
+        return [tid1500_sr(report, sources.boxes_of(report), sources.measurements_of(report), source)]
     path = sources.image_path(report.image)
     if path is None or not Path(path).is_file():
         raise CxrvizError(f"The DICOM SR of {report.image} references the image itself, which is not in the images "
                           "folder: set CXRVIZ_IMAGES (or --images) to the folder that holds it.")
     source = secondary_capture_of_file(Path(path), sources.row(report.image))
-    return to_bytes(tid1500_sr(report, sources.boxes_of(report), sources.measurements_of(report), source))
+    return [source, tid1500_sr(report, sources.boxes_of(report), sources.measurements_of(report), source)]
+
+
+def sr_bytes(report: ReportVersion, sources: ReportSources) -> bytes:
+    from cxrviz.review.dicom_sr import to_bytes
+
+    return to_bytes(sr_datasets(report, sources)[-1])
 
 
 # format -> (file suffix, MIME type, writer)

@@ -18,7 +18,6 @@ store, so they are not written (see the report to the lead).
 from __future__ import annotations
 
 import dataclasses
-
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass

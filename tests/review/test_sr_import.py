@@ -14,10 +14,10 @@ from cxrviz.review import dicom_sr
 from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.dicom_sr import report_of, tid1500_sr
 from cxrviz.review.measurements import Measurement
-from cxrviz.review.store.measurements import list_measurements, measurement_log
 from cxrviz.review.sr_import import SrImportRefusedError, import_srs, nih_source_index, review_after
 from cxrviz.review.store import Store
 from cxrviz.review.store.boxes import list_boxes
+from cxrviz.review.store.measurements import list_measurements, measurement_log
 from tests.conftest import BOXED_1024, SMALL_512
 from tests.review.test_dicom_sr import READER, _independent_sr, _report, _sc
 

@@ -48,7 +48,7 @@ def test_bad_input_is_refused(target):
         store.save_review("x.png", "  ", [], "confirmed")
     with pytest.raises(StoreError, match="Unknown status"):
         store.save_review("x.png", "ann", [], "maybe")
-    for image in ("", "x" * 41 + ".png", "a\x00.png", "a\nb.png"):  # PostgreSQL would refuse these; so does SQLite now
+    for image in ("", "x" * 61 + ".png", "a\x00.png", "a\nb.png"):  # PostgreSQL would refuse these; so does SQLite now
         with pytest.raises(StoreError, match="image name"):
             store.save_review(image, "ann", [], "confirmed")
 

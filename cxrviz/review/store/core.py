@@ -49,7 +49,7 @@ def engine_url(target: str) -> str:
     return f"sqlite:///{Path(target).expanduser()}"
 
 
-MAX_IMAGE_NAME = 40  # the column's width: PostgreSQL refuses longer, SQLite would accept it
+MAX_IMAGE_NAME = 64  # the column's width (a SOP Instance UID is up to 64): PostgreSQL refuses longer, SQLite would accept it
 
 
 def check_image_name(image: str) -> None:

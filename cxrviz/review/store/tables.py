@@ -21,7 +21,7 @@ reviewers = sa.Table(
 reviews = sa.Table(
     "reviews", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("image", sa.String(64), nullable=False, index=True),
     sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
     sa.Column("labels", sa.Text, nullable=False),
     sa.Column("status", sa.String(20), nullable=False),
@@ -36,7 +36,7 @@ audit_log = sa.Table(
     "audit_log", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("review_id", sa.Integer, nullable=False, index=True),
-    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(64), nullable=False),
     sa.Column("reviewer", sa.String(200), nullable=False),
     sa.Column("action", sa.String(20), nullable=False),
     sa.Column("old_values", sa.Text, nullable=True),
@@ -45,7 +45,7 @@ audit_log = sa.Table(
 )
 predictions = sa.Table(
     "predictions", metadata,
-    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("image", sa.String(64), primary_key=True),
     sa.Column("model", sa.String(200), primary_key=True),
     sa.Column("weights_sha256", sa.String(64), primary_key=True),
     sa.Column("probabilities", sa.Text, nullable=False),
@@ -68,7 +68,7 @@ quiz_answers = sa.Table(
     sa.Column("quiz_id", sa.String(16), sa.ForeignKey("quizzes.id"), nullable=False),
     sa.Column("learner", sa.String(200), nullable=False),  # as first typed
     sa.Column("learner_key", sa.String(200), nullable=False),  # `identity.name_key`
-    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(64), nullable=False),
     sa.Column("findings", sa.Text, nullable=False),  # pipe-separated, vocabulary order; "" for none
     sa.Column("click_x", sa.Float, nullable=True),
     sa.Column("click_y", sa.Float, nullable=True),
@@ -80,7 +80,7 @@ quiz_answers = sa.Table(
 boxes = sa.Table(
     "boxes", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("image", sa.String(64), nullable=False, index=True),
     sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
     sa.Column("finding", sa.String(40), nullable=False),
     sa.Column("x", sa.Float, nullable=False),
@@ -98,7 +98,7 @@ box_audit = sa.Table(
     "box_audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("box_id", sa.Integer, nullable=False, index=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("image", sa.String(64), nullable=False, index=True),
     sa.Column("reviewer", sa.String(200), nullable=False),
     sa.Column("action", sa.String(20), nullable=False),  # box-create, box-move, box-delete
     sa.Column("old_values", sa.Text, nullable=True),
@@ -110,7 +110,7 @@ box_audit = sa.Table(
 # one row per (image, training recipe, fold scheme); `fold` is the fold the image was held out in.
 oof_predictions = sa.Table(
     "oof_predictions", metadata,
-    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("image", sa.String(64), primary_key=True),
     sa.Column("model", sa.String(200), primary_key=True),
     sa.Column("scheme", sa.String(100), primary_key=True),
     sa.Column("fold", sa.Integer, nullable=False),
@@ -121,7 +121,7 @@ oof_predictions = sa.Table(
 # replaced as a whole per (model, scheme) by each audit run.
 label_issues = sa.Table(
     "label_issues", metadata,
-    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("image", sa.String(64), primary_key=True),
     sa.Column("finding", sa.String(40), primary_key=True),
     sa.Column("model", sa.String(200), primary_key=True),
     sa.Column("scheme", sa.String(100), primary_key=True),
@@ -164,7 +164,7 @@ assignments = sa.Table(
     "assignments", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
-    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(64), nullable=False),
     sa.Column("reader", sa.String(200), nullable=False),
     sa.Column("reader_key", sa.String(200), nullable=False),
     sa.Index("uq_assignments_reading", "campaign_id", "image", "reader_key", unique=True),
@@ -174,7 +174,7 @@ adjudications = sa.Table(
     "adjudications", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("campaign_id", sa.Integer, sa.ForeignKey("campaigns.id"), nullable=False),
-    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(64), nullable=False),
     sa.Column("labels", sa.Text, nullable=False),  # pipe-separated, vocabulary order
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("adjudicator", sa.String(200), nullable=False),
@@ -208,7 +208,7 @@ reader_settings = sa.Table(
 # from (NULL: none), to tell a draft made on an older version of that review.
 drafts = sa.Table(
     "drafts", metadata,
-    sa.Column("image", sa.String(40), primary_key=True),
+    sa.Column("image", sa.String(64), primary_key=True),
     sa.Column("reviewer_key", sa.String(200), primary_key=True),  # `identity.name_key`
     sa.Column("reviewer", sa.String(200), nullable=False),
     sa.Column("labels", sa.Text, nullable=False),  # pipe-separated, vocabulary order
@@ -224,7 +224,7 @@ drafts = sa.Table(
 measurements = sa.Table(
     "measurements", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("image", sa.String(64), nullable=False, index=True),
     sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
     sa.Column("kind", sa.String(10), nullable=False),  # length, ctr
     sa.Column("points", sa.Text, nullable=False),
@@ -240,7 +240,7 @@ measurement_audit = sa.Table(
     "measurement_audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("measurement_id", sa.Integer, nullable=False, index=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("image", sa.String(64), nullable=False, index=True),
     sa.Column("reviewer", sa.String(200), nullable=False),
     sa.Column("action", sa.String(20), nullable=False),  # measure-create, measure-delete
     sa.Column("old_values", sa.Text, nullable=True),
@@ -256,7 +256,7 @@ measurement_audit = sa.Table(
 reports = sa.Table(
     "reports", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(64), nullable=False),
     sa.Column("reviewer_key", sa.String(200), nullable=False),  # `identity.name_key`
     sa.Column("reviewer", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -273,7 +273,7 @@ report_audit = sa.Table(
     "report_audit", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("report_id", sa.Integer, nullable=False, index=True),
-    sa.Column("image", sa.String(40), nullable=False, index=True),
+    sa.Column("image", sa.String(64), nullable=False, index=True),
     sa.Column("reviewer", sa.String(200), nullable=False),
     sa.Column("action", sa.String(20), nullable=False),  # report-create, report-edit, report-sign, report-version
     sa.Column("old_values", sa.Text, nullable=True),
@@ -288,7 +288,7 @@ report_audit = sa.Table(
 image_views = sa.Table(
     "image_views", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("image", sa.String(40), nullable=False),
+    sa.Column("image", sa.String(64), nullable=False),
     sa.Column("reader", sa.String(200), nullable=False),  # as first typed
     sa.Column("reader_key", sa.String(200), nullable=False),  # `identity.name_key`
     sa.Column("kind", sa.String(10), nullable=False),  # shown, active

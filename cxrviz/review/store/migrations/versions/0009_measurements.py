@@ -19,7 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "measurements",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("image", sa.String(40), nullable=False, index=True),
+        sa.Column("image", sa.String(64), nullable=False, index=True),
         sa.Column("reviewer_id", sa.Integer, sa.ForeignKey("reviewers.id"), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),
         sa.Column("points", sa.Text, nullable=False),
@@ -35,7 +35,7 @@ def upgrade() -> None:
         "measurement_audit",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("measurement_id", sa.Integer, nullable=False, index=True),
-        sa.Column("image", sa.String(40), nullable=False, index=True),
+        sa.Column("image", sa.String(64), nullable=False, index=True),
         sa.Column("reviewer", sa.String(200), nullable=False),
         sa.Column("action", sa.String(20), nullable=False),
         sa.Column("old_values", sa.Text, nullable=True),

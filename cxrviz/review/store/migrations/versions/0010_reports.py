@@ -21,7 +21,7 @@ def upgrade() -> None:
     op.create_table(
         "reports",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("image", sa.String(40), nullable=False),
+        sa.Column("image", sa.String(64), nullable=False),
         sa.Column("reviewer_key", sa.String(200), nullable=False),
         sa.Column("reviewer", sa.String(200), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
@@ -38,7 +38,7 @@ def upgrade() -> None:
         "report_audit",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("report_id", sa.Integer, nullable=False),
-        sa.Column("image", sa.String(40), nullable=False),
+        sa.Column("image", sa.String(64), nullable=False),
         sa.Column("reviewer", sa.String(200), nullable=False),
         sa.Column("action", sa.String(20), nullable=False),
         sa.Column("old_values", sa.Text, nullable=True),

@@ -18,7 +18,7 @@ def upgrade() -> None:
     op.create_table(
         "image_views",
         sa.Column("id", sa.Integer, primary_key=True),
-        sa.Column("image", sa.String(40), nullable=False),
+        sa.Column("image", sa.String(64), nullable=False),
         sa.Column("reader", sa.String(200), nullable=False),
         sa.Column("reader_key", sa.String(200), nullable=False),
         sa.Column("kind", sa.String(10), nullable=False),

@@ -21,11 +21,17 @@ def add_export_arguments(parser: argparse.ArgumentParser, images: Path | None = 
                              "Capture, made from the PNG; default: CXRVIZ_IMAGES)")
 
 
-def sources(args: argparse.Namespace, metadata, boxes, measurements) -> ReportSources:
+def sources(args: argparse.Namespace, metadata, boxes, measurements, pacs=None) -> ReportSources:
     """What the writers need beside the report: the images folder is scanned once, and only for a
-    format that needs the pixels (sr)."""
+    format that needs the pixels (sr); a PACS image's header is read from `pacs` (a
+    `data.dicomweb.Pacs`), which its SR then references."""
     folder = args.images
     index = None
+
+    def source_of(name: str):
+        from cxrviz.data.dicomweb import is_sop_uid
+
+        return pacs.instance_header(name) if pacs is not None and is_sop_uid(name) else None
 
     def image_path(name: str):
         nonlocal index
@@ -37,7 +43,7 @@ def sources(args: argparse.Namespace, metadata, boxes, measurements) -> ReportSo
             index = scan_images(Path(folder))
         return index.path_of(name)
 
-    return ReportSources(metadata, tuple(boxes), tuple(measurements), image_path)
+    return ReportSources(metadata, tuple(boxes), tuple(measurements), image_path, source_of)
 
 
 def export_reports(args: argparse.Namespace, reports: list[ReportVersion], sources: ReportSources) -> None:

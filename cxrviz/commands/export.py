@@ -31,7 +31,7 @@ def add_arguments(parser: argparse.ArgumentParser, settings: Settings) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if args.stow is not None:  # DICOM objects into a PACS, nothing else
+    if args.stow is not None and args.reports is None:  # DICOM objects into a PACS, nothing else
         return _pacs.run_stow(args, settings)
     from cxrviz.data.metadata import load_metadata
     from cxrviz.review.identity import display_name
@@ -48,8 +48,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         from cxrviz.review.store.reports import signed_reports
 
         measurements = list_measurements(store) if reader is None else team.visible_measurements(store, reader)
-        _reports.export_reports(args, signed_reports(store, reader, operator=reader is None),
-                                _reports.sources(args, load_metadata(args.metadata), shared.boxes, measurements))
+        url = args.stow or settings.dicomweb
+        pacs = _pacs.connect(url, settings) if url else None
+        signed = signed_reports(store, reader, operator=reader is None)
+        sources = _reports.sources(args, load_metadata(args.metadata), shared.boxes, measurements, pacs)
+        _reports.export_reports(args, signed, sources)
+        if args.stow is not None:  # and store each signed report's SR (with an NIH image's Secondary Capture)
+            from cxrviz.review.report_files import sr_datasets
+
+            return _pacs.run_stow(args, settings, [ds for report in signed for ds in sr_datasets(report, sources)])
     if args.measurements is not None:
         _measurements.export_measurements(args, store, reader)
     if args.boxes is not None or args.coco is not None:

@@ -1,22 +1,25 @@
 """The PACS in a real browser against the real Orthanc: Browse the PACS, open a study, save a
-review, then store an SR of that review (made with highdicom here: h-sr's writer is another
-branch) with `export --stow`, and find it in Orthanc with a QIDO-RS query."""
+review, draft and sign the report, store its SR in the PACS from the Review page, find it in
+Orthanc with a QIDO-RS query (in the image's own study), and `export --reports --format sr --stow`
+makes the same SR ("already there")."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-import warnings
 
+import pydicom
 import pytest
 import requests
 from playwright.sync_api import expect
 
+from cxrviz.review.dicom_sr import sr_uids
 from cxrviz.review.store import Store
+from cxrviz.review.store import reports as stored_reports
 from tests.conftest import NIH_IMAGES, REPO
 from tests.e2e.conftest import browser, screenshot  # noqa: F401 — the session's Chromium
 from tests.pacs.app_server import pacs_app
-from tests.pacs.sr_files import reading_sr
 
 pytestmark = pytest.mark.e2e
 
@@ -55,24 +58,32 @@ def test_browse_open_review_and_store_the_sr(app, browser, orthanc, pacs_content
     page.get_by_role("button", name="Save and next").click()
     expect(page.get_by_text("Saved")).to_be_visible()
     screenshot(page, "pacs-review-saved")
-    page.close()
 
     saved = Store(str(work / "reviews.sqlite")).reviews(made.sop_uid)
     assert [(r.reviewer, "Effusion" in r.labels) for r in saved] == [("Dr Ada", True)]
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        sr = reading_sr(made.dataset, "Ada^Dr", list(saved[0].labels))
-    sr.save_as(tmp_path / "review.dcm", enforce_file_format=True)
-    env = {"CXRVIZ_DICOMWEB_USER": orthanc.auth[0], "CXRVIZ_DICOMWEB_PASSWORD": orthanc.auth[1],
-           "CXRVIZ_DB": str(work / "reviews.sqlite"), "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "cxrviz", "export", "--stow", orthanc.dicomweb, "--stow-file", str(tmp_path / "review.dcm")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    page.get_by_role("button", name="Draft from my reading").click()  # the queue of one: still this image
+    expect(page.get_by_role("textbox", name="Report text")).to_have_value(re.compile(r"pleural effusion|Effusion", re.I))
+    page.get_by_role("button", name="Sign", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Signed by Dr Ada at .* UTC \(version 1\)$"))).to_be_visible()
+    page.get_by_role("button", name="Store the signed report (version 1) in the PACS").click()
+    report = stored_reports.latest(Store(str(work / "reviews.sqlite")), made.sop_uid, "Dr Ada")
+    sr_uid = sr_uids(report)["sop"]
+    expect(page.get_by_text(re.compile(rf"^{re.escape(sr_uid)}:\W*stored$"))).to_be_visible()  # a word joiner after the colon
+    screenshot(page, "pacs-report-stored")
+    page.close()
     try:
-        assert done.returncode == 0, done.stderr
-        assert f"{sr.SOPInstanceUID}: stored" in done.stdout
         found = requests.get(f"{orthanc.dicomweb}/instances", params={"Modality": "SR", "StudyInstanceUID": made.study_uid},
                              auth=orthanc.auth, timeout=10).json()
-        assert [f["00080018"]["Value"][0] for f in found] == [sr.SOPInstanceUID]
+        assert [f["00080018"]["Value"][0] for f in found] == [sr_uid]  # in the PACS image's own study
+        env = {"CXRVIZ_DICOMWEB_USER": orthanc.auth[0], "CXRVIZ_DICOMWEB_PASSWORD": orthanc.auth[1],
+               "CXRVIZ_DB": str(work / "reviews.sqlite"), "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([sys.executable, "-m", "cxrviz", "export", "--reports", str(tmp_path / "reports"), "--format", "sr",
+                               "--stow", orthanc.dicomweb], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert f"{sr_uid}: already there" in done.stdout  # the CLI makes the same SR, byte for byte the same UIDs
+        (written,) = (tmp_path / "reports").iterdir()
+        sr = pydicom.dcmread(written)
+        assert sr.SOPInstanceUID == sr_uid and sr.StudyInstanceUID == made.study_uid
     finally:
-        orthanc.delete(sr.SOPInstanceUID)
+        orthanc.delete(sr_uid)

@@ -32,7 +32,8 @@ DRAFTS = "_review_drafts"  # image -> rules.Draft
 STARTS = "_review_starts"  # image -> the draft as filled from the store, to tell unsaved changes
 PROBLEMS = "_review_problems"  # image -> message of the last failed save
 CONFLICTS = "_review_conflicts"  # image -> their review, after a stale save
-ADVANCE = "_review_advance"  # a save moved to another image: rerun the whole page
+ADVANCE = "_review_advance"  # a save moved to another image outside the page's fragment: rerun the whole page
+IMAGE_FRAGMENT = "review_image"  # the Review page's fragment (image, form, progress) a save reruns
 RESTORED = "_review_restored"  # image -> when the stored draft the form was restored from was written
 STALE = "_review_stale_drafts"  # image -> (rules.Draft, written at): a stored draft on an older saved review
 NOTICES = "_review_notices"  # image -> what happened to a change (draft not stored, note cut), shown once
@@ -57,6 +58,9 @@ class FormContext:
     model_name: str | None
     own: Review | None
     image_shown: bool = True
+    # The fragment a successful save reruns to show the next image (the page's `IMAGE_FRAGMENT`);
+    # None: the whole page reruns.
+    advance: str | None = None
     suspects: tuple[Suspect, ...] = ()  # what the label-audit queue suspects of this image
     reference: str | None = None  # the expert labels of an adjudicated image, as escaped Markdown
     # The labels a fresh form starts from; None: the NIH labels. A hidden-reference reading starts
@@ -221,6 +225,8 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     st.session_state[FLASH] = outcome.message
     if outcome.next_image:
         state.set_current_image(outcome.next_image)
+    if ctx.advance is not None:  # committed above: only the image's fragment reruns, with "Saved" in it
+        st.rerun(scope=ctx.advance)
     st.session_state[ADVANCE] = True
 
 
@@ -240,8 +246,8 @@ def _resolve(ctx: FormContext, choice: str) -> None:
 
 
 def take_flash() -> str | None:
-    """Called by the page on a full run: the last save's message, once; a full run already shows
-    the next image, so the fragment need not ask for another."""
+    """Called where the next image is drawn (the page, or its image fragment): the last save's
+    message, once; that run already shows the next image, so the form need not ask for another."""
     st.session_state.pop(ADVANCE, None)
     return st.session_state.pop(FLASH, None)
 
@@ -304,7 +310,8 @@ def _stale_section(ctx: FormContext) -> None:
 
 @st.fragment
 def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
-    """The form for `ctx.image`; ticking reruns only this fragment, saving reruns the page."""
+    """The form for `ctx.image`; ticking reruns only this fragment, saving reruns `ctx.advance`
+    (the page's image fragment), else the page."""
     if st.session_state.pop(ADVANCE, False):
         st.rerun(scope="app")
     draft = draft_for(ctx)

@@ -31,11 +31,14 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=8)
     parser.add_argument("--images", type=Path, help="an existing image folder (default: build the 112,120-link tree)")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--pause", type=float, default=2.0, help="seconds a reader looks at an image before saving")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cxrviz-prof-", dir=os.environ.get("TMPDIR")))
     images = args.images or build_full_tree(work / "nih")
     os.environ.update({"CXRVIZ_IMAGES": str(images), "CXRVIZ_CACHE": str(work / "cache"),
                        "CXRVIZ_DB": str(work / "reviews.sqlite"), "CXRVIZ_DEVICE": "cpu"})
+    if os.environ.get("PROFILE_DEBUG"):
+        exec(open(os.environ["PROFILE_DEBUG"]).read())
     from streamlit.runtime.scriptrunner import script_runner
     from streamlit.testing.v1 import AppTest
 
@@ -63,8 +66,9 @@ def main() -> None:
     active[0] = True
     for _ in range(args.steps):
         button = at.button(key=f"save_{at.session_state['image']}")
-        time.sleep(1.0)  # the prefetch of the next image finishes, as it does while a reader looks
+        time.sleep(args.pause)  # the prefetch of the next image finishes, as it does while a reader looks
         started = time.perf_counter()
+        print(f"{time.time():.2f} CLICK", file=sys.stderr, flush=True)
         button.click().run()
         times.append(time.perf_counter() - started)
         assert not at.exception, [e.value for e in at.exception]

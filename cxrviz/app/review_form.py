@@ -97,7 +97,7 @@ def _restore(ctx: FormContext) -> None:
         return
     if stored is None:
         return
-    draft = rules.Draft(frozenset(stored.labels), stored.status, stored.note, stored.base_updated_at)
+    draft = rules.Draft(stored.labels, stored.status, stored.note, stored.base_updated_at)
     if rules.draft_is_current(stored.base_updated_at, ctx.own):
         _drafts()[ctx.image] = draft
         st.session_state.setdefault(RESTORED, {})[ctx.image] = stored.updated_at
@@ -118,7 +118,7 @@ def _keep(ctx: FormContext) -> None:
             stored_drafts.clear_draft(ctx.store, ctx.image, ctx.reviewer)
             st.session_state.get(RESTORED, {}).pop(ctx.image, None)
         else:
-            stored_drafts.save_draft(ctx.store, ctx.image, ctx.reviewer, sorted(draft.labels), draft.status, draft.note,
+            stored_drafts.save_draft(ctx.store, ctx.image, ctx.reviewer, draft.labels, draft.status, draft.note,
                                      draft.opened)
     except CxrvizError as error:
         _notices()[ctx.image] = (f"Your change is kept in this tab but could not be stored as a draft ({error}); "
@@ -207,7 +207,7 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     problems, conflicts = st.session_state.setdefault(PROBLEMS, {}), st.session_state.setdefault(CONFLICTS, {})
     try:
         outcome = rules.save_and_advance(
-            ctx.store, ctx.image, ctx.reviewer, {label: label in draft.labels for label in ALL_LABELS}, draft.status, note,
+            ctx.store, ctx.image, ctx.reviewer, draft.labels, draft.status, note,
             set(ctx.nih), list(ctx.queue), ctx.model_name, probabilities, expected_updated_at=draft.opened, check_version=True,
             image_shown=ctx.image_shown)
     except StaleReviewError as error:
@@ -301,7 +301,7 @@ def _stale_section(ctx: FormContext) -> None:
     st.warning(escape_markdown(
         f"You have a draft of this image from {when(at)}, but your saved review changed since it was started "
         f"(saved {when(ctx.own.updated_at) if ctx.own else '?'}, e.g. from another tab). The form shows the saved review; "
-        f"the draft holds: {', '.join(label for label in ALL_LABELS if label in draft.labels)} · {draft.status}" + (f" · note: {draft.note[:80]}" if draft.note else "")
+        f"the draft holds: {', '.join(draft.labels)} · {draft.status}" + (f" · note: {draft.note[:80]}" if draft.note else "")
         + "."), icon=":material/history:")
     c1, c2 = st.columns(2)
     c1.button("Restore my draft", key=f"draft_keep_{ctx.image}", on_click=_stale_choice, args=(ctx, True), width="stretch")
@@ -327,7 +327,7 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
         if ctx.image in st.session_state.get(CONFLICTS, {}):
             theirs = st.session_state[CONFLICTS][ctx.image]
             if theirs is not None:
-                st.dataframe([{"saved by": theirs.reviewer, "labels": "|".join(theirs.labels), "status": theirs.status,
+                st.dataframe([{"saved by": theirs.reviewer, "labels": theirs.labels.text, "status": theirs.status,
                                "note": theirs.note, "at": theirs.updated_at}], hide_index=True)
             c1, c2, c3 = st.columns(3)
             c1.button("Keep theirs", key=f"theirs_{ctx.image}", on_click=_resolve, args=(ctx, "theirs"), width="stretch")

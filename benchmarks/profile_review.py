@@ -37,8 +37,6 @@ def main() -> None:
     images = args.images or build_full_tree(work / "nih")
     os.environ.update({"CXRVIZ_IMAGES": str(images), "CXRVIZ_CACHE": str(work / "cache"),
                        "CXRVIZ_DB": str(work / "reviews.sqlite"), "CXRVIZ_DEVICE": "cpu"})
-    if os.environ.get("PROFILE_DEBUG"):
-        exec(open(os.environ["PROFILE_DEBUG"]).read())
     from streamlit.runtime.scriptrunner import script_runner
     from streamlit.testing.v1 import AppTest
 
@@ -68,7 +66,6 @@ def main() -> None:
         button = at.button(key=f"save_{at.session_state['image']}")
         time.sleep(args.pause)  # the prefetch of the next image finishes, as it does while a reader looks
         started = time.perf_counter()
-        print(f"{time.time():.2f} CLICK", file=sys.stderr, flush=True)
         button.click().run()
         times.append(time.perf_counter() - started)
         assert not at.exception, [e.value for e in at.exception]

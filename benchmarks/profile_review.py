@@ -32,6 +32,8 @@ def main() -> None:
     parser.add_argument("--images", type=Path, help="an existing image folder (default: build the 112,120-link tree)")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--pause", type=float, default=2.0, help="seconds a reader looks at an image before saving")
+    parser.add_argument("--page", choices=["review", "image"], default="review",
+                        help="image: profile the Image page's first run in a new session (warm server) instead")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="cxrviz-prof-", dir=os.environ.get("TMPDIR")))
     images = args.images or build_full_tree(work / "nih")
@@ -54,6 +56,9 @@ def main() -> None:
 
     script_runner.exec_func_with_error_handling = profiled
 
+    if args.page == "image":
+        _image_page(args, active, profile)
+        return
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
     at.switch_page("pages/review.py")
     at.run()
@@ -73,6 +78,29 @@ def main() -> None:
           f"over {len(times)} [min {min(times):.3f}, max {max(times):.3f}]")
     out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(args.top)
+    pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(r"cxrviz|pages", args.top)
+    print(out.getvalue())
+
+
+def _image_page(args, active: list, profile: cProfile.Profile) -> None:
+    from streamlit.testing.v1 import AppTest
+
+    from cxrviz.data.image_index import scan_images
+
+    names = scan_images(Path(os.environ["CXRVIZ_IMAGES"])).sorted_names
+    times = []
+    for i in range(args.steps + 1):  # the first warms the server (metadata, index, model)
+        at = AppTest.from_file(str(REPO / "app.py"), default_timeout=600)
+        at.query_params["image"] = names[1000]  # as the browser benchmark: a reload of one image, caches warm
+        at.switch_page("pages/image.py")
+        active[0] = i > 0
+        started = time.perf_counter()
+        at.run()
+        if i:
+            times.append(time.perf_counter() - started)
+        assert not at.exception, [e.value for e in at.exception]
+    print(f"Image page first run (new session, in-process): median {statistics.median(times):.3f} s over {len(times)}")
+    out = io.StringIO()
     pstats.Stats(profile, stream=out).sort_stats("cumulative").print_stats(r"cxrviz|pages", args.top)
     print(out.getvalue())
 

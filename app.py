@@ -1,9 +1,17 @@
 """cxrviz entry point: `streamlit run app.py` (or `make run`)."""
 
-import streamlit as st
+import os
 
-from cxrviz.app import auth, links, resources, sidebar, state
-from cxrviz.logs import configure_logging
+# Torch's OpenMP threads busy-wait between operations by default. With a CPU-bound process beside the
+# server (a batch predict), one prediction + GradCAM took ~10 s instead of ~0.6 s on 2 cores; waiting
+# passively keeps it there (benchmarks/bench_browser.py --load). It must be set before torch loads its
+# OpenMP runtime, which nothing imported above the pages does (tests/app/test_server_threads.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import streamlit as st  # noqa: E402
+
+from cxrviz.app import auth, links, resources, sidebar, state  # noqa: E402
+from cxrviz.logs import configure_logging  # noqa: E402
 
 configure_logging()
 st.set_page_config(page_title="cxrviz", page_icon=":material/pulmonology:", layout="wide")

@@ -8,8 +8,10 @@ on it, warms the model, then drives headless Chromium:
 - the Image page's first paint with a warm model (navigation to the X-ray on screen).
 Each wait is timed in the page itself (`performance.now()` on every animation frame), so the
 figure is what a person sees, not a polling interval. Prints p50 and p95 of each; it asserts nothing.
+With --load it measures everything again with one busy numpy process per core running beside the
+server (a batch job on the same machine) and prints each p95 under load over the quiet one.
 
-    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR]
+    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR] [--load]
 """
 
 from __future__ import annotations
@@ -75,10 +77,99 @@ def _report(name: str, seconds: list[float]) -> None:
           f"max {values.max():6.3f} s")
 
 
+def _measure(page, url: str, steps: int, work: Path, server, start: str | None = None) -> tuple[dict[str, list[float]], str]:
+    """One pass of every measurement, from the Review queue's image `start` (None: its first) on;
+    seconds per wait, and the image the pass left the review at (where the next pass starts)."""
+    page.goto(f"{url}/review?reviewer=Bench" + (f"&image={start}" if start else ""))  # the first pass warms metadata, index, model
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
+    page.wait_for_timeout(3000)
+    page.screenshot(path=str(work.parent / "bench_review_first.png"))
+    rss_before = _rss_mb(server.pid)
+    save, ready = [], []
+    for _ in range(steps):
+        before = page.url.split("image=")[1].split("&")[0]
+        started = time.perf_counter()
+        save.append(_timed(page, lambda: page.keyboard.press("Control+Enter")))
+        # keys reach the new form once the page run ends and the old form is gone
+        page.wait_for_function(f"() => !document.querySelector('.st-key-save_{before.replace('.', '-')}')", polling="raf")
+        ready.append(time.perf_counter() - started)
+        page.wait_for_timeout(300)  # a reader glances at the new image
+    last = page.url.split("image=")[1].split("&")[0]
+    print(f"server memory: {rss_before:.0f} MB before the steps, {_rss_mb(server.pid):.0f} MB after {steps}")
+
+    box = page.locator('[data-testid="stImage"] img').first.bounding_box()
+    print(f"X-ray on screen: {box['width']:.0f}x{box['height']:.0f} px at y={box['y']:.0f} "
+          f"({100 * min(box['height'], 1000 - box['y']) / 1000:.0f}% of the window height visible)")
+
+    page.goto(f"{url}/image?image={page.url.split('image=')[1].split('&')[0]}")
+    page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
+    page.wait_for_timeout(2000)
+    page.get_by_role("button", name="Adjust view").click()
+    level = page.get_by_role("slider", name="Window level")
+    level.focus()
+    control = []
+    for _ in range(15):
+        control.append(_timed(page, lambda: page.keyboard.press("ArrowRight")))
+        page.wait_for_timeout(200)
+    page.keyboard.press("Escape")
+
+    page.wait_for_timeout(1000)
+    cams = []
+    finding = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").locator('[role="combobox"], input').first
+    from cxrviz.findings import FINDINGS
+
+    shown = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").inner_text()
+    for other in [f for f in FINDINGS if f not in shown][:10]:
+        def pick(other=other):
+            finding.click()
+            page.keyboard.type(other)
+            page.wait_for_timeout(150)
+            page.keyboard.press("Enter")
+        cams.append(_timed(page, pick) - 0.15)  # the pause for the list to filter is not the app's
+        page.wait_for_timeout(300)
+
+    first_paint = []
+    names = page.evaluate("() => location.search")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        page.goto(f"{url}/image{names}")
+        page.wait_for_function("() => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+                               " return i && i.complete && i.naturalWidth > 0; }", polling="raf")
+        first_paint.append(time.perf_counter() - t0)
+    return {"Review: save and next -> next image": save, "Review: save and next -> keys reach the new form": ready,
+            "Viewer: window level step -> new image": control, "Viewer: new GradCAM (next finding) -> image": cams,
+            "Image page: first paint, warm model": first_paint}, last
+
+
+LOAD = """
+import numpy as np
+a = np.random.default_rng(0).random((300, 300))
+while True:
+    a = np.tanh(a @ a.T / 300)
+"""
+
+
+def _start_load() -> list:
+    """One busy numpy process per core (one BLAS thread each): a batch job beside the server."""
+    import subprocess
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    return [subprocess.Popen([sys.executable, "-c", LOAD], env=env) for _ in range(os.cpu_count() or 1)]
+
+
+def _stop_load(processes: list) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=30, help="save-and-next steps (default 30)")
     parser.add_argument("--images", type=Path, help="an existing image folder (default: build the 112,120-link tree)")
+    parser.add_argument("--load", action="store_true",
+                        help="measure again with a CPU-bound process per core beside the server; prints p95 load / quiet")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -99,66 +190,21 @@ def main() -> None:
                 page.set_default_timeout(300_000)
                 print(f"CPU cores: {os.cpu_count()}; window 1600x1000")
 
-                page.goto(f"{url}/review?reviewer=Bench")  # warms metadata, index, model
-                page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
-                page.wait_for_timeout(3000)
-                page.screenshot(path=str(work.parent / "bench_review_first.png"))
-                rss_before = _rss_mb(server.pid)
-                save, ready = [], []
-                for _ in range(args.steps):
-                    before = page.url.split("image=")[1].split("&")[0]
-                    started = time.perf_counter()
-                    save.append(_timed(page, lambda: page.keyboard.press("Control+Enter")))
-                    # keys reach the new form once the page run ends and the old form is gone
-                    page.wait_for_function(f"() => !document.querySelector('.st-key-save_{before.replace('.', '-')}')", polling="raf")
-                    ready.append(time.perf_counter() - started)
-                    page.wait_for_timeout(300)  # a reader glances at the new image
-                _report("Review: save and next -> next image", save)
-                _report("Review: save and next -> keys reach the new form", ready)
-                print(f"server memory: {rss_before:.0f} MB before the steps, {_rss_mb(server.pid):.0f} MB after {args.steps}")
-
-                box = page.locator('[data-testid="stImage"] img').first.bounding_box()
-                print(f"X-ray on screen: {box['width']:.0f}x{box['height']:.0f} px at y={box['y']:.0f} "
-                      f"({100 * min(box['height'], 1000 - box['y']) / 1000:.0f}% of the window height visible)")
-
-                page.goto(f"{url}/image?image={page.url.split('image=')[1].split('&')[0]}")
-                page.wait_for_function("() => document.querySelector('[data-testid=\"stImage\"] img')")
-                page.wait_for_timeout(2000)
-                page.get_by_role("button", name="Adjust view").click()
-                level = page.get_by_role("slider", name="Window level")
-                level.focus()
-                control = []
-                for _ in range(15):
-                    control.append(_timed(page, lambda: page.keyboard.press("ArrowRight")))
-                    page.wait_for_timeout(200)
-                _report("Viewer: window level step -> new image", control)
-                page.keyboard.press("Escape")
-
-                page.wait_for_timeout(1000)
-                cams = []
-                finding = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").locator('[role="combobox"], input').first
-                from cxrviz.findings import FINDINGS
-
-                shown = page.locator('[data-testid="stSelectbox"]').filter(has_text="Finding to explain").inner_text()
-                for other in [f for f in FINDINGS if f not in shown][:10]:
-                    def pick(other=other):
-                        finding.click()
-                        page.keyboard.type(other)
-                        page.wait_for_timeout(150)
-                        page.keyboard.press("Enter")
-                    cams.append(_timed(page, pick) - 0.15)  # the pause for the list to filter is not the app's
-                    page.wait_for_timeout(300)
-                _report("Viewer: new GradCAM (next finding) -> image", cams)
-
-                first_paint = []
-                names = page.evaluate("() => location.search")
-                for _ in range(5):
-                    t0 = time.perf_counter()
-                    page.goto(f"{url}/image{names}")
-                    page.wait_for_function("() => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
-                                           " return i && i.complete && i.naturalWidth > 0; }", polling="raf")
-                    first_paint.append(time.perf_counter() - t0)
-                _report("Image page: first paint, warm model", first_paint)
+                figures, last = _measure(page, url, args.steps, work, server)
+                for name, values in figures.items():
+                    _report(name, values)
+                if args.load:
+                    load = _start_load()
+                    try:
+                        print(f"with a CPU-bound process beside it: {os.cpu_count()} busy numpy workers, one per core")
+                        loaded, _ = _measure(page, url, args.steps, work, server, start=last)  # images not seen yet
+                    finally:
+                        _stop_load(load)
+                    for name, values in loaded.items():
+                        _report(name + " (load)", values)
+                    print(f"{'p95 under load / quiet':<42} " + "  ".join(
+                        f"{short}: {np.percentile(loaded[name], 95) / np.percentile(figures[name], 95):.2f}x"
+                        for name, short in zip(figures, ("save", "keys", "window", "cam", "paint"))))
                 print(f"server memory at the end: {_rss_mb(server.pid):.0f} MB")
                 browser.close()
         finally:

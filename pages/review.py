@@ -54,101 +54,112 @@ if not queue:
     st.stop()
 suspects_of, studies_of = state.queue_details(source)  # built once per queue by the page that sent it
 
-mine, everyone = set(), set()
-with warn_on_error():
-    mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
-position = rules.queue_position(queue, state.current_image())
-nav1, nav2, nav3, nav4 = st.columns([1.5, 1.2, 3, 3], vertical_alignment="center")
-# Callbacks move before the script runs, so the buttons are drawn for the image they lead from; each
-# press steps from the image current when it is applied, so two presses move two images.
-nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft", on_click=state.step_image, args=(queue, -1),
-            key=review_keys.PREVIOUS_KEY, width="stretch")
-nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight", on_click=state.step_image, args=(queue, 1),
-            key=review_keys.NEXT_KEY, width="stretch")
-name = queue[position]
-state.set_current_image(name)
-image_shown(store, name, reviewer, source)  # each reader's time on the image starts (once per image, not per rerun)
-view = unknown_view(name, reviewer)  # the store unreadable: nobody's readings, no references
-with warn_on_error():
-    view = team.image_under_review(store, name, reviewer)  # the one read of what this reader may see of it
-blind = view.visibility.unread  # images of blind campaigns this reader has still to read
-done_mine, done_all = rules.progress(queue, mine, view.visibility.images(everyone) | mine)
-kept = [n for n in review_form.kept_drafts(store, reviewer, queue) if n != name]
-nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
-              + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
-nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
 
-flash = review_form.take_flash()
-if flash:
-    st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
-
-nih = metadata.findings_of(name) or set()
-hidden = view.references_hidden
-if hidden:  # a campaign reads this image without references until this reader has saved
-    boxes, model = None, None  # `nih` stays for the saved status only: the form starts from no label and shows none
-    st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you have read this image "
-               "(confirmed, corrected or uncertain).")
-reference = None  # shown in the form, folded, so it pushes neither the X-ray nor Save off screen
-if not hidden:
+@st.fragment(key=review_form.IMAGE_FRAGMENT)
+def review_image() -> None:
+    """The image under review: progress, the X-ray with its form, the follow-up studies and the others'
+    readings. A save or a move reruns only this (the sidebar, the queue and the exports stay drawn);
+    a hook that depends on the image goes in here, not at the page's top level."""
+    mine, everyone = set(), set()
     with warn_on_error():
-        if note := resources.expert_note(name):
-            reference = escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")"
-own = view.own
-suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
-context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), model.spec.name if model else None, own,
-                                  suspects=suspects, reference=reference, start=frozenset() if hidden else None)
+        mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
+    position = rules.queue_position(queue, state.current_image())
+    nav1, nav2, nav3, nav4 = st.columns([1.5, 1.2, 3, 3], vertical_alignment="center")
+    # Callbacks move before the script runs, so the buttons are drawn for the image they lead from; each
+    # press steps from the image current when it is applied, so two presses move two images.
+    nav1.button("◀ Previous", disabled=position == 0, shortcut="ArrowLeft", on_click=state.step_image, args=(queue, -1),
+                key=review_keys.PREVIOUS_KEY, width="stretch")
+    nav2.button("Next ▶", disabled=position >= len(queue) - 1, shortcut="ArrowRight", on_click=state.step_image, args=(queue, 1),
+                key=review_keys.NEXT_KEY, width="stretch")
+    name = queue[position]
+    state.set_current_image(name)
+    image_shown(store, name, reviewer, source)  # each reader's time on the image starts (once per image, not per rerun)
+    view = unknown_view(name, reviewer)  # the store unreadable: nobody's readings, no references
+    with warn_on_error():
+        view = team.image_under_review(store, name, reviewer)  # the one read of what this reader may see of it
+    blind = view.visibility.unread  # images of blind campaigns this reader has still to read
+    done_mine, done_all = rules.progress(queue, mine, view.visibility.images(everyone) | mine)
+    kept = [n for n in review_form.kept_drafts(store, reviewer, queue) if n != name]
+    nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
+                  + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
+    nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
 
+    flash = review_form.take_flash()
+    if flash:
+        st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
-def beside(probs) -> None:
-    review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
+    nih = metadata.findings_of(name) or set()
+    hidden = view.references_hidden
+    shown_boxes, shown_model = boxes, model
+    if hidden:  # a campaign reads this image without references until this reader has saved
+        shown_boxes, shown_model = None, None  # `nih` stays for the saved status only: the form starts from no label and shows none
+        st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you have read this image "
+                   "(confirmed, corrected or uncertain).")
+    reference = None  # shown in the form, folded, so it pushes neither the X-ray nor Save off screen
+    if not hidden:
+        with warn_on_error():
+            if note := resources.expert_note(name):
+                reference = escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")"
+    own = view.own
+    suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
+    context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), shown_model.spec.name if shown_model else None, own,
+                                      suspects=suspects, reference=reference, start=frozenset() if hidden else None,
+                                      advance=review_form.IMAGE_FRAGMENT)
 
+    def beside(probs) -> None:
+        review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
 
-try:
-    path = index.path_of(name)
-    if is_pacs_image(name):  # a SOP Instance UID: the image is on the PACS (CXRVIZ_DICOMWEB)
-        gray = pacs_gray(config, name)
-    elif path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
-        folder = folder_name(config.images) if config.images is not None else "(none is configured)"
-        raise CxrvizError(f"{name} is not in the image folder {folder} (CXRVIZ_IMAGES); "
-                          "only 'uncertain' or 'skipped' can be saved for it.")
+    try:
+        path = index.path_of(name)
+        if is_pacs_image(name):  # a SOP Instance UID: the image is on the PACS (CXRVIZ_DICOMWEB)
+            gray = pacs_gray(config, name)
+        elif path is None:  # a queue from elsewhere (an audit, a campaign) may name images this server lacks
+            folder = folder_name(config.images) if config.images is not None else "(none is configured)"
+            raise CxrvizError(f"{name} is not in the image folder {folder} (CXRVIZ_IMAGES); "
+                              "only 'uncertain' or 'skipped' can be saved for it.")
+        else:
+            gray = resources.gray_of(path)
+    except CxrvizError as error:
+        show_error(error)
+        context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
+        beside(None)
+        return
+    measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure")
+                 if is_pacs_image(name) else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure"))
+    viewer.show(gray, shown_model, image=name, nih_labels=None if hidden else nih, boxes_table=shown_boxes, key_prefix="review", beside=beside,
+                reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
+                drawing=box_editor.drawing_for(store, name, reviewer, shown_boxes, "review_boxes", True, True, view=view),  # downloads: through the gate
+                measuring=measuring)  # length, CTR (key L)
+    if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
+        followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
+                                     config.cache, followup_view.follow_up_of(metadata, name))
+    if position < len(queue) - 1:
+        following = queue[position + 1]  # while the reader looks at this one, as it will first be shown
+        viewer.warm_next(index.path_of(following), shown_model, metadata.findings_of(following), "review", reviewer)
+
+    others = rules.others(list(view.others), reviewer) if view.others is not None else None
+    st.subheader("Other reviewers of this image")
+    if others is None:
+        st.caption("Blind campaign: other readers' labels appear once you have read this image yourself "
+                   "(confirmed, corrected or uncertain; skipping it does not open them).")
+    elif others:
+        st.dataframe(others, hide_index=True)
+        if view.saves_audited_as_seen:
+            st.caption("Your reading of this campaign image is in: a save from now on is recorded as made after seeing the "
+                       "others' readings, and the adjudicator is shown your first reading beside it.")
     else:
-        gray = resources.gray_of(path)
-except CxrvizError as error:
-    show_error(error)
-    context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
-    beside(None)
-    st.stop()
-measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure")
-             if is_pacs_image(name) else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure"))
-viewer.show(gray, model, image=name, nih_labels=None if hidden else nih, boxes_table=boxes, key_prefix="review", beside=beside,
-            reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
-            drawing=box_editor.drawing_for(store, name, reviewer, boxes, "review_boxes", True, True, view=view),  # downloads: through the gate
-            measuring=measuring)  # length, CTR (key L)
-if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
-    followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
-                                 config.cache, followup_view.follow_up_of(metadata, name))
-if position < len(queue) - 1:
-    resources.warm_next(index.path_of(queue[position + 1]), model)  # while the reader looks at this one
+        st.caption("Nobody else has reviewed this image yet.")
 
-others = rules.others(list(view.others), reviewer) if view.others is not None else None
-st.subheader("Other reviewers of this image")
-if others is None:
-    st.caption("Blind campaign: other readers' labels appear once you have read this image yourself "
-               "(confirmed, corrected or uncertain; skipping it does not open them).")
-elif others:
-    st.dataframe(others, hide_index=True)
-    if view.saves_audited_as_seen:
-        st.caption("Your reading of this campaign image is in: a save from now on is recorded as made after seeing the "
-                   "others' readings, and the adjudicator is shown your first reading beside it.")
-else:
-    st.caption("Nobody else has reviewed this image yet.")
+    report_panel(store, name, reviewer, view, metadata, measuring.measurements if measuring else (), image_path=path,
+                 config=config)  # the reader's report: draft, sign, versions, downloads
+    st.subheader("Export")
+    if view.visibility.locked or view.visibility.references_hidden:
+        st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))
+    e1, e2 = st.columns(2)
+    e1.download_button("Corrections CSV", lambda: team.shared_with(store, reviewer).corrections_csv(metadata), "cxrviz_corrections.csv",
+                       "text/csv", on_click="ignore", key="dl_corrections")
+    e2.download_button("Data_Entry_2017.csv with corrections", lambda: team.shared_with(store, reviewer).data_entry_csv(metadata),
+                       "Data_Entry_2017_corrected.csv", "text/csv", on_click="ignore", key="dl_dataentry")
 
-report_panel(store, name, reviewer, view, metadata, measuring.measurements if measuring else (), image_path=path, config=config)  # the reader's report: draft, sign, versions, downloads
-st.subheader("Export")
-if view.visibility.locked or view.visibility.references_hidden:
-    st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))
-e1, e2 = st.columns(2)
-e1.download_button("Corrections CSV", lambda: team.shared_with(store, reviewer).corrections_csv(metadata), "cxrviz_corrections.csv",
-                   "text/csv", on_click="ignore", key="dl_corrections")
-e2.download_button("Data_Entry_2017.csv with corrections", lambda: team.shared_with(store, reviewer).data_entry_csv(metadata),
-                   "Data_Entry_2017_corrected.csv", "text/csv", on_click="ignore", key="dl_dataentry")
+
+review_image()

@@ -8,7 +8,10 @@ local image in metadata order, which is what an unfiltered Browse shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -20,13 +23,14 @@ from cxrviz.data.image_index import NIH_NAME
 class Walk:
     names: list[str]  # the images in order
     source: str  # what they are, for "3 of 452 …": "Browse results" or "local images"
+    _places: dict[str, int] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def position(self, current: str) -> int | None:
         """0-based place of `current`, or None when it is not among them."""
-        try:
-            return self.names.index(current)
-        except ValueError:
-            return None
+        if not self._places and self.names:
+            for i, name in enumerate(self.names):
+                self._places.setdefault(name, i)
+        return self._places.get(current)
 
     def neighbours(self, current: str) -> tuple[str | None, str | None]:
         """(previous, next) of `current`; from outside the list, next is its first image."""
@@ -42,8 +46,31 @@ class Walk:
         return f"{at + 1:,} of {count(len(self.names), self.source[:-1], self.source)}"
 
 
+_walks: OrderedDict[tuple, Walk] = OrderedDict()
+_walks_lock = threading.Lock()
+
+
+def _digest(array: np.ndarray | None) -> str | None:
+    return None if array is None else hashlib.sha1(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
 def walk(image_names: np.ndarray, browse_rows: np.ndarray | None, present: np.ndarray) -> Walk:
-    """The images previous / next go through: Browse's local results, else every local image."""
+    """The images previous / next go through: Browse's local results, else every local image.
+    Built once per (metadata, Browse filter, local images): 112,120 names are ~15 ms a page run."""
+    key = (len(image_names), str(image_names[0]) if len(image_names) else "", str(image_names[-1]) if len(image_names) else "",
+           _digest(None if browse_rows is None else np.asarray(browse_rows, dtype=int)), _digest(present))
+    with _walks_lock:
+        found = _walks.get(key)
+    if found is None:
+        found = _walk(image_names, browse_rows, present)
+        with _walks_lock:
+            _walks[key] = found
+            while len(_walks) > 16:
+                _walks.popitem(last=False)
+    return found
+
+
+def _walk(image_names: np.ndarray, browse_rows: np.ndarray | None, present: np.ndarray) -> Walk:
     if browse_rows is None:
         return Walk([str(n) for n in image_names[present]], "local images")
     rows = np.asarray(browse_rows, dtype=int)

@@ -1,8 +1,10 @@
 """Work for the image a reviewer will see next, done while they look at this one.
 
-One background thread decodes the next image of the queue and runs the model and the default
-heatmap on it; the results wait in a small process-wide cache that the viewer's cached functions
-read first. A prefetch that fails only logs: the page computes the result itself when it gets there.
+One background thread decodes the next image of the queue, runs the model on it, builds the
+probability chart the page will draw and the heatmap it will show first (the finding on top of the
+bars as they are shown, calibrated or not, by the method the reader has chosen); the results wait
+in a small process-wide cache that the viewer's cached functions read first. A prefetch that fails
+only logs: the page computes the result itself when it gets there.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -61,11 +64,31 @@ def cam_key(image: str, model, finding: int, method: str) -> tuple:
     return ("cam", image, *model_id(model), finding, method)
 
 
-def warm(path: Path | None, mtime: int, model) -> None:
-    """Queue the next image's decode, probabilities and default heatmap (no-op if already done)."""
+def figure_key(values: tuple) -> tuple:
+    return ("figure", values)
+
+
+def figure(values: tuple, build: Callable[[], object]):
+    """The chart for `values` (everything it is drawn from, hashable), built once: a plotly figure
+    takes ~0.08 s to build on a 2-core machine, the page's largest cost after a heatmap."""
+    made = recall(figure_key(values))
+    if made is None:
+        made = build()
+        remember(figure_key(values), made)
+    return made
+
+
+# What the page will show first of a prediction: (finding index, CAM method or None) from the
+# probabilities; None: only decode and predict.
+Shown = Callable[[np.ndarray], "tuple[int, str | None]"]
+
+
+def warm(path: Path | None, mtime: int, model, shown: Shown | None = None, plan: tuple = ()) -> None:
+    """Queue the next image's decode, probabilities and the heatmap `shown` names (no-op if already
+    done). `plan` names what `shown` depends on (calibration, method), so a changed choice is redone."""
     if path is None:
         return
-    job_key = ("job", str(path), mtime, None if model is None else model_id(model))
+    job_key = ("job", str(path), mtime, None if model is None else model_id(model), plan)
     with _lock:
         if job_key in _queued:
             return
@@ -73,10 +96,10 @@ def warm(path: Path | None, mtime: int, model) -> None:
         if len(_queued) > 4 * MAX_ENTRIES:
             _queued.clear()
             _queued.add(job_key)
-    _executor.submit(_work, path, mtime, model)
+    _executor.submit(_work, path, mtime, model, shown)
 
 
-def _work(path: Path, mtime: int, model) -> None:
+def _work(path: Path, mtime: int, model, shown: Shown | None = None) -> None:
     from cxrviz.data.imaging import load_gray
     from cxrviz.explain.cam import heatmap
     from cxrviz.model.inference import predict_gray
@@ -93,8 +116,8 @@ def _work(path: Path, mtime: int, model) -> None:
         if probs is None:
             probs = predict_gray(model, gray)
             remember(probs_key(key, model), probs)
-        finding = int(np.argmax(probs))
-        if recall(cam_key(key, model, finding, DEFAULT_METHOD)) is None:
-            remember(cam_key(key, model, finding, DEFAULT_METHOD), heatmap(model, gray, finding, DEFAULT_METHOD))
+        finding, method = (int(np.argmax(probs)), DEFAULT_METHOD) if shown is None else shown(probs)
+        if method is not None and recall(cam_key(key, model, finding, method)) is None:
+            remember(cam_key(key, model, finding, method), heatmap(model, gray, finding, method))
     except Exception:  # noqa: BLE001 - a prefetch is only a head start; the page reports real failures itself
         log.warning("Prefetching %s failed; the page will compute it when it gets there", path.name, exc_info=True)

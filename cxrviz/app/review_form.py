@@ -32,7 +32,8 @@ DRAFTS = "_review_drafts"  # image -> rules.Draft
 STARTS = "_review_starts"  # image -> the draft as filled from the store, to tell unsaved changes
 PROBLEMS = "_review_problems"  # image -> message of the last failed save
 CONFLICTS = "_review_conflicts"  # image -> their review, after a stale save
-ADVANCE = "_review_advance"  # a save moved to another image: rerun the whole page
+ADVANCE = "_review_advance"  # a save moved to another image outside the page's fragment: rerun the whole page
+IMAGE_FRAGMENT = "review_image"  # the Review page's fragment (image, form, progress) a save reruns
 RESTORED = "_review_restored"  # image -> when the stored draft the form was restored from was written
 STALE = "_review_stale_drafts"  # image -> (rules.Draft, written at): a stored draft on an older saved review
 NOTICES = "_review_notices"  # image -> what happened to a change (draft not stored, note cut), shown once
@@ -57,6 +58,9 @@ class FormContext:
     model_name: str | None
     own: Review | None
     image_shown: bool = True
+    # The fragment a successful save reruns to show the next image (the page's `IMAGE_FRAGMENT`);
+    # None: the whole page reruns.
+    advance: str | None = None
     suspects: tuple[Suspect, ...] = ()  # what the label-audit queue suspects of this image
     reference: str | None = None  # the expert labels of an adjudicated image, as escaped Markdown
     # The labels a fresh form starts from; None: the NIH labels. A hidden-reference reading starts
@@ -93,7 +97,7 @@ def _restore(ctx: FormContext) -> None:
         return
     if stored is None:
         return
-    draft = rules.Draft(frozenset(stored.labels), stored.status, stored.note, stored.base_updated_at)
+    draft = rules.Draft(stored.labels, stored.status, stored.note, stored.base_updated_at)
     if rules.draft_is_current(stored.base_updated_at, ctx.own):
         _drafts()[ctx.image] = draft
         st.session_state.setdefault(RESTORED, {})[ctx.image] = stored.updated_at
@@ -114,7 +118,7 @@ def _keep(ctx: FormContext) -> None:
             stored_drafts.clear_draft(ctx.store, ctx.image, ctx.reviewer)
             st.session_state.get(RESTORED, {}).pop(ctx.image, None)
         else:
-            stored_drafts.save_draft(ctx.store, ctx.image, ctx.reviewer, sorted(draft.labels), draft.status, draft.note,
+            stored_drafts.save_draft(ctx.store, ctx.image, ctx.reviewer, draft.labels, draft.status, draft.note,
                                      draft.opened)
     except CxrvizError as error:
         _notices()[ctx.image] = (f"Your change is kept in this tab but could not be stored as a draft ({error}); "
@@ -203,7 +207,7 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     problems, conflicts = st.session_state.setdefault(PROBLEMS, {}), st.session_state.setdefault(CONFLICTS, {})
     try:
         outcome = rules.save_and_advance(
-            ctx.store, ctx.image, ctx.reviewer, {label: label in draft.labels for label in ALL_LABELS}, draft.status, note,
+            ctx.store, ctx.image, ctx.reviewer, draft.labels, draft.status, note,
             set(ctx.nih), list(ctx.queue), ctx.model_name, probabilities, expected_updated_at=draft.opened, check_version=True,
             image_shown=ctx.image_shown)
     except StaleReviewError as error:
@@ -221,6 +225,8 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     st.session_state[FLASH] = outcome.message
     if outcome.next_image:
         state.set_current_image(outcome.next_image)
+    if ctx.advance is not None:  # committed above: only the image's fragment reruns, with "Saved" in it
+        st.rerun(scope=ctx.advance)
     st.session_state[ADVANCE] = True
 
 
@@ -240,8 +246,8 @@ def _resolve(ctx: FormContext, choice: str) -> None:
 
 
 def take_flash() -> str | None:
-    """Called by the page on a full run: the last save's message, once; a full run already shows
-    the next image, so the fragment need not ask for another."""
+    """Called where the next image is drawn (the page, or its image fragment): the last save's
+    message, once; that run already shows the next image, so the form need not ask for another."""
     st.session_state.pop(ADVANCE, None)
     return st.session_state.pop(FLASH, None)
 
@@ -295,7 +301,7 @@ def _stale_section(ctx: FormContext) -> None:
     st.warning(escape_markdown(
         f"You have a draft of this image from {when(at)}, but your saved review changed since it was started "
         f"(saved {when(ctx.own.updated_at) if ctx.own else '?'}, e.g. from another tab). The form shows the saved review; "
-        f"the draft holds: {', '.join(label for label in ALL_LABELS if label in draft.labels)} · {draft.status}" + (f" · note: {draft.note[:80]}" if draft.note else "")
+        f"the draft holds: {', '.join(draft.labels)} · {draft.status}" + (f" · note: {draft.note[:80]}" if draft.note else "")
         + "."), icon=":material/history:")
     c1, c2 = st.columns(2)
     c1.button("Restore my draft", key=f"draft_keep_{ctx.image}", on_click=_stale_choice, args=(ctx, True), width="stretch")
@@ -304,7 +310,8 @@ def _stale_section(ctx: FormContext) -> None:
 
 @st.fragment
 def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
-    """The form for `ctx.image`; ticking reruns only this fragment, saving reruns the page."""
+    """The form for `ctx.image`; ticking reruns only this fragment, saving reruns `ctx.advance`
+    (the page's image fragment), else the page."""
     if st.session_state.pop(ADVANCE, False):
         st.rerun(scope="app")
     draft = draft_for(ctx)
@@ -320,7 +327,7 @@ def review_form(ctx: FormContext, probabilities: dict[str, float] | None) -> Non
         if ctx.image in st.session_state.get(CONFLICTS, {}):
             theirs = st.session_state[CONFLICTS][ctx.image]
             if theirs is not None:
-                st.dataframe([{"saved by": theirs.reviewer, "labels": "|".join(theirs.labels), "status": theirs.status,
+                st.dataframe([{"saved by": theirs.reviewer, "labels": theirs.labels.text, "status": theirs.status,
                                "note": theirs.note, "at": theirs.updated_at}], hide_index=True)
             c1, c2, c3 = st.columns(3)
             c1.button("Keep theirs", key=f"theirs_{ctx.image}", on_click=_resolve, args=(ctx, "theirs"), width="stretch")

@@ -69,6 +69,34 @@ def probability_table(probs: np.ndarray, model: LoadedModel, nih_labels: set[str
     )
 
 
+def bar_figure(table: pd.DataFrame):
+    """`plots.probability_bar(table)`, built once per table (the prefetch builds the next image's)."""
+    return prefetch.figure(tuple(table.itertuples(index=False, name=None)), lambda: plots.probability_bar(table))
+
+
+def warm_next(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None) -> None:
+    """Prefetch the image `path` as this view will first show it: its probabilities, their chart,
+    and the heatmap of the finding on top of the bars as shown (calibrated unless the reader turned
+    that off), by the reader's CAM method, when the heatmap or its box is on."""
+    if path is None or model is None:
+        resources.warm_next(path, None)
+        return
+    maps = resources.calibration_for(model)
+    calibrated = bool(maps) and st.session_state.get(f"{key_prefix}_calibrated", True)
+    method = st.session_state.get(f"{key_prefix}_method", next(iter(cams.METHODS)))
+    wanted = image_view.setting(reader, "overlay.heatmap", True) or image_view.setting(reader, "overlay.cam_box", True)
+    fine = model.spec.fine_cam_layer is not None and st.session_state.get(f"{key_prefix}_fine", False)
+    cam_method = method if wanted and not fine and method not in ("none", "ScoreCAM") else None  # ScoreCAM: minutes, on request
+    nih = set(nih_labels or ())
+
+    def shown(probs: np.ndarray) -> tuple[int, str | None]:  # in the prefetch thread
+        table = probability_table(probs, model, nih, maps if calibrated else None)
+        bar_figure(table)
+        return plots.top_finding(table["probability"]), cam_method
+
+    resources.warm_next(path, model, shown, (calibrated, cam_method, tuple(sorted(nih))))
+
+
 def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tuple[int, int]) -> list[tuple[str, Box]]:
     """Ground-truth boxes of one image, from the 1024-px frame into the array's (the file's) pixels."""
     if boxes_table is None or image is None:
@@ -121,7 +149,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
                           help="Maps from the model's report, fitted on images the model never trained on (see the Model page): "
                                "0.3 then means about 3 in 10 such images have the finding. The maps are monotone, so the "
                                "ranking is the same either way; hover a bar for the model's own output.")
-            st.plotly_chart(plots.probability_bar(table), key=f"{key_prefix}_probs")
+            st.plotly_chart(bar_figure(table), key=f"{key_prefix}_probs")
             if calibrated and not table["calibrated"].all():
                 st.caption(escape_markdown("Uncalibrated (too few positives to fit a map): "
                                            + ", ".join(table.loc[~table["calibrated"], "finding"]) + "."))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,9 +10,9 @@ import numpy as np
 from cxrviz.data.image_index import ImageIndex
 from cxrviz.data.metadata import Metadata
 from cxrviz.errors import CxrvizError
-from cxrviz.findings import ALL_LABELS, FINDINGS, NO_FINDING
+from cxrviz.findings import FINDINGS, NO_FINDING
 from cxrviz.review.identity import name_key
-from cxrviz.review.record import STATUSES, Review
+from cxrviz.review.record import STATUSES, Labels, Review
 
 
 class LabelConflict(CxrvizError, ValueError):
@@ -22,19 +23,19 @@ class UnseenImageError(CxrvizError):
     """A confirmation or correction of an image that failed to load."""
 
 
-def starting_labels(own: Review | None, nih: set[str]) -> set[str]:
+def starting_labels(own: Review | None, nih: set[str]) -> Labels:
     """The form starts from the reviewer's own last answer, else from the NIH labels."""
-    if own is not None:
-        return set(own.labels)
-    return set(nih) if nih else {NO_FINDING}
+    return Labels(own.labels if own is not None else nih)
 
 
-def chosen_labels(ticked: dict[str, bool]) -> list[str]:
-    """The labels a form submits; 'No Finding' is exclusive, and nothing ticked means it."""
-    findings = [f for f in FINDINGS if ticked.get(f)]
-    if findings and ticked.get(NO_FINDING):
+def chosen_labels(ticked: Mapping[str, bool] | Iterable[str]) -> Labels:
+    """The labels a form submits (the labels themselves, or label -> ticked); 'No Finding' is
+    exclusive, and nothing ticked means it."""
+    on = {label for label, value in ticked.items() if value} if isinstance(ticked, Mapping) else set(ticked)
+    findings = [f for f in FINDINGS if f in on]
+    if findings and NO_FINDING in on:
         raise LabelConflict(f"'No Finding' cannot be ticked together with {', '.join(findings)}. Untick one.")
-    return findings or [NO_FINDING]
+    return Labels(findings)
 
 
 def resolve_status(chosen: str, original: set[str], new: list[str]) -> str:
@@ -51,7 +52,7 @@ def queue_position(queue: list[str], current: str | None) -> int:
 def others(reviews: list[Review], reviewer: str) -> list[dict]:
     """Other reviewers' answers for display (plain text)."""
     return [
-        {"reviewer": r.reviewer, "labels": "|".join(l for l in ALL_LABELS if l in r.labels), "status": r.status,
+        {"reviewer": r.reviewer, "labels": r.labels.text, "status": r.status,
          "note": r.note, "at": r.updated_at}
         for r in reviews if name_key(r.reviewer) != name_key(reviewer)
     ]
@@ -84,7 +85,7 @@ class Draft:
     the reviewer visits meanwhile. `opened` is the `updated_at` of the reviewer's own review when
     the form was filled from it (None: there was none), for the version check on save."""
 
-    labels: frozenset[str]
+    labels: Labels
     status: str
     note: str
     opened: str | None
@@ -95,7 +96,7 @@ class Draft:
 
 def starting_draft(own: Review | None, nih: set[str]) -> Draft:
     """The form starts from the reviewer's own last answer, else from the NIH labels, 'confirmed'."""
-    return Draft(frozenset(starting_labels(own, nih)), own.status if own else STATUSES[0], own.note if own else "",
+    return Draft(starting_labels(own, nih), own.status if own else STATUSES[0], own.note if own else "",
                  own.updated_at if own else None)
 
 
@@ -105,25 +106,22 @@ def draft_is_current(base_updated_at: str | None, own: Review | None) -> bool:
     return base_updated_at == (own.updated_at if own else None)
 
 
-def toggle(labels: frozenset[str], label: str) -> frozenset[str]:
-    """Tick or untick one label; 'No Finding' and the findings exclude each other, so a key press
-    never leaves the form in a state that cannot be saved."""
+def toggle(labels: Labels, label: str) -> Labels:
+    """Tick or untick one label; 'No Finding' and the findings exclude each other (`Labels`), so a
+    key press never leaves the form in a state that cannot be saved."""
     if label in labels:
-        rest = labels - {label}
-        return rest or frozenset({NO_FINDING})
+        return Labels(labels - {label})  # the last finding unticked: No Finding
     if label == NO_FINDING:
-        return frozenset({NO_FINDING})
-    return (labels - {NO_FINDING}) | {label}
+        return Labels({NO_FINDING})
+    return Labels(labels | {label})  # a finding ticked: No Finding goes
 
 
 def merge(mine: Draft, theirs: Review) -> Draft:
     """'Merge' after a stale save: the union of both label sets, both notes, my status; the form
     is then on top of their version, so saving it is no longer stale."""
-    labels = (mine.labels | set(theirs.labels))
-    if labels - {NO_FINDING}:
-        labels -= {NO_FINDING}
+    labels = Labels(set(mine.labels) | set(theirs.labels))  # a finding on either side drops No Finding
     notes = [n for n in dict.fromkeys([theirs.note.strip(), mine.note.strip()]) if n]
-    return Draft(frozenset(labels), mine.status, "\n---\n".join(notes), theirs.updated_at)
+    return Draft(labels, mine.status, "\n---\n".join(notes), theirs.updated_at)
 
 
 def rebase(mine: Draft, theirs: Review | None) -> Draft:
@@ -138,13 +136,13 @@ def progress(queue: list[str], mine: set[str], everyone: set[str]) -> tuple[int,
 
 @dataclass(frozen=True)
 class SaveOutcome:
-    labels: list[str]
+    labels: Labels
     status: str
     message: str
     next_image: str | None
 
 
-def save_and_advance(store, image: str, reviewer: str, ticked: dict[str, bool], status: str, note: str, nih: set[str],
+def save_and_advance(store, image: str, reviewer: str, ticked: Labels | Mapping[str, bool], status: str, note: str, nih: set[str],
                      queue: list[str], model_name: str | None, probabilities: dict[str, float] | None,
                      expected_updated_at=None, check_version: bool = False, image_shown: bool = True) -> SaveOutcome:
     """Validate the form, save it (committed before this returns) and name the next image.
@@ -163,7 +161,7 @@ def save_and_advance(store, image: str, reviewer: str, ticked: dict[str, bool], 
         store.save_review(image, reviewer, labels, final, note, model_name, probabilities)
     position = queue_position(queue, image)
     following = queue[position + 1] if image in queue and position < len(queue) - 1 else None
-    return SaveOutcome(labels, final, f"Saved {image} as {final}: {'|'.join(labels)}.", following)
+    return SaveOutcome(labels, final, f"Saved {image} as {final}: {labels.text}.", following)
 
 
 class ImageListError(CxrvizError):

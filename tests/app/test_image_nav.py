@@ -27,6 +27,17 @@ def test_walk_follows_browse_order_and_skips_images_not_here():
     assert walk(NAMES, np.array([0]), PRESENT).where("00000001_000.png") == "1 of 1 Browse result"
 
 
+def test_a_walk_is_built_once_per_browse_filter_and_folder_state():
+    rows = np.array([3, 1, 0])
+    route = walk(NAMES, rows, PRESENT)
+    assert walk(NAMES, rows.copy(), PRESENT.copy()) is route  # the same filter in a new run: not rebuilt
+    assert walk(NAMES, np.array([3, 0]), PRESENT) is not route  # another filter
+    added = PRESENT.copy()
+    added[1] = True  # an image arrived in the folder
+    assert walk(NAMES, rows, added).names == ["00000004_000.png", "00000002_000.png", "00000001_000.png"]
+    assert walk(NAMES, None, PRESENT) is not walk(NAMES, None, added)
+
+
 def test_missing_image_blames_the_name_or_the_folder():
     text, folder = missing_image("typo.png", False, "images")
     assert "not an NIH ChestX-ray14 image name" in text and "images" not in text.split(":")[0] and not folder

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ import pytest
 from playwright.sync_api import expect
 
 from cxrviz.findings import ALL_LABELS
+from cxrviz.review.store import Store
 from tests.conftest import NIH_IMAGES, REPO
 from tests.e2e.conftest import SCREENSHOTS, _free_port
 
@@ -125,6 +127,57 @@ def test_arrow_keys_pressed_as_soon_as_save_appears_all_act(browser, app_url):
     expect(page).to_have_url(re.compile(re.escape(NAMES[1])), timeout=120_000)
     _wait_idle(page)
     _shot(page, "review_keys_replayed")
+    context.close()
+
+
+def _button(page, key: str):
+    return page.locator(f".st-key-{key.replace('.', '-')} button")
+
+
+def test_quick_saves_with_a_slow_commit_are_never_acknowledged_early_and_keys_reach_the_new_form(browser, app_url, app_home):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    page.goto(f"{app_url}/review?reviewer=Dr%20Quick&image={NAMES[20]}")
+    expect(_button(page, f"save_{NAMES[20]}")).to_be_visible()
+    _wait_idle(page)
+    first = _current(page)
+    toasts = page.locator('[data-testid="stToast"]')
+    blocker = sqlite3.connect(app_home / "reviews.sqlite", timeout=30, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # the store is slow: the save's commit waits for this writer
+    try:
+        page.keyboard.press("Control+Enter")
+        page.wait_for_timeout(100)
+        page.keyboard.press("Control+Enter")  # an impatient second press while the first is not committed
+        for _ in range(6):  # 1.5 s, well inside the save's 5 s wait for a busy database
+            page.wait_for_timeout(250)
+            assert toasts.count() == 0, toasts.all_inner_texts()  # nothing is acknowledged before the commit
+            assert _current(page) == first
+    finally:
+        blocker.rollback()
+        blocker.close()
+    expect(toasts.filter(has_text=re.compile(rf"Saved {re.escape(first)}|{re.escape(first)} was already saved"))).to_be_visible()
+    _wait_idle(page)
+    second = _current(page)
+    assert second == NAMES[21]  # one move: the second press reached the saved form and said so, or saved nothing else
+    store = Store(str(app_home / "reviews.sqlite"))
+    assert [r.reviewer for r in store.reviews(first)] == ["Dr Quick"] and store.reviews(second) == []
+
+    # Keys pressed as soon as the next X-ray is on screen act on its form, not on the one just saved.
+    old = page.evaluate("() => document.querySelector('[data-testid=\"stImage\"] img').src")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_function("(old) => { const i = document.querySelector('[data-testid=\"stImage\"] img');"
+                           " return i && i.src !== old && i.complete; }", arg=old, polling="raf")
+    page.keyboard.press("T")  # Hernia
+    page.keyboard.press("U")  # uncertain
+    third = NAMES[22]
+    expect(_button(page, f"lab_{third}_Hernia")).to_have_attribute("data-testid", "stBaseButton-primary")
+    expect(_button(page, f"status_{third}_uncertain")).to_have_attribute("data-testid", "stBaseButton-primary")
+    _wait_idle(page)
+    assert _current(page) == third
+    saved = store.reviews(second)
+    assert len(saved) == 1 and "Hernia" not in saved[0].labels and saved[0].status != "uncertain"
+    _shot(page, "review_keys_after_quick_save")
     context.close()
 
 

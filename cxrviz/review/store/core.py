@@ -20,9 +20,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from cxrviz.errors import StaleReviewError, StoreError, StoreUnavailableError
-from cxrviz.findings import join_labels, split_labels
+from cxrviz.findings import join_labels
 from cxrviz.review.identity import display_name, name_key
-from cxrviz.review.record import STATUSES, Review, utc_now
+from cxrviz.review.record import STATUSES, Labels, Review, utc_now
 from cxrviz.review.store.errors import DRIVER_ERRORS, classify, is_unique_violation
 from cxrviz.review.store.migrate import MIGRATION_LOCK, run_migrations
 from cxrviz.review.store.tables import audit_log, drafts, predictions, reviewers, reviews
@@ -165,7 +165,7 @@ class Store:
         if status not in STATUSES:
             raise StoreError(f"Unknown status {status!r}; choose one of {', '.join(STATUSES)}.")
         _seen_before_save()  # import it now: the first import must not run inside the write lock (seconds under load)
-        label_text = join_labels(split_labels("|".join(labels)) if labels else [])
+        label_text = Labels(labels).text  # one type from the form: no join, split and join again
         new = {"labels": label_text, "status": status, "note": note, "model": model,
                "probabilities": json.dumps(probabilities) if probabilities is not None else None}
         for attempt in range(_SAVE_ATTEMPTS):
@@ -221,7 +221,7 @@ class Store:
     @staticmethod
     def review_of(row, reviewer: str) -> Review:
         return Review(
-            image=row["image"], reviewer=reviewer, labels=tuple(split_labels(row["labels"])), status=row["status"],
+            image=row["image"], reviewer=reviewer, labels=Labels.parse(row["labels"]), status=row["status"],
             note=row["note"], model=row["model"], probabilities=json.loads(row["probabilities"]) if row["probabilities"] else None,
             created_at=row["created_at"], updated_at=row["updated_at"],
         )

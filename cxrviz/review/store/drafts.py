@@ -14,9 +14,8 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from cxrviz.errors import StoreError
-from cxrviz.findings import join_labels, split_labels
 from cxrviz.review.identity import display_name, name_key
-from cxrviz.review.record import STATUSES, utc_now
+from cxrviz.review.record import STATUSES, Labels, utc_now
 from cxrviz.review.store.core import Store, check_image_name
 from cxrviz.review.store.tables import drafts
 
@@ -25,7 +24,7 @@ from cxrviz.review.store.tables import drafts
 class StoredDraft:
     image: str
     reviewer: str
-    labels: tuple[str, ...]
+    labels: Labels
     status: str
     note: str
     base_updated_at: str | None
@@ -40,7 +39,7 @@ def save_draft(store: Store, image: str, reviewer: str, labels, status: str, not
     if status not in STATUSES:
         raise StoreError(f"Unknown status {status!r}; choose one of {', '.join(STATUSES)}.")
     now = utc_now()
-    values = {"reviewer": display_name(reviewer), "labels": join_labels(split_labels("|".join(labels))), "status": status,
+    values = {"reviewer": display_name(reviewer), "labels": Labels(labels).text, "status": status,
               "note": note, "base_updated_at": base_updated_at, "updated_at": now}
     with store.writing() as conn:
         statement = store.dialect_insert()(drafts).values(image=image, reviewer_key=name_key(reviewer), **values)
@@ -55,7 +54,7 @@ def load_draft(store: Store, image: str, reviewer: str) -> StoredDraft | None:
         row = conn.execute(query).mappings().first()
     if row is None:
         return None
-    return StoredDraft(row["image"], row["reviewer"], tuple(split_labels(row["labels"])), row["status"], row["note"],
+    return StoredDraft(row["image"], row["reviewer"], Labels.parse(row["labels"]), row["status"], row["note"],
                        row["base_updated_at"], row["updated_at"])
 
 

@@ -1,0 +1,86 @@
+"""The next image is ready before "Save and next": its probabilities, their chart and the heatmap the
+page will show first (the finding on top of the bars as shown, calibrated) are computed while the
+reader looks at this one, and the page uses them without computing any of them again."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from cxrviz.app import prefetch
+from cxrviz.data.imaging import load_gray
+from cxrviz.findings import FINDINGS
+from tests.conftest import REPO
+
+TIMEOUT = 240
+
+
+def _settle() -> None:
+    """Wait for the prefetch thread's queued jobs (one worker: jobs run in order)."""
+    prefetch._executor.submit(lambda: None).result(timeout=TIMEOUT)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_prefetch():
+    """The prefetch cache is process-wide: start each test without what earlier tests left there."""
+    _settle()
+    with prefetch._lock:
+        prefetch._results.clear()
+        prefetch._queued.clear()
+
+
+def _fail(what: str):
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"the page computed {what} again instead of using the prefetched one")
+    return refuse
+
+
+def test_save_and_next_draws_the_prefetched_probabilities_chart_and_heatmap(app_env, nih_images, monkeypatch):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["reviewer"] = "Dr Fast"
+    at.switch_page("pages/review.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = at.session_state["image"]
+    following = sorted(p.name for p in nih_images.glob("*.png"))[1]
+    _settle()
+    key = prefetch.image_key(load_gray(nih_images / following))
+    cams = [k for k in list(prefetch._results) if k[0] == "cam" and k[1] == key]
+    assert len(cams) == 1, cams  # one heatmap, of the finding the page will show
+    assert any(k[0] == "figure" for k in prefetch._results)
+
+    # From here on, a recomputation fails the run: the model, a heatmap, the chart.
+    import cxrviz.app.plots as plots
+    import cxrviz.app.viewer as viewer
+    import cxrviz.explain.cam as cam
+
+    monkeypatch.setattr(viewer, "predict_gray", _fail("the probabilities"))
+    monkeypatch.setattr(cam, "heatmap", _fail("a heatmap"))
+    monkeypatch.setattr(plots, "probability_bar", _fail("the probability chart"))
+    at.button(key=f"save_{first}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["image"] == following
+    assert at.selectbox(key=f"review_finding_{key}").value == FINDINGS[cams[0][-2]]  # the prefetched one is the one shown
+    assert cams[0][-1] == at.selectbox(key="review_method").value == "GradCAM"
+    assert any("Saved" in t.value for t in at.toast)
+    _settle()  # the image after it, prefetched under the patches above (and logged as failed), before they go
+
+
+@pytest.mark.parametrize("calibrated", [True, False])
+def test_the_prefetched_heatmap_follows_the_calibration_toggle(app_env, nih_images, calibrated):
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["reviewer"] = "Dr Fast"
+    at.switch_page("pages/review.py")
+    at.run()
+    if not calibrated:
+        at.toggle(key="review_calibrated").set_value(False).run()
+    assert not at.exception, [e.value for e in at.exception]
+    following = sorted(p.name for p in nih_images.glob("*.png"))[1]
+    _settle()
+    key = prefetch.image_key(load_gray(nih_images / following))
+    wanted = {k[-2] for k in list(prefetch._results) if k[0] == "cam" and k[1] == key}
+    at.button(key=f"save_{at.session_state['image']}").click().run()
+    shown = FINDINGS.index(at.selectbox(key=f"review_finding_{key}").value)
+    assert shown in wanted
+    if calibrated:  # the toggle off: the first run's (calibrated) prefetch is there too
+        assert wanted == {shown}

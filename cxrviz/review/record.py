@@ -19,7 +19,9 @@ class Labels(frozenset):
     """The labels of one reading, one type from the form to the store and back: a frozenset of the
     dataset's labels (aliases normalised) that iterates, prints and compares to a list or tuple in
     `ALL_LABELS` order. 'No Finding' stands alone: with a finding it is dropped, and no label at
-    all means it. `text` is the stored cell ("Effusion|Mass"), `Labels.parse` reads one back."""
+    all means it. `text` is the stored cell ("Effusion|Mass"), `Labels.parse` reads one back.
+    It hashes as a frozenset: equal to a tuple, yet not the same set or dict key as one (use
+    `tuple(labels)` in a key that mixes the two)."""
 
     __slots__ = ()
 

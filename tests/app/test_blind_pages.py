@@ -13,8 +13,11 @@ from streamlit.testing.v1 import AppTest
 
 from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.campaigns import CampaignSpec
+from cxrviz.review.measurements import Measurement
 from cxrviz.review.store import Store, team
+from cxrviz.review.store import reports as store_reports
 from cxrviz.review.store.boxes import add_box
+from cxrviz.review.store.measurements import add_measurement
 from tests.app.test_auth import AUTH
 from tests.conftest import BOXED_1024, REPO, RGBA_1024, SMALL_512
 
@@ -41,6 +44,9 @@ def campaign(app_env, target, monkeypatch):
             store.save_review(image, reader, [label], "corrected", f"MARKER-NOTE by {reader} on {image}")
         for image in IMAGES[:2]:  # both 1024-px originals
             add_box(store, ReviewerBox(image, reader, label, x, 200, 90, 90, 1024, 1024))
+            add_measurement(store, Measurement(image, reader, "length", ((x, 500.0), (x + 100.0, 500.0)), 1024, 1024))
+            store_reports.save_text(store, image, reader, f"MARKER-NOTE report by {reader}", [label])
+            store_reports.sign(store, image, reader, 1)
     yield store
     store.dispose()
 
@@ -109,7 +115,7 @@ def test_a_blind_reader_receives_nothing_of_the_others_on_any_page_or_download(c
     assert _metric(at, "Images") == "0"  # the others' boxes do not even tell which images have one
 
     at = _open(CY, "pages/image.py", downloads, image=image)
-    assert _leaks(at, downloads) == [] and set(downloads) == {"cxrviz_boxes.csv", "cxrviz_boxes_coco.json"}
+    assert _leaks(at, downloads) == [] and set(downloads) == {"cxrviz_boxes.csv", "cxrviz_boxes_coco.json", "cxrviz_measurements.csv"}
     at.button(key="image_draw").click().run()  # "Draw boxes" (B): the box table under the canvas
     assert not at.exception, [e.value for e in at.exception]
     assert _leaks(at, downloads) == []
@@ -137,7 +143,7 @@ def test_a_blind_reader_receives_nothing_of_the_others_on_any_page_or_download(c
     at.button(key="image_draw").click().run()  # the box table names whose boxes they are
     sent = _sent(at)
     assert all(m in sent for m in OTHERS) and {f for f in _leaks(at, downloads) if "123.25" in f} == {
-        "cxrviz_boxes.csv: 123.25", "cxrviz_boxes_coco.json: 123.25"}
+        "cxrviz_boxes.csv: 123.25", "cxrviz_boxes_coco.json: 123.25", "cxrviz_measurements.csv: 123.25"}  # boxes and measurements
     at = _open(ADMIN, "pages/agreement.py")
     assert all(m in _sent(at) for m in OTHERS)
     at = _open(ADMIN, "pages/browse.py")

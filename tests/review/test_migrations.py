@@ -35,7 +35,7 @@ def test_a_0_1_0_store_upgrades_keeping_every_review_and_audit_row(tmp_path):
         assert conn.execute(sa.text("SELECT * FROM audit_log ORDER BY id")).all() == before_audit
         assert conn.execute(sa.text("SELECT * FROM predictions")).all() == before_preds
     reviews = store.reviews()
-    assert {(r.image, r.reviewer, r.labels) for r in reviews} == {
+    assert {(r.image, r.reviewer, tuple(r.labels)) for r in reviews} == {
         ("00000001_000.png", "dr alice", ("Cardiomegaly", "Effusion")),
         ("00000001_000.png", "dr bob", ("No Finding",)),
         ("00000003_000.png", "dr bob", ("Hernia",)),

@@ -11,6 +11,7 @@ thumbnails (cached on disk by SOP Instance UID) and the image opened.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import streamlit as st
 
@@ -228,9 +229,27 @@ def image_page(config: Settings, model, name: str) -> None:
     if not reviewer:
         st.caption("Sign in (sidebar) to draw boxes on this image." if auth.auth_configured()
                    else "Enter your name in the sidebar (Your name) to draw boxes on this image.")
+    if model is not None:  # on request: the heatmap overlay back to the PACS, as a derived image of its study
+        store_button(config, functools.partial(heatmap_capture_of, config, model, name, gray),
+                     label="Store the heatmap overlay in the PACS", key="pacs_stow_heatmap",
+                     help="A derived Secondary Capture (GradCAM of the model's top finding over this image) in the image's "
+                          "own study, marked DERIVED; each object's outcome is shown.")
     if st.button("Review this image", key="pacs_review_one", icon=":material/rate_review:"):
         state.set_queue([name], "PACS image")
         state.open_page("pages/review.py", name)
+
+
+def heatmap_capture_of(config: Settings, model, sop_uid: str, gray) -> list:
+    """[the derived Secondary Capture of the GradCAM heatmap of the model's top finding on this PACS image]."""
+    from cxrviz.explain import cam, render
+    from cxrviz.findings import FINDINGS
+    from cxrviz.model.inference import predict_gray
+    from cxrviz.review.dicom_sr import heatmap_capture
+
+    probs = predict_gray(model, gray)
+    top = int(probs.argmax())
+    rgb = render.overlay(gray, cam.heatmap(model, gray, top, "GradCAM"))
+    return [heatmap_capture(source_header(config, sop_uid), rgb, FINDINGS[top], "GradCAM", model.spec.name)]
 
 
 def store_button(config: Settings, datasets, label: str = "Store in the PACS", key: str = "pacs_stow",

@@ -220,6 +220,31 @@ def secondary_capture(image_name: str, pixels: np.ndarray, metadata_row=None) ->
     return sc
 
 
+def heatmap_capture(source: Dataset, rgb: np.ndarray, finding: str, method: str, model_name: str) -> Dataset:
+    """A heatmap overlay (RGB, the source image's size) as a DERIVED Secondary Capture in the
+    source's own study: a new series, `SourceImageSequence` naming the source image, and the
+    derivation said in words (finding, CAM method, model). UIDs follow from the source and what was
+    drawn, so storing the same overlay twice is "already there"."""
+    array = np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8))
+    if array.ndim != 3 or array.shape[2] != 3:
+        raise SrRefusedError("A heatmap overlay is an RGB image (rows × columns × 3).")
+    source_uid = str(source.SOPInstanceUID)
+    key = [source_uid, finding, method, model_name]
+    sc = hd.sc.SCImage.from_ref_dataset(
+        source, array, "RGB", 8, "PATIENT", series_instance_uid=generate_uid(entropy_srcs=[source_uid, "heatmap-series"]),
+        series_number=901, sop_instance_uid=generate_uid(entropy_srcs=[*key, "heatmap"]), instance_number=1,
+        manufacturer=MANUFACTURER, patient_orientation=("L", "F"))
+    sc.ImageType = ["DERIVED", "SECONDARY"]
+    sc.BurnedInAnnotation = "NO"
+    sc.SeriesDescription = "cxrviz heatmap overlay (derived; not for diagnosis)"
+    sc.DerivationDescription = f"{method} heatmap of {finding} by the model {model_name}, blended over the source image"
+    reference = Dataset()
+    reference.ReferencedSOPClassUID = source.SOPClassUID
+    reference.ReferencedSOPInstanceUID = source_uid
+    sc.SourceImageSequence = [reference]
+    return sc
+
+
 def secondary_capture_of_file(path: Path, metadata_row=None) -> Dataset:
     """`secondary_capture` of a PNG on disk (RGBA originals become grayscale as the app shows them)."""
     from cxrviz.data.imaging import load_gray, to_uint8

@@ -94,6 +94,14 @@ def test_open_a_pacs_image_with_the_model(pacs_env, orthanc, pacs_content):
     assert "PACS" in caption and "MONOCHROME1" in caption and f"{m.age} y" in caption
     assert at.get("plotly_chart"), "the model's probabilities are shown"
     assert not at.error
+    at.button(key="pacs_stow_heatmap").click().run()  # the heatmap overlay, on request, into the image's study
+    assert not at.exception and not at.error, [e.value for e in (*at.exception, *at.error)]
+    (stored,) = [shown(s.value) for s in at.success]
+    uid = stored.split(":")[0]
+    try:
+        assert stored.endswith("stored")
+    finally:
+        orthanc.delete(uid)
 
 
 def test_review_a_pacs_image_saves_under_its_sop_uid(pacs_env, orthanc, pacs_content):

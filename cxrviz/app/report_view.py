@@ -28,6 +28,8 @@ from cxrviz.review.store import reports as stored
 from cxrviz.review.visibility import ImageUnderReview
 
 NOTICES = "_report_notices"  # image -> (kind, message) said once after a callback
+HELD = "_report_held"  # image -> the version a callback of this rerun wrote (emptied when the panel is drawn)
+SIGNED_NOW = "_report_signed_now"  # images signed by a callback of this rerun (emptied when the panel is drawn)
 REDRAFT = "_report_redraft"  # images whose "Draft from my reading" waits for the reader to confirm replacing their text
 
 
@@ -88,27 +90,40 @@ def _draft(ctx: PanelContext, expected: int | None, confirmed: bool = False) -> 
     _say(ctx.image, "info", f"Drafted from your saved reading (version {saved.version}); edit it, then sign.")
 
 
+def _held(ctx: PanelContext, expected: int | None) -> int | None:
+    """The version this tab holds: the one drawn, or the one a callback of this same rerun just wrote
+    (typing, then Sign straight from the box, runs the text's autosave and Sign together)."""
+    return st.session_state.setdefault(HELD, {}).get(ctx.image, expected)
+
+
 def _autosave(ctx: PanelContext, expected: int | None) -> None:
+    if ctx.image in st.session_state.get(SIGNED_NOW, set()):  # Sign ran first in this rerun and took the text with it
+        return
     text = st.session_state.get(text_key(ctx.image, expected or 0), "")
+    held = _held(ctx, expected)
     try:  # a first version written by hand reports the findings of the saved reading, if any
-        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, _reading_findings(ctx) if expected is None else None,
-                                 expected_version=expected)
+        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, _reading_findings(ctx) if held is None else None,
+                                 expected_version=held)
     except CxrvizError as error:
         _say(ctx.image, "error", f"Your text is kept in this tab but was not saved: {error}")
         return
+    st.session_state[HELD][ctx.image] = saved.version
     if expected is None:  # version 1 was just made: its text area takes over
         st.session_state[text_key(ctx.image, saved.version)] = text
 
 
 def _sign(ctx: PanelContext, expected: int | None) -> None:
     text = st.session_state.get(text_key(ctx.image, expected or 0), "")
+    held = _held(ctx, expected)
     try:
         rules.check_text(text)
-        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, _reading_findings(ctx) if expected is None else None,
-                                 expected_version=expected)
+        saved = stored.save_text(ctx.store, ctx.image, ctx.reader, text, _reading_findings(ctx) if held is None else None,
+                                 expected_version=held)
         stored.sign(ctx.store, ctx.image, ctx.reader, saved.version, text)
     except CxrvizError as error:
         _say(ctx.image, "error", str(error))
+        return
+    st.session_state.setdefault(SIGNED_NOW, set()).add(ctx.image)
     # signed: the panel now shows the read-only text under "Signed by … (version n)"
 
 
@@ -247,6 +262,8 @@ def panel(store, image: str, reader: str, view: ImageUnderReview, metadata,
           measurements: Sequence[Measurement] = (), image_path: Path | None = None, config=None) -> None:
     """The Report panel for `reader`'s report on `image` (`view`: what the page read through the gate)."""
     ctx = PanelContext(store, image, reader, view, metadata, tuple(measurements), image_path, config)
+    st.session_state.setdefault(HELD, {}).pop(image, None)  # callbacks run before this: what they wrote is in the store now
+    st.session_state.setdefault(SIGNED_NOW, set()).discard(image)
     st.subheader("Report")
     try:
         found = stored.versions(store, image, reader)

@@ -3,6 +3,7 @@ read-only after signing, a new version that keeps the old; report text is shown 
 
 from __future__ import annotations
 
+import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
@@ -159,3 +160,25 @@ def test_drafting_over_written_text_asks_first_and_a_changed_reading_is_said(tmp
     at = _panel(db)
     assert any("it now has Effusion, Mass; this version reports Mass" in shown(i.value) and "new version" in shown(i.value)
                for i in at.info)
+
+
+@pytest.mark.parametrize("drafted", [False, True], ids=["written-by-hand", "after-the-draft"])
+def test_typed_then_signed_in_one_rerun_signs_the_typed_text_without_an_error(tmp_path, drafted):
+    """Typing and pressing Sign straight from the box runs the text's autosave and Sign in one rerun:
+    whichever runs first, the typed text is signed once and no false "changed in another tab" shows."""
+    db = str(tmp_path / "reviews.sqlite")
+    store = Store(db)
+    store.save_review(IMAGE, "Dr Ann", ["Nodule"], "corrected")
+    at = _panel(db)
+    version = 0
+    if drafted:
+        at.button(key=f"report_draft_{IMAGE}").click().run()
+        version = 1
+    typed = "Typed by hand: **a nodule**, <i>right</i>."
+    at.text_area(key=f"report_text_{IMAGE}_v{version}").set_value(typed)
+    at.button(key=f"report_sign_{IMAGE}").click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    signed = stored.latest(store, IMAGE, "Dr Ann")
+    assert signed.signed and signed.version == 1 and signed.text == typed
+    assert [v.version for v in stored.versions(store, IMAGE, "Dr Ann")] == [1]

@@ -171,8 +171,9 @@ def draw_measurements(png: bytes, measuring: Measuring | None, frame: Frame) -> 
 # ---- the table and the panel --------------------------------------------------------------------
 
 def table(measurements: list[Measurement] | tuple) -> pd.DataFrame:
-    """One row per measurement: id, who, kind, value with unit, reading."""
-    rows = [{"id": m.id, "who": m.reviewer, "kind": "CTR" if m.kind == "ctr" else "length", "value": rules.value_text(m),
+    """One row per measurement: id, who, kind, value with unit, reading. `st.table` renders its cells
+    as Markdown, so the reader's name (typed by a user) is escaped to show as written."""
+    rows = [{"id": m.id, "who": escape_markdown(m.reviewer), "kind": "CTR" if m.kind == "ctr" else "length", "value": rules.value_text(m),
              "reading": rules.reading(m)} for m in measurements]
     return pd.DataFrame(rows, columns=["id", "who", "kind", "value", "reading"])
 

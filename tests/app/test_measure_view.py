@@ -13,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from cxrviz.app.measure_view import LENGTH_COLOUR, Measuring, canvas_lines, draw_measurements
+from cxrviz.app.text import escape_markdown
 from cxrviz.data.frames import Frame
 from cxrviz.review.measurements import Measurement
 from cxrviz.review.store import Store
@@ -42,13 +43,15 @@ def test_measure_mode_lists_saved_figures_and_deletes_only_ones_own(app_env):
     length = add_measurement(store, Measurement(BOXED_1024, "ann", "length", ((200.0, 500.0), (500.0, 500.0)), 1024, 1024, SPACING, "PA"))
     add_measurement(store, Measurement(BOXED_1024, "ann", "ctr", ((230.0, 600.0), (790.0, 600.0), (12.0, 500.0), (1012.0, 500.0)),
                                        1024, 1024, None, "PA"))
-    add_measurement(store, Measurement(BOXED_1024, "bob", "length", ((0.0, 0.0), (30.0, 40.0)), 1024, 1024, None, None))
+    add_measurement(store, Measurement(BOXED_1024, "**[bob](https://x.test)**", "length", ((0.0, 0.0), (30.0, 40.0)), 1024, 1024,
+                                       None, None))
     at = _image_page("ann")
     assert not at.exception, [e.value for e in at.exception]
     assert at.radio(key="image_measure_tool").options == ["Length", "CTR (heart, then thorax)"]
     assert any("Pixel spacing 0.3835 mm across × 0.3835 mm down, from the NIH metadata" in shown(c.value) for c in at.caption)
     table = _measurements_table(at)
-    assert list(table["who"]) == ["ann", "ann", "bob"]
+    assert list(table["who"]) == ["ann", "ann", escape_markdown("**[bob](https://x.test)**")]  # st.table renders Markdown
+    assert escape_markdown("**[bob](https://x.test)**") != "**[bob](https://x.test)**"
     assert list(table["value"]) == ["115.0 mm", "0.56", "50 px (no spacing: pixels)"]
     assert list(table["reading"])[1] == "0.56: above 0.5 on a PA view"
     assert at.selectbox(key="image_measure_chosen").options == [f"#{length} length 115.0 mm", f"#{length + 1} CTR 0.56"]  # bob's is not offered

@@ -180,13 +180,24 @@ def _download(ctx: PanelContext, version: ReportVersion, key: str) -> None:
     FHIR and SR files are made only when clicked (the SR wraps the image itself as a Secondary Capture);
     with a PACS configured, the SR (with that Secondary Capture for an NIH image) can be stored in it."""
     sources = _sources(ctx)
+    ready = True  # the FHIR and SR files are made when clicked, where a failure could not be said: check first
+    if ctx.config is not None and pacs_view.is_pacs_image(ctx.image):
+        try:
+            pacs_view.source_header(ctx.config, ctx.image)  # cached: the click then finds it
+        except CxrvizError as error:
+            show_error(error)
+            ready = False
+    elif ctx.image_path is None or not Path(ctx.image_path).is_file():
+        st.caption("The DICOM SR needs the image file, which is not in the images folder (CXRVIZ_IMAGES).")
+        ready = False
     st.caption(f"Download signed report, version {version.version}:")
     for column, (fmt, label) in zip(st.columns(len(_DOWNLOADS)), _DOWNLOADS):
         suffix, mime, writer = WRITERS[fmt]
         data = writer(version, sources) if fmt == "text" else functools.partial(writer, version, sources)
         column.download_button(f"{label} ({suffix})", data, rules.file_name(version, suffix), mime, on_click="ignore",
-                               key=f"{key}_{fmt}", width="stretch")
-    if ctx.config is not None:
+                               key=f"{key}_{fmt}", width="stretch", disabled=fmt == "sr" and not ready
+                               or fmt == "fhir" and not ready and pacs_view.is_pacs_image(ctx.image))
+    if ctx.config is not None and ready:
         pacs_view.store_button(ctx.config, functools.partial(sr_datasets, version, sources),
                                label=f"Store the signed report (version {version.version}) in the PACS", key=f"{key}_stow",
                                help="STOW-RS of the report's DICOM SR (and, for an NIH image, its Secondary Capture) "

@@ -90,9 +90,11 @@ def report_id(report: ReportVersion) -> str:
 
 
 def diagnostic_report(report: ReportVersion, metadata_row=None, boxes: Sequence[ReviewerBox] = (),
-                      measurements: Sequence[Measurement] = ()) -> dict:
+                      measurements: Sequence[Measurement] = (), source=None) -> dict:
     """The report version as a FHIR R4 DiagnosticReport (a dict for `json.dumps`); boxes and
-    measurements of other images are left out, "wrong" marks of NIH boxes are no finding."""
+    measurements of other images are left out, "wrong" marks of NIH boxes are no finding.
+    `source`: the image's own DICOM header where it has one (a PACS image): the study is then its
+    Study Instance UID and the patient its Patient ID and sex, not the NIH contract's and metadata's."""
     status = "final" if report.signed else "preliminary"
     mine = [b for b in boxes if b.image == report.image and b.status != "wrong" and b.finding in FINDING_CODES]
     present = set(report.findings) | {b.finding for b in mine}
@@ -101,7 +103,17 @@ def diagnostic_report(report: ReportVersion, metadata_row=None, boxes: Sequence[
     view = str(_row_value(metadata_row, "view") or "").upper()
     contained: list[dict] = []
     subject = None
-    if patient_id is not None:
+    if source is not None:  # a PACS image: its own patient
+        view = str(source.get("ViewPosition", "") or "").upper()
+        pacs_patient = str(source.get("PatientID", "") or "").strip()
+        if pacs_patient:
+            patient = {"resourceType": "Patient", "id": "patient", "identifier": [{"value": pacs_patient}]}
+            gender = _GENDER.get(str(source.get("PatientSex", "") or "").upper())
+            if gender:
+                patient["gender"] = gender
+            contained.append(patient)
+            subject = {"reference": "#patient", "display": f"patient {pacs_patient}"}
+    elif patient_id is not None:
         patient = {"resourceType": "Patient", "id": "patient",
                    "identifier": [{"system": PATIENT_ID_SYSTEM, "value": str(int(patient_id))}]}
         gender = _GENDER.get(str(_row_value(metadata_row, "gender") or "").upper())
@@ -148,7 +160,8 @@ def diagnostic_report(report: ReportVersion, metadata_row=None, boxes: Sequence[
         resource["issued"] = when
     if report.signed_by:
         resource["resultsInterpreter"] = [{"display": report.signed_by}]
-    resource["imagingStudy"] = [{"identifier": {"system": "urn:dicom:uid", "value": "urn:oid:" + image_uids(report.image)["study"]},
+    study = str(source.StudyInstanceUID) if source is not None else image_uids(report.image)["study"]
+    resource["imagingStudy"] = [{"identifier": {"system": "urn:dicom:uid", "value": "urn:oid:" + study},
                                  "display": report.image}]
     if results:
         resource["result"] = results

@@ -53,7 +53,8 @@ def text_bytes(report: ReportVersion, sources: ReportSources) -> bytes:
 def fhir_bytes(report: ReportVersion, sources: ReportSources) -> bytes:
     from cxrviz.review.fhir import diagnostic_report
 
-    resource = diagnostic_report(report, sources.row(report.image), sources.boxes_of(report), sources.measurements_of(report))
+    resource = diagnostic_report(report, sources.row(report.image), sources.boxes_of(report), sources.measurements_of(report),
+                                 sources.source_of(report.image))
     return (json.dumps(resource, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 

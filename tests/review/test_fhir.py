@@ -92,3 +92,21 @@ def test_private_codes_use_the_documented_system(row):
     (obs,) = [c for c in resource["contained"] if c["resourceType"] == "Observation"]
     assert obs["valueCodeableConcept"]["coding"][0] == {"system": "urn:cxrviz:codes", "code": "PLEURAL_THICKENING",
                                                         "display": "Pleural thickening"}
+
+
+def test_a_pacs_image_names_its_own_study_and_patient():
+    from pydicom import Dataset
+
+    from cxrviz.review.reports import ReportVersion
+
+    header = Dataset()
+    header.StudyInstanceUID, header.PatientID, header.PatientSex, header.ViewPosition = "1.2.3.4.5", "PAT-9", "F", "AP"
+    sop = "1.2.826.0.1.3680043.8.498.1234567890"
+    report = ReportVersion(sop, "Dr Ann", 1, "Effusion.\n\nIMPRESSION:\n1. Effusion.", ("Effusion",), "Dr Ann",
+                           "2026-12-03T11:00:00.000000Z")
+    resource = fhir.diagnostic_report(report, None, source=header)
+    DiagnosticReport.model_validate(resource)
+    assert resource["imagingStudy"][0]["identifier"]["value"] == "urn:oid:1.2.3.4.5"
+    patient = next(c for c in resource["contained"] if c["resourceType"] == "Patient")
+    assert patient["identifier"][0]["value"] == "PAT-9" and patient["gender"] == "female"
+    assert resource["subject"] == {"reference": "#patient", "display": "patient PAT-9"} and "(AP view)" in resource["code"]["text"]

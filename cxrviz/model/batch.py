@@ -40,10 +40,31 @@ class _Files(Dataset):
             gray = self.loader(self.paths[i])
             return model_input(gray, self.size, self.normalisation)[0], i, "", gray.shape[0], gray.shape[1]
         except CxrvizError as exc:
-            if getattr(exc, "ends_batch", False):  # the source itself failed (a PACS down): stop, resumable
-                raise
             channels = 1 if self.normalisation == "xrv" else 3
+            if getattr(exc, "ends_batch", False):  # the source itself failed (a PACS down): stop, resumable
+                # not raised here: in a DataLoader worker torch would wrap it in its traceback text
+                return torch.zeros(channels, self.size, self.size), i, _stop_marker(exc), 0, 0
             return torch.zeros(channels, self.size, self.size), i, str(exc), 0, 0
+
+
+_STOP = "\x00stop\x00"  # an error cell that stops the run: the exception's class and sentence
+
+
+def _stop_marker(exc: CxrvizError) -> str:
+    return f"{_STOP}{type(exc).__module__}:{type(exc).__qualname__}\x00{exc}"
+
+
+def _stop_error(marker: str) -> CxrvizError:
+    """The exception a worker met, raised again in the main process with its own class and sentence."""
+    import importlib
+
+    where, message = marker[len(_STOP):].split("\x00", 1)
+    module, name = where.split(":", 1)
+    try:
+        kind = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):
+        kind = CxrvizError
+    return kind(message) if isinstance(kind, type) and issubclass(kind, CxrvizError) else CxrvizError(message)
 
 
 # What `predict_to_csv` calls per readable image for its `cam_summary` column:
@@ -73,8 +94,18 @@ def _iter_batches(model: LoadedModel, paths: list, batch_size: int, workers: int
         torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 1) - workers)))
     try:
         for inputs, indices, errors, heights, widths in loader:
+            errors = list(errors)
+            stops = [e for e in errors if e.startswith(_STOP)]
+            keep = [k for k, e in enumerate(errors) if not e.startswith(_STOP)]
+            if stops and not keep:
+                raise _stop_error(stops[0])
+            if stops:  # what was read before the source failed is kept (the run resumes after it)
+                inputs, indices, heights, widths = inputs[keep], indices[keep], heights[keep], widths[keep]
+                errors = [errors[k] for k in keep]
             probs = forward_probabilities(model.module, inputs, model.device)
-            yield inputs, indices.tolist(), probs, list(errors), list(zip(heights.tolist(), widths.tolist()))
+            yield inputs, indices.tolist(), probs, errors, list(zip(heights.tolist(), widths.tolist()))
+            if stops:
+                raise _stop_error(stops[0])
     finally:
         torch.set_num_threads(threads)
 

@@ -76,7 +76,8 @@ def test_predict_needs_a_source_and_sane_ranges(cli_env, orthanc, tmp_path, monk
     assert "401" in capsys.readouterr().err
 
 
-def test_a_pacs_that_goes_down_stops_the_run_and_keeps_what_was_done(pacs, pacs_content, tmp_path):
+@pytest.mark.parametrize("workers", [0, 1])  # in a DataLoader worker too: the sentence, not torch's traceback text
+def test_a_pacs_that_goes_down_stops_the_run_and_keeps_what_was_done(pacs, pacs_content, tmp_path, workers):
     from cxrviz.model.registry import bundled_spec, load_model
 
     source = dicomweb.PacsSource.query(pacs)
@@ -91,8 +92,9 @@ def test_a_pacs_that_goes_down_stops_the_run_and_keeps_what_was_done(pacs, pacs_
 
     out = tmp_path / "preds.csv"
     model = load_model(bundled_spec(), "cpu")
-    with pytest.raises(dicomweb.PacsUnreachableError):
-        predict_to_csv(model, source.names, source.refs, out, batch_size=2, load=flaky)
+    with pytest.raises(dicomweb.PacsUnreachableError) as stopped:
+        predict_to_csv(model, source.names, source.refs, out, batch_size=2, load=flaky, workers=workers)
+    assert str(stopped.value) == "The PACS at … cannot be reached"
     assert len(_rows(out)) == 2 and not any(r["error"] for r in _rows(out).values())  # the first batch, no error rows
     added = predict_to_csv(model, source.names, source.refs, out, batch_size=2, load=real)
     assert added == len(source.names) - 2 and len(_rows(out)) == len(source.names)

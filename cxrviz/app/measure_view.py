@@ -87,8 +87,8 @@ def measuring_for(store, image: str, reviewer: str | None, metadata, shape: tupl
 def measuring_for_pacs(store, instance, reviewer: str | None, shape: tuple[int, ...], key_prefix: str) -> Measuring | None:
     """A PACS image (`data.dicomweb.PacsInstance`): spacing and view from its DICOM attributes,
     measurements stored under its SOP Instance UID like an NIH image's."""
-    header = {"PixelSpacing": instance.spacing_mm, "Rows": (instance.size or (None, None))[0],
-              "Columns": (instance.size or (None, None))[1]}
+    header = {instance.spacing_keyword or "PixelSpacing": instance.spacing_mm, "Rows": (instance.size or (None, None))[0],
+              "Columns": (instance.size or (None, None))[1]}  # the attribute it came from: the caption names it
     found: tuple = ()
     if store is not None and reviewer:
         try:

@@ -39,6 +39,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from cxrviz.review.store.measurements import list_measurements
 
     reader = display_name(args.as_reader) if args.as_reader is not None else None
+    stowed = 0  # with --reports … --stow: 1 when the PACS refused an object
     store = Store(args.db, settings.db_timeout)
     shared = team.shared_with(store, reader, operator=reader is None)  # read once: labels and boxes agree
     if reader is not None:
@@ -56,14 +57,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.stow is not None:  # and store each signed report's SR (with an NIH image's Secondary Capture)
             from cxrviz.review.report_files import sr_datasets
 
-            return _pacs.run_stow(args, settings, [ds for report in signed for ds in sr_datasets(report, sources)])
+            stowed = _pacs.run_stow(args, settings, [ds for report in signed for ds in sr_datasets(report, sources)])
     if args.measurements is not None:
         _measurements.export_measurements(args, store, reader)
     if args.boxes is not None or args.coco is not None:
         _boxes.export_boxes(args, store, shared.boxes)
     only = (args.reports, args.boxes, args.coco, args.measurements)  # only these, unless label files are asked for too
     if any(o is not None for o in only) and args.corrections is None and args.data_entry is None:
-        return 0
+        return stowed
     corrections = output_path(args.corrections, "corrections.csv")
     data_entry = output_path(args.data_entry, "Data_Entry_2017_corrected.csv")
     for path in (corrections, data_entry):
@@ -76,4 +77,4 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as exc:  # checked above, but a disk can fill or a folder change meanwhile
             raise CxrvizError(f"{path} cannot be written ({exc.strerror or exc}); choose another output path.") from exc
     print(f"exported {len(reviews)} reviews to {corrections} and {data_entry}")
-    return 0
+    return stowed

@@ -155,6 +155,7 @@ class PacsInstance:
     description: str = ""
     spacing_mm: tuple[float, float] | None = None  # (row, column) mm per pixel of the file: PixelSpacing, else ImagerPixelSpacing
     size: tuple[int, int] | None = None  # (Rows, Columns) of the file
+    spacing_keyword: str = ""  # which attribute `spacing_mm` came from: PixelSpacing or ImagerPixelSpacing
 
     def describe(self) -> str:
         age = f"{self.age} y" if self.age is not None else "age unknown"
@@ -200,6 +201,16 @@ def parse_age(value: str) -> int | None:
 
 
 def _spacing(item: Mapping) -> tuple[float, float] | None:
+    found = _spacing_of(item)
+    return found[1] if found else None
+
+
+def _spacing_keyword(item: Mapping) -> str:
+    found = _spacing_of(item)
+    return found[0] if found else ""
+
+
+def _spacing_of(item: Mapping) -> tuple[str, tuple[float, float]] | None:
     for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
         values = item.get(FIELDS[keyword], {}).get("Value") or []
         try:
@@ -207,7 +218,7 @@ def _spacing(item: Mapping) -> tuple[float, float] | None:
         except (IndexError, TypeError, ValueError):
             continue
         if all(0 < v < 10 for v in pair):
-            return pair
+            return keyword, pair
     return None
 
 
@@ -227,6 +238,7 @@ def instance_from_json(item: Mapping) -> PacsInstance:
         sex=_value(item, "PatientSex"), view=_value(item, "ViewPosition"),
         study_date=f"{date[:4]}-{date[4:6]}-{date[6:8]}" if len(date) == 8 and date.isdigit() else "",
         description=_value(item, "StudyDescription"), spacing_mm=_spacing(item), size=_size(item),
+        spacing_keyword=_spacing_keyword(item),
     )
 
 

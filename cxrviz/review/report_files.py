@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cxrviz.data.dicomweb import is_sop_uid
 from cxrviz.errors import CxrvizError
 from cxrviz.review.boxes import ReviewerBox
 from cxrviz.review.identity import name_key
@@ -68,6 +69,9 @@ def sr_datasets(report: ReportVersion, sources: ReportSources) -> list:
     if source is not None:
         return [tid1500_sr(report, sources.boxes_of(report), sources.measurements_of(report), source)]
     path = sources.image_path(report.image)
+    if path is None and is_sop_uid(report.image):
+        raise CxrvizError(f"The DICOM SR of {report.image} references that PACS image, whose attributes are read from the "
+                          "PACS: set CXRVIZ_DICOMWEB (or give --stow URL).")
     if path is None or not Path(path).is_file():
         raise CxrvizError(f"The DICOM SR of {report.image} references the image itself, which is not in the images "
                           "folder: set CXRVIZ_IMAGES (or --images) to the folder that holds it.")

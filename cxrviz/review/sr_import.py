@@ -29,7 +29,7 @@ from cxrviz.findings import FINDINGS, NO_FINDING
 from cxrviz.review.boxes import BoxError, ReviewerBox, check_box
 from cxrviz.review.dicom_sr import SourceImage, SourceIndex, SrError, SrReading, file_spacing, read_sr
 from cxrviz.review.identity import ReviewerNameError, display_name, name_key
-from cxrviz.review.measurements import Measurement
+from cxrviz.review.measurements import Measurement, MeasurementError, check_measurement
 from cxrviz.review.record import Review, utc_now
 
 log = logging.getLogger(__name__)
@@ -121,6 +121,11 @@ def read_srs(paths: Sequence[Path], index: SourceIndex) -> list[SrReading]:
                 check_box(box)
             except BoxError as exc:
                 problems.append((label, f"its {box.finding} box on {box.image}: {exc}"))
+        for m in reading.measurements:  # the rules a measurement drawn here must pass (a slanted CTR, no length…)
+            try:
+                check_measurement(m)
+            except MeasurementError as exc:
+                problems.append((label, f"its {'CTR' if m.kind == 'ctr' else 'length'} on {m.image}: {exc}"))
         if reading.sop_instance_uid in seen:
             problems.append((label, f"it is the same SR (SOP Instance UID) as {seen[reading.sop_instance_uid]}."))
         seen.setdefault(reading.sop_instance_uid, label)

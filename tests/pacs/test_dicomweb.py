@@ -29,6 +29,7 @@ def test_search_lists_the_xrays_with_their_tags_and_never_the_ct(pacs, pacs_cont
         assert (listed.modality, listed.age, listed.sex, listed.view, listed.study_date) == (m.modality, m.age, m.sex, m.view, m.study_date)
         assert listed.study_uid == m.study_uid and listed.series_uid == m.series_uid
         assert listed.spacing_mm == tuple(float(v) for v in m.dataset.PixelSpacing)  # for measurements in mm
+        assert listed.spacing_keyword == "PixelSpacing"  # said beside every length
         assert listed.size == (m.dataset.Rows, m.dataset.Columns)
 
 
@@ -139,3 +140,16 @@ def test_uids_and_names():
     assert dicomweb.is_sop_uid("1.2.826.0.1.3680043.10.543.1")
     assert not dicomweb.is_sop_uid("00000100_000.png") and not dicomweb.is_sop_uid("1." + "2" * 70)
     assert "secret" not in repr(Credentials("u", "secret", None))
+
+
+def test_a_spacing_from_imager_pixel_spacing_is_named_as_such():
+    from cxrviz.app.measure_view import measuring_for_pacs
+    from cxrviz.data.dicomweb import instance_from_json
+
+    item = {"00080018": {"vr": "UI", "Value": ["1.2.3"]}, "00181164": {"vr": "DS", "Value": [0.2, 0.1]},
+            "00280010": {"vr": "US", "Value": [100]}, "00280011": {"vr": "US", "Value": [200]}}
+    instance = instance_from_json(item)
+    assert instance.spacing_mm == (0.2, 0.1) and instance.spacing_keyword == "ImagerPixelSpacing"
+    measuring = measuring_for_pacs(None, instance, None, (100, 200), "m")
+    assert "ImagerPixelSpacing" in measuring.spacing.source
+    assert (measuring.spacing.mm_per_column, measuring.spacing.mm_per_row) == (0.1, 0.2)

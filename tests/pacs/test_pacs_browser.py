@@ -79,9 +79,11 @@ def test_browse_open_review_and_store_the_sr(app, browser, orthanc, pacs_content
         env = {"CXRVIZ_DICOMWEB_USER": orthanc.auth[0], "CXRVIZ_DICOMWEB_PASSWORD": orthanc.auth[1],
                "CXRVIZ_DB": str(work / "reviews.sqlite"), "PATH": "/usr/bin:/bin"}
         done = subprocess.run([sys.executable, "-m", "cxrviz", "export", "--reports", str(tmp_path / "reports"), "--format", "sr",
-                               "--stow", orthanc.dicomweb], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+                               "--stow", orthanc.dicomweb, "--measurements", str(tmp_path / "m.csv")], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         assert f"{sr_uid}: already there" in done.stdout  # the CLI makes the same SR, byte for byte the same UIDs
+        assert (tmp_path / "m.csv").is_file()  # and the other exports asked for in the same command are still written
         (written,) = (tmp_path / "reports").iterdir()
         sr = pydicom.dcmread(written)
         assert sr.SOPInstanceUID == sr_uid and sr.StudyInstanceUID == made.study_uid

@@ -95,6 +95,9 @@ def _bad_file(case, sc, tmp_path, nih_images):
         other.update(sc)
         other.SOPInstanceUID = generate_uid()
         _write(path, _independent_sr(other, [("POLYLINE", RECT, ("36118008", "SCT", "Pneumothorax"))]))
+    elif case == "zero length":  # read fine, refused by the rules a measurement drawn here must pass
+        _write(path, _independent_sr(sc, [("POLYLINE", RECT, ("36118008", "SCT", "Pneumothorax"))],
+                                     lengths=[([[10, 10], [10, 10]], 0.0)]))
     elif case == "outside":
         _write(path, _independent_sr(sc, [("POLYLINE", [[400, 400], [600, 400], [600, 500], [400, 500], [400, 400]],
                                             ("36118008", "SCT", "Pneumothorax"))]))
@@ -106,6 +109,7 @@ def _bad_file(case, sc, tmp_path, nih_images):
     ("not an SR", "not a structured report"),
     ("unknown image", "which is no NIH image cxrviz knows"),
     ("outside", "coordinates outside the 512×512 image"),
+    ("zero length", "its length on 00000282_000.png"),
 ])
 def test_one_bad_file_and_nothing_is_written(target, nih_images, metadata, index, tmp_path, case, expected):
     sc = _sc(nih_images, metadata, SMALL_512)

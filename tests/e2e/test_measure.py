@@ -44,7 +44,8 @@ def _canvas(page, tool: str):
 
 def test_draw_a_length_and_a_ctr_and_read_their_figures(page, app_url, app_home, tmp_path):
     page.goto(f"{app_url}/image?image={BOXED_1024}&reviewer=e2e%20measure")
-    measure = page.get_by_role("button", name="Measure", exact=False)
+    # the view button (key L), not "Measurements CSV"; first: while the page loads, a stale copy can stand beside it
+    measure = page.locator(".st-key-image_measure button").first
     expect(measure).to_be_visible()
     measure.click()
     expect(page.get_by_text("Pixel spacing 0.3835 mm across")).to_be_visible()

@@ -125,5 +125,7 @@ def test_agreement_page_opens(page, app_url):
     page.goto(f"{app_url}/agreement")
     expect(page.get_by_text("Reviewer agreement")).to_be_visible()
     expect(page.get_by_text(re.compile(r"\d+ reviews by \d+ reviewers"))).to_be_visible()
-    expect(page.get_by_text("No image has been reviewed by two or more reviewers yet.")).to_be_visible()
+    # the session's browser tests share one store: by now an image may have two readers (then the statistics show)
+    expect(page.get_by_text(re.compile(r"^No image has been reviewed by two or more reviewers yet\.$|"
+                                       r"^\d+ images have two or more reviewers")).first).to_be_visible()
     screenshot(page, "agreement")

@@ -18,14 +18,15 @@ from cxrviz.review.dicom_sr import sr_uids
 from cxrviz.review.store import Store
 from cxrviz.review.store import reports as stored_reports
 from tests.conftest import NIH_IMAGES, REPO
-from tests.e2e.conftest import browser, screenshot  # noqa: F401 — the session's Chromium
+from tests.e2e.conftest import screenshot
 from tests.pacs.app_server import pacs_app
+from tests.pacs.conftest import orthanc, pacs_content  # noqa: F401, F811 (fixtures: a real Orthanc for this module)
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def app(orthanc, pacs_content, tmp_path_factory):
+def app(orthanc, pacs_content, tmp_path_factory):  # noqa: F811
     work = tmp_path_factory.mktemp("pacs-app")
     with pacs_app(work, orthanc.dicomweb, orthanc.auth, NIH_IMAGES) as url:
         yield url, work

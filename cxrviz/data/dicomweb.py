@@ -418,21 +418,12 @@ def thumbnail_path(cache_dir: Path, sop_uid: str, size: int = THUMB_SIZE) -> Pat
 
 def thumbnail(pacs: Pacs, cache_dir: Path, instance: PacsInstance, size: int = THUMB_SIZE) -> Path:
     """A JPEG thumbnail of `instance`: retrieved and decoded once, then read from the cache folder."""
-    from PIL import Image
-
-    from cxrviz.data.imaging import to_uint8
+    from cxrviz.data.imaging import write_thumbnail
 
     target = thumbnail_path(cache_dir, instance.sop_uid, size)
     if target.exists():
         return target
-    decoded = decode_instance(pacs.retrieve_bytes(instance), instance)
-    image = Image.fromarray(to_uint8(decoded.gray))
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".tmp")
-    image.save(partial, format="JPEG", quality=85)
-    partial.replace(target)
-    return target
+    return write_thumbnail(decode_instance(pacs.retrieve_bytes(instance), instance).gray, target, size)
 
 
 # ------------------------------------------------------------------ STOW-RS

@@ -102,7 +102,12 @@ def thumbnail(cache_dir: Path, source: Path, size: int = THUMB_SIZE) -> Path:
     target = thumbnail_path(cache_dir, source, size)
     if target.exists():
         return target
-    gray = load_gray(source)
+    return write_thumbnail(load_gray(source), target, size)
+
+
+def write_thumbnail(gray: np.ndarray, target: Path, size: int = THUMB_SIZE) -> Path:
+    """`gray` as a JPEG thumbnail at `target` (written beside it, then moved into place, so a reader
+    never sees half a file); the one writer of the NIH and the PACS thumbnails."""
     image = Image.fromarray(to_uint8(gray))
     image.thumbnail((size, size), Image.Resampling.LANCZOS)
     target.parent.mkdir(parents=True, exist_ok=True)

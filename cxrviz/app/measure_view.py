@@ -261,10 +261,11 @@ def panel(measuring: Measuring, png: bytes, frame: Frame) -> None:
         if drawn is not None and measuring.saves and s1.button("Save measurement", type="primary", key=f"{prefix}_save"):
             try:
                 new_id = add_measurement(measuring.store, drawn)
+            except CxrvizError as error:  # nothing was written: the lines stay on the canvas for another Save
+                _flash(measuring, [f"{error} Your lines are kept: press Save measurement again."])
+            else:
                 _flash(measuring, [f"Saved measurement #{new_id}: {rules.value_text(drawn)}."])
-            except CxrvizError as error:
-                _flash(measuring, [str(error)])
-            reset()
+                reset()
             st.rerun()
         if drawn is not None and not measuring.saves:
             st.caption("Figures only: " + measuring.unsaved)

@@ -123,3 +123,26 @@ def test_the_review_page_measures_its_image_too(app_env):
     assert at.radio(key="review_measure_tool").value == "Length"
     assert any("Pixel spacing" in shown(c.value) and "NIH metadata" in shown(c.value) for c in at.caption)
     assert list(_measurements_table(at)["value"])[0].endswith(" px (no spacing: pixels)")  # as stored: it was saved without spacing
+
+
+def test_a_save_the_store_refuses_keeps_the_drawn_lines_and_says_so(app_env, monkeypatch):
+    from types import SimpleNamespace
+
+    from cxrviz.app import measure_view
+    from cxrviz.review.store.errors import StoreError
+
+    line = {"type": "line", "left": 100, "top": 250, "width": 300, "height": 0, "x1": -150, "y1": 0, "x2": 150, "y2": 0,
+            "originX": "left", "originY": "top"}
+    monkeypatch.setattr(measure_view, "_canvas", lambda background, key: SimpleNamespace(json_data={"objects": [line]}))
+
+    def locked(store, measurement):
+        raise StoreError("The review store is locked by another program; nothing was saved.")
+
+    monkeypatch.setattr(measure_view, "add_measurement", locked)
+    at = _image_page("ann")
+    generation = at.session_state["image_measure_generation"]
+    at.button(key="image_measure_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["image_measure_generation"] == generation  # the canvas keeps its lines
+    assert any("nothing was saved" in shown(w.value) and "Your lines are kept" in shown(w.value) for w in at.warning)
+    assert list_measurements(Store(str(app_env / "reviews.sqlite")), BOXED_1024) == []

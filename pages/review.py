@@ -102,7 +102,7 @@ def review_image() -> None:
                 reference = escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")"
     own = view.own
     suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
-    context = review_form.FormContext(store, name, reviewer, frozenset(nih), tuple(queue), shown_model.spec.name if shown_model else None, own,
+    context = review_form.FormContext(store, name, reviewer, frozenset(nih), queue, shown_model.spec.name if shown_model else None, own,
                                       suspects=suspects, reference=reference, start=frozenset() if hidden else None,
                                       advance=review_form.IMAGE_FRAGMENT)
 

@@ -54,7 +54,7 @@ class FormContext:
     image: str
     reviewer: str
     nih: frozenset[str]
-    queue: tuple[str, ...]
+    queue: rules.Queue  # O(1) position and membership (`rules.Queue`)
     model_name: str | None
     own: Review | None
     image_shown: bool = True
@@ -144,7 +144,7 @@ def kept_drafts(store, reviewer: str, queue: list[str]) -> list[str]:
         stored = stored_drafts.drafted_images(store, reviewer)
     except CxrvizError:
         return names
-    members = set(queue) if len(stored) > 20 else queue  # a few names: no set of 112,120 per run
+    members = rules.as_queue(queue)  # one look-up per name, not a walk of 112,120
     return names + [n for n in stored if n not in _drafts() and n in members]
 
 
@@ -208,7 +208,7 @@ def _save(ctx: FormContext, probabilities: dict[str, float] | None) -> None:
     try:
         outcome = rules.save_and_advance(
             ctx.store, ctx.image, ctx.reviewer, draft.labels, draft.status, note,
-            set(ctx.nih), list(ctx.queue), ctx.model_name, probabilities, expected_updated_at=draft.opened, check_version=True,
+            set(ctx.nih), ctx.queue, ctx.model_name, probabilities, expected_updated_at=draft.opened, check_version=True,
             image_shown=ctx.image_shown)
     except StaleReviewError as error:
         problems[ctx.image] = str(error)

@@ -65,9 +65,9 @@ def test_build_queue_from_browse_rows_or_the_whole_folder():
     metadata = load_metadata()
     names = metadata.table["image"].tolist()
     index = ImageIndex(root=None, paths={names[5]: None, names[2]: None})
-    assert rules.build_queue(rules.BROWSE_SOURCE, None, metadata, index, None) == sorted([names[2], names[5]])
-    assert rules.build_queue(rules.BROWSE_SOURCE, np.array([5, 3]), metadata, index, None) == [names[5]]
-    assert rules.build_queue("Triage", None, metadata, index, ["x.png"]) == ["x.png"]
+    assert list(rules.build_queue(rules.BROWSE_SOURCE, None, metadata, index, None)) == sorted([names[2], names[5]])
+    assert list(rules.build_queue(rules.BROWSE_SOURCE, np.array([5, 3]), metadata, index, None)) == [names[5]]
+    assert list(rules.build_queue("Triage", None, metadata, index, ["x.png"])) == ["x.png"]
 
 
 def test_save_and_advance_saves_names_the_next_image_and_refuses_confirming_an_unseen_image(tmp_path):
@@ -89,3 +89,23 @@ def test_image_names_from_a_csv_export_or_a_plain_list():
     for bad in (b"", b"\xff\xfe\x00a", b"a\x00b\n"):
         with pytest.raises(rules.ImageListError):
             rules.image_names_from_csv(bad)
+
+
+def test_queue_finds_positions_by_look_up_and_counts_progress_both_ways():
+    import pickle
+
+    queue = rules.Queue(["c.png", "a.png", "b.png", "a.png"])  # a name listed twice is found at its first place
+    assert queue.index("a.png") == 1 and rules.queue_position(queue, "b.png") == 2
+    assert rules.queue_position(queue, "zz.png") == 0 and rules.queue_position(queue, None) == 0
+    assert "c.png" in queue and "zz.png" not in queue and list(queue) == ["c.png", "a.png", "b.png", "a.png"]
+    try:
+        queue.index("zz.png")
+    except ValueError as error:
+        assert "zz.png" in str(error)
+    else:
+        raise AssertionError("a name not in the queue has no position")
+    copy = pickle.loads(pickle.dumps(queue))  # session state and caches pickle it
+    assert isinstance(copy, rules.Queue) and copy.index("b.png") == 2 and copy == queue
+    # walking the reviewed set (fewer than the queue) or the queue (more) gives the same counts
+    assert rules.progress(queue, {"a.png", "x.png"}, {f"n{i}" for i in range(10)} | {"b.png", "c.png"}) == (1, 2)
+    assert rules.as_queue(queue) is queue and rules.as_queue(["q"]).index("q") == 0

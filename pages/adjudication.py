@@ -37,7 +37,7 @@ if path is None:
     st.caption("This image is not present locally (CXRVIZ_IMAGES).")
 else:
     try:
-        st.image(resources.gray_of(path), caption=image, width=512)
+        st.image(resources.gray_of(path), caption=image, width=512, output_format="PNG")  # lossless, not JPEG
     except CxrvizError as error:  # the readings are what is judged; go on without the picture
         show_error(error)
 st.subheader("Readings")

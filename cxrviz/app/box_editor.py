@@ -129,7 +129,7 @@ def _canvas(background: Image.Image, label: str, key: str):
         from streamlit_drawable_canvas import st_canvas
     except (ImportError, StreamlitAPIException) as exc:  # it registers itself at import; outside a server it cannot
         log.warning("The drawing canvas is unavailable: %s", exc)
-        st.image(background)
+        st.image(background, output_format="PNG")
         st.caption("The drawing canvas could not load here; move or delete your boxes by their coordinates below.")
         return None
     return st_canvas(fill_color="rgba(255, 60, 60, 0.12)", stroke_width=2, stroke_color="#ff3c3c", background_image=background,

@@ -210,7 +210,7 @@ def _canvas(background: Image.Image, key: str):
         from streamlit_drawable_canvas import st_canvas
     except (ImportError, StreamlitAPIException) as exc:  # it registers itself at import; outside a server it cannot
         log.warning("The drawing canvas is unavailable: %s", exc)
-        st.image(background)
+        st.image(background, output_format="PNG")
         st.caption("The drawing canvas could not load here; measurements cannot be drawn.")
         return None
     return st_canvas(stroke_width=2, stroke_color="#ffd400", background_image=background, height=background.height,

@@ -212,7 +212,7 @@ def case_image(gray: np.ndarray, key_prefix: str, truths: list[tuple[str, Box]] 
     png = image_view.render(gray, None, (key, "quiz"), drawn, view, 0.0)
     fit_to_window(LEARNER_OFFSET_REM if controls else PRESENTER_OFFSET_REM)
     with st.container(key=XRAY):
-        st.image(png, width="stretch", caption=viewer.box_legend(bool(truths), False))
+        st.image(png, width="stretch", caption=viewer.box_legend(bool(truths), False), output_format="PNG")  # as rendered, not JPEG
 
 
 def _gray(index, image: str):

@@ -78,6 +78,9 @@ def test_the_xray_labels_note_and_save_fit_without_scrolling_at_both_sizes(brows
     expect(page.get_by_role("button", name="Save and next")).to_be_visible()
     _wait_idle(page)
     assert _labels_shown(page) == {label.replace("_", " ") for label in ALL_LABELS}
+    # the X-ray is served as the lossless PNG it was rendered to, not re-encoded as JPEG on the way
+    served = page.request.get(page.evaluate("() => document.querySelector('[data-testid=\"stImage\"] img').src"))
+    assert served.headers["content-type"] == "image/png" and served.body()[:8] == b"\x89PNG\r\n\x1a\n"
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(800)  # the layout settles

@@ -135,7 +135,8 @@ def review_image() -> None:
                                      config.cache, followup_view.follow_up_of(metadata, name))
     if position < len(queue) - 1:
         following = queue[position + 1]  # while the reader looks at this one, as it will first be shown
-        viewer.warm_next(index.path_of(following), shown_model, metadata.findings_of(following), "review", reviewer)
+        viewer.warm_next(index.path_of(following), shown_model, metadata.findings_of(following), "review", reviewer,
+                         boxes_table=shown_boxes, image=following)
 
     others = rules.others(list(view.others), reviewer) if view.others is not None else None
     st.subheader("Other reviewers of this image")

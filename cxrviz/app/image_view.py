@@ -62,21 +62,41 @@ def view_controls(key_prefix: str, where=st) -> View:
     return View(level, width, invert, zoom, (cx, cy))
 
 
+def current_view(key_prefix: str) -> View:
+    """The view `view_controls(key_prefix)` returns now, read without drawing the controls (the
+    prefetch renders the next image with it); a control not drawn yet has its default."""
+    get, default = st.session_state.get, View()
+    zoom = get(f"{key_prefix}_zoom", default.zoom)
+    return View(get(f"{key_prefix}_level", default.level), get(f"{key_prefix}_width", default.width),
+                bool(get(f"{key_prefix}_invert", default.invert)), zoom,
+                (get(f"{key_prefix}_cx", default.centre[0]), get(f"{key_prefix}_cy", default.centre[1])))
+
+
 def render(gray: np.ndarray, cam: np.ndarray | None, key: tuple, boxes: tuple, view: View,
            opacity: float = 0.4, colormap: str = "jet") -> bytes:
     """The view as PNG bytes: the crop `view` selects, windowed, with the heatmap `cam` (None: none)
     blended in and `boxes` ((x, y, w, h) in original pixels, label, colour) drawn on it. `key`
-    names the image and the heatmap (the arrays are not hashed); the result is cached."""
-    return _rendered(gray, cam, key, tuple(boxes), astuple(view), opacity, colormap)
+    names the image and the heatmap (the arrays are not hashed); the result is cached, and bytes
+    the prefetch rendered with the same inputs are used as they are."""
+    from cxrviz.app import prefetch
+
+    boxes, shape = tuple(boxes), astuple(view)
+    ready = prefetch.recall(prefetch.png_key(key, boxes, shape, opacity, colormap))
+    return ready if ready is not None else _rendered(gray, cam, key, boxes, shape, opacity, colormap)
+
+
+def render_now(gray: np.ndarray, cam: np.ndarray | None, boxes: tuple, view: tuple, opacity: float, colormap: str) -> bytes:
+    """`render` without the caches (the prefetch thread calls it; no Streamlit call in here)."""
+    level, width, invert, zoom, centre = view
+    frame = Frame.of(gray.shape, None, zoom, tuple(centre))
+    drawn = [LabelledBox(frame.to_crop(Box(*b[0])), b[1], b[2]) for b in boxes]
+    return render_png(frame.crop_array(gray), frame.crop_array(cam), drawn, opacity, colormap, level, width, invert)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
 def _rendered(_gray: np.ndarray, _cam: np.ndarray | None, key: tuple, boxes: tuple, view: tuple, opacity: float,
               colormap: str) -> bytes:
-    level, width, invert, zoom, centre = view
-    frame = Frame.of(_gray.shape, None, zoom, tuple(centre))
-    drawn = [LabelledBox(frame.to_crop(Box(*b[0])), b[1], b[2]) for b in boxes]
-    return render_png(frame.crop_array(_gray), frame.crop_array(_cam), drawn, opacity, colormap, level, width, invert)
+    return render_now(_gray, _cam, boxes, view, opacity, colormap)
 
 
 # ---- reader settings ------------------------------------------------------------------------------
@@ -144,21 +164,26 @@ class Shown:
     measure: bool = False
 
 
+def current_shown(key_prefix: str, reader: str | None, can_draw: bool = False, can_measure: bool = False) -> Shown:
+    """The layers `overlay_toggles` shows now, read without drawing its buttons."""
+    drawing = can_draw and bool(st.session_state.get(f"{key_prefix}_drawing", False))
+    measuring = can_measure and not drawing and bool(st.session_state.get(f"{key_prefix}_measuring", False))
+    return Shown(*(bool(setting(reader, name, True)) for name in OVERLAYS), drawing, measuring)
+
+
 def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False, can_measure: bool = False) -> Shown:
     """A row of keyed buttons, one per overlay (and "Draw boxes" when the reader can draw,
     "Measure" when the view can be measured); a button is filled while its layer is shown."""
     row = st.container(horizontal=True, gap="small")  # wraps on a narrow window instead of cutting labels short
     # (no icons, so that all five fit one row of the 1280-px layout's image column; a filled button is on)
-    on = {}
-    for name, (label, shortcut, what) in OVERLAYS.items():
-        on[name] = bool(setting(reader, name, True))
+    shown = current_shown(key_prefix, reader, can_draw, can_measure)
+    for (name, (label, shortcut, what)), on in zip(OVERLAYS.items(), (shown.nih_boxes, shown.heatmap, shown.cam_box)):
         row.button(label, key=f"{key_prefix}_{name.split('.')[1]}", shortcut=shortcut,
-                   type="primary" if on[name] else "secondary",
+                   type="primary" if on else "secondary",
                    help=f"Show or hide the {what} (key {shortcut}); remembered for you.",
                    on_click=_flip, args=(reader, name))
     draw_key, measure_key = f"{key_prefix}_drawing", f"{key_prefix}_measuring"
-    drawing = can_draw and bool(st.session_state.get(draw_key, False))
-    measuring = can_measure and not drawing and bool(st.session_state.get(measure_key, False))
+    drawing, measuring = shown.draw, shown.measure
     if can_draw:
         row.button("Draw", key=f"{key_prefix}_draw", shortcut=DRAW_KEY, type="primary" if drawing else "secondary",
                    on_click=_flip_draw, args=(draw_key, measure_key),
@@ -172,4 +197,4 @@ def overlay_toggles(key_prefix: str, reader: str | None, can_draw: bool = False,
         from cxrviz.app.text import escape_markdown
 
         st.warning(escape_markdown(problem), icon=":material/warning:")
-    return Shown(on["overlay.nih_boxes"], on["overlay.heatmap"], on["overlay.cam_box"], drawing, measuring)
+    return shown

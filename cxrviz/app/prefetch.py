@@ -2,7 +2,8 @@
 
 One background thread decodes the next image of the queue, runs the model on it, builds the
 probability chart the page will draw and the heatmap it will show first (the finding on top of the
-bars as they are shown, calibrated or not, by the method the reader has chosen); the results wait
+bars as they are shown, calibrated or not, by the method the reader has chosen), and renders the
+picture as the reader's view and overlays will show it (PNG bytes); the results wait
 in a small process-wide cache that the viewer's cached functions read first. A prefetch that fails
 only logs: the page computes the result itself when it gets there.
 """
@@ -83,9 +84,21 @@ def figure(values: tuple, build: Callable[[], object]):
 Shown = Callable[[np.ndarray], "tuple[int, str | None]"]
 
 
-def warm(path: Path | None, mtime: int, model, shown: Shown | None = None, plan: tuple = ()) -> None:
-    """Queue the next image's decode, probabilities and the heatmap `shown` names (no-op if already
-    done). `plan` names what `shown` depends on (calibration, method), so a changed choice is redone."""
+def png_key(render_key: tuple, boxes: tuple, view: tuple, opacity: float, colormap: str) -> tuple:
+    """The rendered view's bytes (`image_view.render` reads them here first)."""
+    return ("png", render_key, boxes, view, opacity, colormap)
+
+
+# Called last with (gray, image key, finding index, heatmap or None): renders the picture the page
+# will show first (`viewer.warm_next`), so the page only sends bytes that are ready.
+Finish = Callable[[np.ndarray, str, int, "np.ndarray | None"], None]
+
+
+def warm(path: Path | None, mtime: int, model, shown: Shown | None = None, plan: tuple = (),
+         finish: Finish | None = None) -> None:
+    """Queue the next image's decode, probabilities and the heatmap `shown` names, then `finish`
+    (no-op if already done). `plan` names what `shown` and `finish` depend on (calibration, method,
+    the view), so a changed choice is redone."""
     if path is None:
         return
     job_key = ("job", str(path), mtime, None if model is None else model_id(model), plan)
@@ -96,10 +109,10 @@ def warm(path: Path | None, mtime: int, model, shown: Shown | None = None, plan:
         if len(_queued) > 4 * MAX_ENTRIES:
             _queued.clear()
             _queued.add(job_key)
-    _executor.submit(_work, path, mtime, model, shown)
+    _executor.submit(_work, path, mtime, model, shown, finish)
 
 
-def _work(path: Path, mtime: int, model, shown: Shown | None = None) -> None:
+def _work(path: Path, mtime: int, model, shown: Shown | None = None, finish: Finish | None = None) -> None:
     from cxrviz.data.imaging import load_gray
     from cxrviz.explain.cam import heatmap
     from cxrviz.model.inference import predict_gray
@@ -117,7 +130,11 @@ def _work(path: Path, mtime: int, model, shown: Shown | None = None) -> None:
             probs = predict_gray(model, gray)
             remember(probs_key(key, model), probs)
         finding, method = (int(np.argmax(probs)), DEFAULT_METHOD) if shown is None else shown(probs)
-        if method is not None and recall(cam_key(key, model, finding, method)) is None:
-            remember(cam_key(key, model, finding, method), heatmap(model, gray, finding, method))
+        cam = None if method is None else recall(cam_key(key, model, finding, method))
+        if method is not None and cam is None:
+            cam = heatmap(model, gray, finding, method)
+            remember(cam_key(key, model, finding, method), cam)
+        if finish is not None:
+            finish(gray, key, finding, cam)
     except Exception:  # noqa: BLE001 - a prefetch is only a head start; the page reports real failures itself
         log.warning("Prefetching %s failed; the page will compute it when it gets there", path.name, exc_info=True)

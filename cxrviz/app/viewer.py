@@ -10,6 +10,7 @@ on, and the controls live in an `st.fragment`, so moving a slider reruns only th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import astuple
 
 import numpy as np
 import pandas as pd
@@ -74,27 +75,45 @@ def bar_figure(table: pd.DataFrame):
     return prefetch.figure(tuple(table.itertuples(index=False, name=None)), lambda: plots.probability_bar(table))
 
 
-def warm_next(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None) -> None:
-    """Prefetch the image `path` as this view will first show it: its probabilities, their chart,
-    and the heatmap of the finding on top of the bars as shown (calibrated unless the reader turned
-    that off), by the reader's CAM method, when the heatmap or its box is on."""
+def warm_next(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None,
+              boxes_table: pd.DataFrame | None = None, image: str | None = None) -> None:
+    """Prefetch the image `path` (named `image`) as this view will first show it: its
+    probabilities, their chart, the heatmap of the finding on top of the bars as shown (calibrated
+    unless the reader turned that off) by the reader's CAM method when the heatmap or its box is
+    on, and the picture itself, rendered with the reader's view, overlays and NIH boxes
+    (`boxes_table`; None: none shown). Others' boxes are not known ahead: an image with some is
+    rendered when shown."""
     if path is None or model is None:
         resources.warm_next(path, None)
         return
     maps = resources.calibration_for(model)
     calibrated = bool(maps) and st.session_state.get(f"{key_prefix}_calibrated", True)
     method = st.session_state.get(f"{key_prefix}_method", next(iter(cams.METHODS)))
-    wanted = image_view.setting(reader, "overlay.heatmap", True) or image_view.setting(reader, "overlay.cam_box", True)
+    shown_layers = image_view.current_shown(key_prefix, reader, can_draw=True, can_measure=True)  # in either mode: nothing rendered ahead
+    wanted = shown_layers.heatmap or shown_layers.cam_box
     fine = model.spec.fine_cam_layer is not None and st.session_state.get(f"{key_prefix}_fine", False)
     cam_method = method if wanted and not fine and method not in ("none", "ScoreCAM") else None  # ScoreCAM: minutes, on request
     nih = set(nih_labels or ())
+    view = image_view.current_view(key_prefix)
+    opacity = st.session_state.get(f"{key_prefix}_opacity", 0.4)
+    colormap = st.session_state.get(f"{key_prefix}_cmap", COLORMAPS[0])
+    fraction = st.session_state.get(f"{key_prefix}_fraction", 0.5)
 
     def shown(probs: np.ndarray) -> tuple[int, str | None]:  # in the prefetch thread
         table = probability_table(probs, model, nih, maps if calibrated else None)
         bar_figure(table)
         return plots.top_finding(table["probability"]), cam_method
 
-    resources.warm_next(path, model, shown, (calibrated, cam_method, tuple(sorted(nih))))
+    def finish(gray: np.ndarray, key: str, finding: int, cam: np.ndarray | None) -> None:  # in the prefetch thread
+        truths = truth_boxes(boxes_table, image, gray.shape) if shown_layers.nih_boxes else []
+        overlay, render_key, drawn, _, _ = layers(key, model, FINDINGS[finding], method, fine, fraction, shown_layers,
+                                                  truths, (), None, cam)
+        shape = astuple(view)
+        prefetch.remember(prefetch.png_key(render_key, drawn, shape, opacity, colormap),
+                          image_view.render_now(gray, overlay, drawn, shape, opacity, colormap))
+
+    plan = (calibrated, cam_method, tuple(sorted(nih)), shown_layers, view, opacity, colormap, fraction, fine)
+    resources.warm_next(path, model, shown, plan, None if shown_layers.draw or shown_layers.measure else finish)
 
 
 def truth_boxes(boxes_table: pd.DataFrame | None, image: str | None, shape: tuple[int, int]) -> list[tuple[str, Box]]:
@@ -194,28 +213,17 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
         with st.spinner(f"Computing {method} for {finding}…"):
             cam_map = heatmap(gray, key, model, finding_index, method, fine)
     nih = truths if shown.nih_boxes else []
-    drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in nih]
-    if shown.draw:  # the reader's own boxes in red with their id, to move or delete below
-        drawn += box_editor.box_layer(drawing, Frame.of(gray.shape))
-    else:
-        drawn += [((b.x, b.y, b.w, b.h), f"{who}: {label}", REVIEWER_COLOUR) for who, label, b in theirs]
-    base = len(drawn)
+    own = box_editor.box_layer(drawing, Frame.of(gray.shape)) if shown.draw else None  # the reader's own, to move or delete
+    overlay, render_key, drawn, base, derived = layers(key, model, finding, method, fine, fraction, shown, nih, theirs, own, cam_map)
     metrics = []
-    if cam_map is not None and shown.cam_box:
-        derived = box_from_heatmap(cam_map, fraction)
-        if derived is not None:
-            drawn.append(((derived.x, derived.y, derived.w, derived.h), f"CAM {finding}", CAM_COLOUR))
-            for label, truth in nih:
-                if label == finding:
-                    metrics.append({"finding": label, "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
-            for who, label, truth in theirs:
-                if label == finding:
-                    metrics.append({"finding": f"{label} ({who})", "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
-    overlay = cam_map if shown.heatmap else None
-    # The key names whose heatmap it is: with the CAM box off, nothing else in it changes with the model.
-    made_by = prefetch.model_id(model) if overlay is not None else None
-    png = image_view.render(gray, overlay, (key, finding, method if overlay is not None else "none", fraction, fine, made_by), tuple(drawn),
-                            view, opacity, colormap)
+    if derived is not None:
+        for label, truth in nih:
+            if label == finding:
+                metrics.append({"finding": label, "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
+        for who, label, truth in theirs:
+            if label == finding:
+                metrics.append({"finding": f"{label} ({who})", "IoU": iou(derived, truth), "IoBB": iobb(derived, truth)})
+    png = image_view.render(gray, overlay, render_key, drawn, view, opacity, colormap)
     if shown.draw:
         box_editor.draw_panel(drawing, png, view.frame(gray.shape, canvas_width), stamp, show_nih=shown.nih_boxes)
     elif shown.measure:
@@ -232,6 +240,27 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
         st.caption(escape_markdown(f"No ground-truth box for {finding} on this image; boxes here: {here}."))
     if drawing is not None and not shown.draw:  # while drawing, the panel under the canvas has them
         box_editor.box_files(drawing)
+
+
+def layers(key: str, model: LoadedModel | None, finding: str, method: str, fine: bool, fraction: float, shown,
+           nih: list[tuple[str, Box]], theirs: tuple, own: list | None, cam_map: np.ndarray | None):
+    """What the picture shows, for the page and for the prefetch of the next image (one rule, so the
+    bytes it renders are the ones the page asks for): (heatmap overlay or None, the render key, the
+    boxes drawn, how many are not the CAM box, the CAM box or None). `nih`: the NIH boxes shown;
+    `own`: the reader's boxes while drawing (then the others' are not drawn)."""
+    drawn = [((b.x, b.y, b.w, b.h), f"GT {label}", TRUTH_COLOUR) for label, b in nih]
+    if own is not None:
+        drawn += own
+    else:
+        drawn += [((b.x, b.y, b.w, b.h), f"{who}: {label}", REVIEWER_COLOUR) for who, label, b in theirs]
+    base = len(drawn)
+    derived = box_from_heatmap(cam_map, fraction) if cam_map is not None and shown.cam_box else None
+    if derived is not None:
+        drawn.append(((derived.x, derived.y, derived.w, derived.h), f"CAM {finding}", CAM_COLOUR))
+    overlay = cam_map if shown.heatmap else None
+    # The key names whose heatmap it is: with the CAM box off, nothing else in it changes with the model.
+    made_by = prefetch.model_id(model) if overlay is not None else None
+    return overlay, (key, finding, method if overlay is not None else "none", fraction, fine, made_by), tuple(drawn), base, derived
 
 
 CANVAS_SETTING = "view.canvas_width"

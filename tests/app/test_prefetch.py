@@ -35,12 +35,20 @@ def _fail(what: str):
     return refuse
 
 
-def test_save_and_next_draws_the_prefetched_probabilities_chart_and_heatmap(app_env, nih_images, monkeypatch):
+@pytest.mark.parametrize("view_changed", [False, True])
+def test_save_and_next_draws_the_prefetched_probabilities_chart_heatmap_and_picture(app_env, nih_images, monkeypatch,
+                                                                                     view_changed):
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
     at.query_params["reviewer"] = "Dr Fast"
     at.switch_page("pages/review.py")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+    if view_changed:  # the next picture is rendered with the reader's window, zoom and colours, not the defaults
+        at.slider(key="review_level").set_value(0.4).run()
+        at.slider(key="review_zoom").set_value(2.0).run()
+        at.slider(key="review_cx").set_value(0.3).run()
+        at.selectbox(key="review_cmap").set_value("inferno").run()
+        assert not at.exception, [e.value for e in at.exception]
     first = at.session_state["image"]
     following = sorted(p.name for p in nih_images.glob("*.png"))[1]
     _settle()
@@ -48,12 +56,18 @@ def test_save_and_next_draws_the_prefetched_probabilities_chart_and_heatmap(app_
     cams = [k for k in list(prefetch._results) if k[0] == "cam" and k[1] == key]
     assert len(cams) == 1, cams  # one heatmap, of the finding the page will show
     assert any(k[0] == "figure" for k in prefetch._results)
+    pictures = [k for k in list(prefetch._results) if k[0] == "png" and k[1][0] == key]
+    assert len(pictures) == (5 if view_changed else 1), pictures  # one per choice of view: each change is redone
+    assert pictures[-1][3] == ((0.4, 1.0, False, 2.0, (0.3, 0.5)) if view_changed else (0.5, 1.0, False, 1.0, (0.5, 0.5)))
+    assert pictures[-1][5] == ("inferno" if view_changed else "jet")
 
-    # From here on, a recomputation fails the run: the model, a heatmap, the chart.
+    # From here on, a recomputation fails the run: the model, a heatmap, the chart, the picture.
+    import cxrviz.app.image_view as image_view
     import cxrviz.app.plots as plots
     import cxrviz.app.viewer as viewer
     import cxrviz.explain.cam as cam
 
+    monkeypatch.setattr(image_view, "render_now", _fail("the picture"))
     monkeypatch.setattr(viewer, "predict_gray", _fail("the probabilities"))
     monkeypatch.setattr(cam, "heatmap", _fail("a heatmap"))
     monkeypatch.setattr(plots, "probability_bar", _fail("the probability chart"))

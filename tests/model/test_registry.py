@@ -52,7 +52,7 @@ def test_bundled_model_beats_chance_on_its_validation_patients(bundled, nih_imag
     train_patients = set(data.subset(np.isin(data.names, info["train_images"])).patient_ids.tolist())
     assert not val_patients & train_patients
     scores = np.concatenate([predict_grays(bundled, [load_gray(p) for p in val.paths[i:i + 16]]) for i in range(0, len(val), 16)])
-    table = auroc_table(val.targets, scores, FINDINGS, n_bootstrap=200)
+    table = auroc_table(val.targets, scores, FINDINGS, n_bootstrap=0)  # point AUROCs only: no interval is asserted
     assert table["auroc"].mean() > 0.6
     assert (table["auroc"] > 0.5).sum() >= 10
 

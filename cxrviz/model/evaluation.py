@@ -4,7 +4,25 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
+
+
+def auroc(y: np.ndarray, s: np.ndarray) -> float:
+    """The AUROC of scores `s` for 0/1 targets `y` (both classes present), as the Mann–Whitney U over
+    average ranks: the same value as `sklearn.metrics.roc_auc_score` (ties count one half), at about
+    a twentieth of its cost, which the bootstrap pays a thousand times per finding. Scores that are
+    not all finite go to scikit-learn, which refuses them with its own message."""
+    y, s = np.asarray(y), np.asarray(s, dtype=float)
+    if not np.isfinite(s).all():
+        return float(roc_auc_score(y, s))
+    positive = y.astype(bool)
+    n1 = int(positive.sum())
+    n0 = len(y) - n1
+    if n1 == 0 or n0 == 0:
+        raise ValueError("AUROC needs both classes: only one is present in y_true.")
+    ranks = rankdata(s)
+    return float((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def auroc_table(
@@ -27,8 +45,8 @@ def auroc_table(
         positives = int(y.sum())
         auc = low = high = float("nan")
         if 0 < positives < n:
-            auc = float(roc_auc_score(y, s))
-            boot = [roc_auc_score(y[d], s[d]) for d in draws if 0 < y[d].sum() < n]
+            auc = auroc(y, s)
+            boot = [auroc(y[d], s[d]) for d in draws if 0 < y[d].sum() < n]
             if boot:
                 low, high = (float(v) for v in np.percentile(boot, [2.5, 97.5]))
         rows.append({"finding": label, "positives": positives, "auroc": auc, "ci_low": low, "ci_high": high})
@@ -38,7 +56,7 @@ def auroc_table(
 def mean_auroc(targets: np.ndarray, scores: np.ndarray) -> float:
     """Mean AUROC over the labels that have both classes present (no bootstrap: for training)."""
     values = [
-        roc_auc_score(targets[:, j], scores[:, j])
+        auroc(targets[:, j], scores[:, j])
         for j in range(targets.shape[1])
         if 0 < targets[:, j].sum() < len(targets)
     ]

@@ -13,17 +13,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.stats import bootstrap
-from sklearn.metrics import roc_auc_score
 
 from cxrviz.errors import WeightsError
 from cxrviz.model.calibration import cross_fitted, expected_calibration_error, fit_calibrator, reliability
-from cxrviz.model.evaluation import auroc_table
+from cxrviz.model.evaluation import auroc, auroc_table
 
 REPORT_VERSION = 1
 
 
 def _auroc_or_nan(y: np.ndarray, s: np.ndarray) -> float:
-    return float(roc_auc_score(y, s)) if 0 < y.sum() < len(y) else float("nan")
+    return auroc(y, s) if 0 < y.sum() < len(y) else float("nan")
 
 
 def paired_difference(y: np.ndarray, model: np.ndarray, baseline: np.ndarray, n_resamples: int = 1000,

@@ -11,7 +11,7 @@ figure is what a person sees, not a polling interval. Prints p50 and p95 of each
 With --load it measures everything again with one busy numpy process per core running beside the
 server (a batch job on the same machine) and prints each p95 under load over the quiet one.
 
-    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR] [--load]
+    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR] [--glance 0.3] [--load]
 """
 
 from __future__ import annotations
@@ -77,7 +77,8 @@ def _report(name: str, seconds: list[float]) -> None:
           f"max {values.max():6.3f} s")
 
 
-def _measure(page, url: str, steps: int, work: Path, server, start: str | None = None) -> tuple[dict[str, list[float]], str]:
+def _measure(page, url: str, steps: int, work: Path, server, start: str | None = None,
+             glance: float = 0.3) -> tuple[dict[str, list[float]], str]:
     """One pass of every measurement, from the Review queue's image `start` (None: its first) on;
     seconds per wait, and the image the pass left the review at (where the next pass starts)."""
     page.goto(f"{url}/review?reviewer=Bench" + (f"&image={start}" if start else ""))  # the first pass warms metadata, index, model
@@ -93,7 +94,7 @@ def _measure(page, url: str, steps: int, work: Path, server, start: str | None =
         # keys reach the new form once the page run ends and the old form is gone
         page.wait_for_function(f"() => !document.querySelector('.st-key-save_{before.replace('.', '-')}')", polling="raf")
         ready.append(time.perf_counter() - started)
-        page.wait_for_timeout(300)  # a reader glances at the new image
+        page.wait_for_timeout(glance * 1000)  # a reader glances at the new image (--glance)
     last = page.url.split("image=")[1].split("&")[0]
     print(f"server memory: {rss_before:.0f} MB before the steps, {_rss_mb(server.pid):.0f} MB after {steps}")
 
@@ -168,6 +169,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=30, help="save-and-next steps (default 30)")
     parser.add_argument("--images", type=Path, help="an existing image folder (default: build the 112,120-link tree)")
+    parser.add_argument("--glance", type=float, default=0.3,
+                        help="seconds between the next image on screen and the next save (default 0.3; readers take seconds)")
     parser.add_argument("--load", action="store_true",
                         help="measure again with a CPU-bound process per core beside the server; prints p95 load / quiet")
     args = parser.parse_args()
@@ -190,14 +193,14 @@ def main() -> None:
                 page.set_default_timeout(300_000)
                 print(f"CPU cores: {os.cpu_count()}; window 1600x1000")
 
-                figures, last = _measure(page, url, args.steps, work, server)
+                figures, last = _measure(page, url, args.steps, work, server, glance=args.glance)
                 for name, values in figures.items():
                     _report(name, values)
                 if args.load:
                     load = _start_load()
                     try:
                         print(f"with a CPU-bound process beside it: {os.cpu_count()} busy numpy workers, one per core")
-                        loaded, _ = _measure(page, url, args.steps, work, server, start=last)  # images not seen yet
+                        loaded, _ = _measure(page, url, args.steps, work, server, start=last, glance=args.glance)  # images not seen yet
                     finally:
                         _stop_load(load)
                     for name, values in loaded.items():

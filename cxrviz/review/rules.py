@@ -167,7 +167,8 @@ def progress(queue: Iterable[str], mine: set[str], everyone: set[str]) -> tuple[
     queue = as_queue(queue)
 
     def among(reviewed: set[str]) -> int:
-        return sum(1 for n in reviewed if n in queue) if len(reviewed) <= len(queue) else sum(1 for n in queue if n in reviewed)
+        names = queue._positions  # each image once, as the reviewed sets hold them
+        return sum(1 for n in reviewed if n in names) if len(reviewed) <= len(names) else sum(1 for n in names if n in reviewed)
 
     return among(mine), among(everyone)
 

@@ -57,7 +57,9 @@ def test_save_and_next_draws_the_prefetched_probabilities_chart_heatmap_and_pict
     assert len(cams) == 1, cams  # one heatmap, of the finding the page will show
     assert any(k[0] == "figure" for k in prefetch._results)
     pictures = [k for k in list(prefetch._results) if k[0] == "png" and k[1][0] == key]
-    assert len(pictures) == (5 if view_changed else 1), pictures  # one per choice of view: each change is redone
+    # one per choice of view (AppTest reruns the whole page; in a browser a view change reruns only the viewer,
+    # so the next image prefetched before it misses once and is rendered when shown)
+    assert len(pictures) == (5 if view_changed else 1), pictures
     assert pictures[-1][3] == ((0.4, 1.0, False, 2.0, (0.3, 0.5)) if view_changed else (0.5, 1.0, False, 1.0, (0.5, 0.5)))
     assert pictures[-1][5] == ("inferno" if view_changed else "jet")
 

@@ -27,6 +27,8 @@ def test_auroc_refuses_one_class_and_non_finite_scores():
         auroc(np.array([1, 1]), np.array([0.2, 0.3]))
     with pytest.raises(ValueError):
         auroc(np.array([1, 0]), np.array([np.nan, 0.3]))
+    with pytest.raises(ValueError):  # a missing target is not a positive
+        auroc(np.array([1, np.nan, 0]), np.array([0.3, 0.2, 0.1]))
 
 
 def test_auroc_table_interval_brackets_the_point_and_nan_without_both_classes():

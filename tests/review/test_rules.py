@@ -108,4 +108,6 @@ def test_queue_finds_positions_by_look_up_and_counts_progress_both_ways():
     assert isinstance(copy, rules.Queue) and copy.index("b.png") == 2 and copy == queue
     # walking the reviewed set (fewer than the queue) or the queue (more) gives the same counts
     assert rules.progress(queue, {"a.png", "x.png"}, {f"n{i}" for i in range(10)} | {"b.png", "c.png"}) == (1, 2)
+    # a name listed twice counts once, whichever way is walked
+    assert rules.progress(queue, {"a.png"}, {"a.png", "x.png", "y.png", "z.png"}) == (1, 1)
     assert rules.as_queue(queue) is queue and rules.as_queue(["q"]).index("q") == 0

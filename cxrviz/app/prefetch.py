@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from cxrviz import priority
+
 log = logging.getLogger(__name__)
 
 MAX_ENTRIES = 24  # a few images ahead, each with its probabilities and one heatmap (~4 MB a 1024-px map)
@@ -28,7 +30,10 @@ DEFAULT_METHOD = "GradCAM"
 _lock = threading.Lock()
 _results: OrderedDict[tuple, object] = OrderedDict()
 _queued: set[tuple] = set()
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxrviz-prefetch")
+# Below the page's own thread (`cxrviz/priority.py`): a save-and-next that needs a core while the
+# next image is being prepared gets it first, instead of sharing it with the prefetch.
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxrviz-prefetch",
+                               initializer=priority.lower_this_thread, initargs=(priority.PREFETCH_NICE,))
 
 
 def image_key(gray: np.ndarray) -> str:

@@ -11,15 +11,13 @@ get of the NIH labels, boxes, model, suspects and expert note, and how a fresh f
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from cxrviz.errors import CxrvizError
 from cxrviz.review.measurements import Measurement
 from cxrviz.review.reports import ReportVersion
 from cxrviz.review.rules import progress as queue_progress
 from cxrviz.review.visibility import ImageUnderReview, Visibility, unknown_view
-
-NOT_READ = None  # a part of `UnderReview` the one read did not get (the store failed): its panel reads it itself
 
 
 @dataclass(frozen=True)
@@ -30,17 +28,18 @@ class UnderReview:
     versions, first first; `others_reports`: others' signed versions they may see (None while
     blind); `done_mine` / `done_anyone`: images of the queue reviewed by them / by anyone they may
     know of (None while they have blind-campaign images left to read: it would hint at others'
-    work). A part is None (`NOT_READ`) when the store could not be read (`unknown`)."""
+    work). `complete` is False when the store could not be read (`unknown`): then `draft`, `drafted`,
+    `measurements` and `reports` are None, and their panels read them themselves (and say why not)."""
 
     view: ImageUnderReview
     done_mine: int = 0
     done_anyone: int | None = 0
     draft: object | None = None
-    drafted: tuple[str, ...] | None = NOT_READ
-    measurements: tuple[Measurement, ...] | None = NOT_READ
-    reports: tuple[ReportVersion, ...] | None = NOT_READ
+    drafted: tuple[str, ...] | None = None
+    measurements: tuple[Measurement, ...] | None = None
+    reports: tuple[ReportVersion, ...] | None = None
     others_reports: tuple[ReportVersion, ...] | None = None
-    complete: bool = field(default=True)  # False: the store failed; drafts, measurements and reports were not read
+    complete: bool = True
 
     @property
     def image(self) -> str:

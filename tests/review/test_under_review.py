@@ -6,6 +6,7 @@ boxes, drafts, measurements, report versions and progress; and the hidden-refere
 from __future__ import annotations
 
 import contextlib
+from types import SimpleNamespace
 
 import pytest
 
@@ -117,9 +118,8 @@ def _view(hidden: bool) -> visibility.ImageUnderReview:
     return visibility.ImageUnderReview("x.png", None, None if hidden else (), hidden, (), visibility.Visibility("alice"))
 
 
-class _Model:
-    class spec:  # noqa: N801 - the shape of LoadedModel.spec
-        name = "densenet"
+def _model():  # stands for a LoadedModel: `shown` reads only its spec's name
+    return SimpleNamespace(spec=SimpleNamespace(name="densenet"))
 
 
 SUSPECT = Suspect("Mass", "missing", "the model says 0.9", ("Mass",))
@@ -127,7 +127,7 @@ SUSPECT = Suspect("Mass", "missing", "the model says 0.9", ("Mass",))
 
 def test_hidden_references_show_nothing_and_start_empty():
     called = []
-    got = under_review.shown(_view(True), {"Mass"}, "boxes table", _Model(), (SUSPECT,), lambda: called.append(1) or "note")
+    got = under_review.shown(_view(True), {"Mass"}, "boxes table", _model(), (SUSPECT,), lambda: called.append(1) or "note")
     assert got.hidden and got.nih == frozenset({"Mass"})  # kept for the saved status only
     assert (got.nih_labels, got.boxes_table, got.model, got.model_name) == (None, None, None, None)
     assert got.suspects == () and got.reference(str) is None and got.start == frozenset() and not got.follow_ups
@@ -135,7 +135,7 @@ def test_hidden_references_show_nothing_and_start_empty():
 
 
 def test_shown_references_pass_through_with_the_expert_note():
-    got = under_review.shown(_view(False), {"Nodule", "Mass"}, "boxes table", _Model(), [SUSPECT], lambda: "Google 2019: Mass present")
+    got = under_review.shown(_view(False), {"Nodule", "Mass"}, "boxes table", _model(), [SUSPECT], lambda: "Google 2019: Mass present")
     assert not got.hidden and got.nih_labels == frozenset({"Mass", "Nodule"}) and got.boxes_table == "boxes table"
     assert got.model_name == "densenet" and got.suspects == (SUSPECT,) and got.start is None and got.follow_ups
     assert got.reference(lambda s: f"<{s}>") == "<Google 2019: Mass present> (NIH: <Mass, Nodule>)"

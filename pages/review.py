@@ -25,9 +25,9 @@ from cxrviz.app.throughput_view import image_shown
 from cxrviz.errors import CxrvizError
 from cxrviz.findings import FINDINGS
 from cxrviz.review import rules
+from cxrviz.review import under_review as review_value
 from cxrviz.review.store import team
 from cxrviz.review.suspects import FLIP_DIRECTION
-from cxrviz.review.visibility import unknown_view
 
 state.run_through_app()
 review_keys.install()  # first: ←/→ pressed before the page can act are queued, not dropped
@@ -60,9 +60,6 @@ def review_image() -> None:
     """The image under review: progress, the X-ray with its form, the follow-up studies and the others'
     readings. A save or a move reruns only this (the sidebar, the queue and the exports stay drawn);
     a hook that depends on the image goes in here, not at the page's top level."""
-    mine, everyone = set(), set()
-    with warn_on_error():
-        mine, everyone = store.reviewed_images(reviewer), store.reviewed_images()
     position = rules.queue_position(queue, state.current_image())
     nav1, nav2, nav3, nav4 = st.columns([1.5, 1.2, 3, 3], vertical_alignment="center")
     # Callbacks move before the script runs, so the buttons are drawn for the image they lead from; each
@@ -74,37 +71,31 @@ def review_image() -> None:
     name = queue[position]
     state.set_current_image(name)
     image_shown(store, name, reviewer, source)  # each reader's time on the image starts (once per image, not per rerun)
-    view = unknown_view(name, reviewer)  # the store unreadable: nobody's readings, no references
+    under = review_value.unknown(name, reviewer)  # the store unreadable: nobody's readings, no references
     with warn_on_error():
-        view = team.image_under_review(store, name, reviewer)  # the one read of what this reader may see of it
-    blind = view.visibility.unread  # images of blind campaigns this reader has still to read
-    done_mine, done_all = rules.progress(queue, mine, view.visibility.images(everyone) | mine)
-    kept = [n for n in review_form.kept_drafts(store, reviewer, queue) if n != name]
-    nav4.progress(done_mine / len(queue), text=f"You: {done_mine} of {len(queue)} reviewed"
-                  + ("" if blind else f" · anyone: {done_all}"))  # others' progress would hint at a blind image
+        under = team.under_review(store, name, reviewer, queue)  # this rerun's ONE read of what this reader may see of it
+    view = under.view
+    kept = [n for n in review_form.kept_drafts(store, reviewer, queue, under.drafted) if n != name]
+    nav4.progress(under.done_mine / len(queue), text=f"You: {under.done_mine} of {len(queue)} reviewed"
+                  + ("" if under.done_anyone is None else f" · anyone: {under.done_anyone}"))  # None while blind
     nav3.text(f"{name} ({position + 1} / {len(queue)})" + (f" · unsaved drafts kept: {', '.join(kept[:5])}{' …' if len(kept) > 5 else ''}" if kept else ""))
 
     flash = review_form.take_flash()
     if flash:
         st.toast(escape_markdown(flash), icon=":material/check_circle:")  # beside the image, not above it
 
-    nih = metadata.findings_of(name) or set()
-    hidden = view.references_hidden
-    shown_boxes, shown_model = boxes, model
-    if hidden:  # a campaign reads this image without references until this reader has saved
-        shown_boxes, shown_model = None, None  # `nih` stays for the saved status only: the form starts from no label and shows none
+    # What may be drawn of the references (`under_review.shown`: none while a campaign hides them)
+    shown = review_value.shown(view, metadata.findings_of(name), boxes, model, suspects_of.get(name, ()),
+                               lambda: resources.expert_note(name))
+    if shown.hidden:
         st.caption("Campaign reading: the NIH labels, boxes and the model are hidden until you have read this image "
                    "(confirmed, corrected or uncertain).")
-    reference = None  # shown in the form, folded, so it pushes neither the X-ray nor Save off screen
-    if not hidden:
-        with warn_on_error():
-            if note := resources.expert_note(name):
-                reference = escape_markdown(note) + " (NIH: " + escape_markdown(", ".join(sorted(nih)) or "No Finding") + ")"
-    own = view.own
-    suspects = () if hidden else suspects_of.get(name, ())  # a blind reading shows no reference, suspects included
-    context = review_form.FormContext(store, name, reviewer, frozenset(nih), queue, shown_model.spec.name if shown_model else None, own,
-                                      suspects=suspects, reference=reference, start=frozenset() if hidden else None,
-                                      advance=review_form.IMAGE_FRAGMENT)
+    if shown.problem:
+        show_error(shown.problem)
+    context = review_form.FormContext(store, name, reviewer, shown.nih, queue, shown.model_name, view.own,
+                                      suspects=shown.suspects, reference=shown.reference(escape_markdown),  # folded in the form
+                                      start=shown.start, advance=review_form.IMAGE_FRAGMENT,
+                                      stored_draft=under.draft if under.complete else review_form.NOT_READ)
 
     def beside(probs) -> None:
         review_form.review_form(context, None if probs is None else {f: float(p) for f, p in zip(FINDINGS, probs)})
@@ -124,19 +115,20 @@ def review_image() -> None:
         context = dataclasses.replace(context, image_shown=False)  # only 'uncertain' or 'skipped' can be saved
         beside(None)
         return
-    measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure")
-                 if is_pacs_image(name) else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure"))
-    viewer.show(gray, shown_model, image=name, nih_labels=None if hidden else nih, boxes_table=shown_boxes, key_prefix="review", beside=beside,
+    measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure",
+                                                 found=under.measurements) if is_pacs_image(name)
+                 else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure", found=under.measurements))
+    viewer.show(gray, shown.model, image=name, nih_labels=shown.nih_labels, boxes_table=shown.boxes_table, key_prefix="review", beside=beside,
                 reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
-                drawing=box_editor.drawing_for(store, name, reviewer, shown_boxes, "review_boxes", True, True, view=view),  # downloads: through the gate
+                drawing=box_editor.drawing_for(store, name, reviewer, shown.boxes_table, "review_boxes", True, True, view=view),  # downloads: through the gate
                 measuring=measuring)  # length, CTR (key L)
-    if not hidden and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
-        followup_view.prior_and_next(studies_of[name], [s.finding for s in suspects if s.direction == FLIP_DIRECTION], index,
+    if shown.follow_ups and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
+        followup_view.prior_and_next(studies_of[name], [s.finding for s in shown.suspects if s.direction == FLIP_DIRECTION], index,
                                      config.cache, followup_view.follow_up_of(metadata, name))
     if position < len(queue) - 1:
         following = queue[position + 1]  # while the reader looks at this one, as it will first be shown
-        viewer.warm_next(index.path_of(following), shown_model, metadata.findings_of(following), "review", reviewer,
-                         boxes_table=shown_boxes, image=following)
+        viewer.warm_next(index.path_of(following), shown.model, metadata.findings_of(following), "review", reviewer,
+                         boxes_table=shown.boxes_table, image=following)
 
     others = rules.others(list(view.others), reviewer) if view.others is not None else None
     st.subheader("Other reviewers of this image")
@@ -152,7 +144,7 @@ def review_image() -> None:
         st.caption("Nobody else has reviewed this image yet.")
 
     report_panel(store, name, reviewer, view, metadata, measuring.measurements if measuring else (), image_path=path,
-                 config=config)  # the reader's report: draft, sign, versions, downloads
+                 config=config, found=under.reports, theirs=under.others_reports)  # the reader's report: draft, sign, versions, downloads
     st.subheader("Export")
     if view.visibility.locked or view.visibility.references_hidden:
         st.caption(escape_markdown("Exports hold what you may see. " + view.visibility.export_notice()))

@@ -68,34 +68,44 @@ class Measuring:
         return self.store is not None and bool(self.reviewer)
 
 
-def measuring_for(store, image: str, reviewer: str | None, metadata, shape: tuple[int, ...], key_prefix: str) -> Measuring | None:
+def measuring_for(store, image: str, reviewer: str | None, metadata, shape: tuple[int, ...], key_prefix: str,
+                  found: tuple[Measurement, ...] | None = None) -> Measuring | None:
     """The `Measuring` of an NIH image (spacing and view from the metadata; `shape` the decoded
     file's), with the measurements `reviewer` may see; None when the store cannot be read (the
-    error is shown). Without a store or a reader name the tools still measure, and save nothing."""
+    error is shown). Without a store or a reader name the tools still measure, and save nothing.
+    `found`: those measurements as the page's one read (`team.under_review`) got them; None: read here."""
     spacing = rules.spacing_of_nih_image(metadata, image, shape)
     view = rules.view_of_nih_image(metadata, image)
-    found: tuple = ()
+    found = _visible(store, image, reviewer, found)
+    if found is None:
+        return None
+    return Measuring(store if reviewer else None, image, reviewer, spacing, view, found, key_prefix)
+
+
+def _visible(store, image: str, reviewer: str | None, found: tuple[Measurement, ...] | None) -> tuple[Measurement, ...] | None:
+    """`found` when the page read it, else the measurements `reviewer` may see of `image` (none without
+    a store or a name); None when the store cannot be read (the error is shown)."""
+    if found is not None:
+        return tuple(found) if store is not None and reviewer else ()
+    found = ()
     if store is not None and reviewer:
         try:
             found = tuple(team.visible_measurements(store, reviewer, image))
         except CxrvizError as error:
             show_error(error)
             return None
-    return Measuring(store if reviewer else None, image, reviewer, spacing, view, found, key_prefix)
+    return found
 
 
-def measuring_for_pacs(store, instance, reviewer: str | None, shape: tuple[int, ...], key_prefix: str) -> Measuring | None:
+def measuring_for_pacs(store, instance, reviewer: str | None, shape: tuple[int, ...], key_prefix: str,
+                       found: tuple[Measurement, ...] | None = None) -> Measuring | None:
     """A PACS image (`data.dicomweb.PacsInstance`): spacing and view from its DICOM attributes,
-    measurements stored under its SOP Instance UID like an NIH image's."""
+    measurements stored under its SOP Instance UID like an NIH image's (`found`: as `measuring_for`)."""
     header = {instance.spacing_keyword or "PixelSpacing": instance.spacing_mm, "Rows": (instance.size or (None, None))[0],
               "Columns": (instance.size or (None, None))[1]}  # the attribute it came from: the caption names it
-    found: tuple = ()
-    if store is not None and reviewer:
-        try:
-            found = tuple(team.visible_measurements(store, reviewer, instance.sop_uid))
-        except CxrvizError as error:
-            show_error(error)
-            return None
+    found = _visible(store, instance.sop_uid, reviewer, found)
+    if found is None:
+        return None
     return Measuring(store if reviewer else None, instance.sop_uid, reviewer, rules.dicom_spacing(header, int(shape[1]), int(shape[0])),
                      rules.normal_view(instance.view), found, key_prefix)
 

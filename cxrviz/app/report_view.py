@@ -257,11 +257,12 @@ def _earlier(found: Sequence[ReportVersion]) -> None:
             st.text(version.text)
 
 
-def _others(ctx: PanelContext) -> None:
+def _others(ctx: PanelContext, theirs: Sequence[ReportVersion] | None = None) -> None:
     if ctx.view.others is None:  # blind: not before this reader's own decided reading (the gate says)
         return
-    theirs = [v for v in stored.visible_reports(ctx.store, ctx.reader, ctx.image, signed_only=True)
-              if not ctx.view.visibility.is_own(v.reviewer)]
+    if theirs is None:
+        theirs = [v for v in stored.visible_reports(ctx.store, ctx.reader, ctx.image, signed_only=True)
+                  if not ctx.view.visibility.is_own(v.reviewer)]
     if theirs:
         with st.expander(f"Other readers' signed reports ({len(theirs)})"):
             for version in theirs:
@@ -270,14 +271,17 @@ def _others(ctx: PanelContext) -> None:
 
 
 def panel(store, image: str, reader: str, view: ImageUnderReview, metadata,
-          measurements: Sequence[Measurement] = (), image_path: Path | None = None, config=None) -> None:
-    """The Report panel for `reader`'s report on `image` (`view`: what the page read through the gate)."""
+          measurements: Sequence[Measurement] = (), image_path: Path | None = None, config=None,
+          found: Sequence[ReportVersion] | None = None, theirs: Sequence[ReportVersion] | None = None) -> None:
+    """The Report panel for `reader`'s report on `image` (`view`: what the page read through the gate).
+    `found` / `theirs`: the reader's versions and others' signed ones they may see, as the page's one
+    read (`team.under_review`) got them after this rerun's callbacks; None: read here."""
     ctx = PanelContext(store, image, reader, view, metadata, tuple(measurements), image_path, config)
     st.session_state.setdefault(HELD, {}).pop(image, None)  # callbacks run before this: what they wrote is in the store now
     st.session_state.setdefault(SIGNED_NOW, set()).discard(image)
     st.subheader("Report")
     try:
-        found = stored.versions(store, image, reader)
+        found = list(found) if found is not None else stored.versions(store, image, reader)
     except CxrvizError as error:
         show_error(error)
         return
@@ -289,6 +293,6 @@ def panel(store, image: str, reader: str, view: ImageUnderReview, metadata,
         _editor(ctx, current, next((v for v in reversed(found) if v.signed), None))
     _earlier(found[:-1])
     try:
-        _others(ctx)
+        _others(ctx, theirs)
     except CxrvizError as error:
         show_error(error)

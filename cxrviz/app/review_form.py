@@ -43,6 +43,7 @@ MAX_NOTE_CHARS = 20_000  # well inside what import accepts per cell
 # One key per label (C and R are reserved by Streamlit), one per status, shown on the buttons.
 LABEL_KEYS = dict(zip(FINDINGS, ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "Q", "W", "E", "T"], strict=True)) | {NO_FINDING: "N"}
 STATUS_KEYS = {"confirmed": "G", "corrected": "X", "uncertain": "U", "skipped": "S"}
+NOT_READ = object()  # FormContext.stored_draft when the page did not read it
 NAVIGATION_KEYS = {"Save and next": "Ctrl+Enter", "Previous image": "←", "Next image": "→", "These keys": "H"}
 
 
@@ -66,6 +67,9 @@ class FormContext:
     # The labels a fresh form starts from; None: the NIH labels. A hidden-reference reading starts
     # from none, while `nih` still tells "confirmed" from "corrected" when it is saved.
     start: frozenset[str] | None = None
+    # The reader's stored draft of the image as the page's one read found it (a StoredDraft or None);
+    # NOT_READ: the form reads it itself on first look.
+    stored_draft: object = NOT_READ
 
     @property
     def starting_labels(self) -> set[str]:
@@ -91,7 +95,8 @@ def draft_for(ctx: FormContext) -> rules.Draft:
 
 def _restore(ctx: FormContext) -> None:
     try:
-        stored = stored_drafts.load_draft(ctx.store, ctx.image, ctx.reviewer)
+        stored = (stored_drafts.load_draft(ctx.store, ctx.image, ctx.reviewer) if ctx.stored_draft is NOT_READ
+                  else ctx.stored_draft)
     except CxrvizError as error:
         _notices()[ctx.image] = f"A draft kept for this image could not be read: {error}"
         return
@@ -136,12 +141,13 @@ def unsaved_images(queue: list[str]) -> list[str]:
     return [name for name in _drafts() if unsaved(name) and name in queue]
 
 
-def kept_drafts(store, reviewer: str, queue: list[str]) -> list[str]:
+def kept_drafts(store, reviewer: str, queue: list[str], drafted: list[str] | tuple[str, ...] | None = None) -> list[str]:
     """`unsaved_images`, then the images this reader has a stored draft of (another tab, an earlier
-    session) that this session has not opened yet; a store that cannot be read lists this session's."""
+    session) that this session has not opened yet; a store that cannot be read lists this session's.
+    `drafted`: those stored drafts as the page already read them (None: read here)."""
     names = unsaved_images(queue)
     try:
-        stored = stored_drafts.drafted_images(store, reviewer)
+        stored = stored_drafts.drafted_images(store, reviewer) if drafted is None else drafted
     except CxrvizError:
         return names
     members = rules.as_queue(queue)  # one look-up per name, not a walk of 112,120

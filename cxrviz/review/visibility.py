@@ -1,7 +1,7 @@
 """What one viewer may receive of other readers' work in blind campaigns: the one gate that every
 page, download and export goes through. Pure rules over plain data; the store reads the data
-(`review/store/team.py`: `visibility`, `image_under_review`, `visible_reviews`, `visible_boxes`,
-`shared_with`) in one transaction and hands pages only what these rules let through.
+(`review/store/team.py`: `visibility`, `image_under_review`, `under_review`, `visible_reviews`,
+`visible_boxes`, `shared_with`) in one transaction and hands pages only what these rules let through.
 
 - An image is *locked* for a viewer while it belongs to a blind campaign and the viewer may not
   see its other readings there (`campaigns.can_see_others`): an assigned reader until they have

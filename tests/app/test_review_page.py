@@ -3,7 +3,9 @@ a stale form, names, progress. Labels and statuses are buttons (their keys work 
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -157,3 +159,60 @@ def test_an_adjudicated_image_shows_the_expert_labels_beside_the_nih_ones(app_en
     assert expected
     shown = [c.value for c in at.caption if "Google 2019" in c.value]
     assert shown and all(f in shown[0] for f in expected)
+
+
+def _in_image_fragment() -> bool:
+    """Whether the caller runs inside the page's image fragment (`review_image` of pages/review.py)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code.co_name == "review_image" and frame.f_code.co_filename.endswith("review.py"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def test_save_and_next_reruns_the_image_fragment_on_one_read_transaction(app_env, nih_images, monkeypatch):
+    """The image under review is one value from one read (`team.under_review`): own review, others',
+    boxes, drafts, measurements, reports, progress. Before it a save-and-next rerun opened 11 read
+    transactions (two progress reads, the gate and the boxes, kept drafts, the stored draft, the
+    measurements' gate and rows, the report versions, the others' reports' gate and rows)."""
+    from cxrviz.review.measurements import Measurement
+    from cxrviz.review.store import reports as store_reports
+    from cxrviz.review.store.drafts import save_draft
+    from cxrviz.review.store.measurements import add_measurement
+
+    store = _store(app_env)
+    first, second, third = sorted(p.name for p in nih_images.glob("*.png"))[:3]
+    store.save_review(second, "Dr Bob", ["Mass"], "corrected")
+    signed = store_reports.save_text(store, second, "Dr Bob", "Bob's report on the mass")
+    store_reports.sign(store, second, "Dr Bob", signed.version, signed.text)
+    add_measurement(store, Measurement(second, "Dr Bob", "length", ((200.0, 500.0), (500.0, 500.0)), 1024, 1024, None, "PA"))
+    save_draft(store, second, "Dr Ann", ["Hernia"], "corrected", "typed in another tab", None)
+    save_draft(store, third, "Dr Ann", ["Nodule"], "corrected", "", None)
+    at = _review()
+    assert at.session_state["image"] == first
+    _press(at, f"lab_{first}_Effusion")
+    opened = {"reading": 0, "writing": 0}
+    real_reading, real_writing = Store.reading, Store.writing
+
+    def counted(kind, real):
+        @contextlib.contextmanager
+        def opening(self):
+            if _in_image_fragment():
+                opened[kind] += 1
+            with real(self) as conn:
+                yield conn
+        return opening
+
+    monkeypatch.setattr(Store, "reading", counted("reading", real_reading))
+    monkeypatch.setattr(Store, "writing", counted("writing", real_writing))
+    _press(at, f"save_{first}")
+    assert at.session_state["image"] == second
+    assert opened == {"reading": 1, "writing": 0}, opened
+    # and what the one read carried is what the fragment drew
+    assert "Hernia" in _ticked(at, second) and at.text_area(key=f"note_{second}").value == "typed in another tab"
+    assert any("Draft restored from" in c.value for c in at.caption)
+    assert any(third in t.value and "unsaved drafts kept" in t.value for t in at.text)
+    assert any("You: 1 of" in p.proto.text and "anyone: 2" in p.proto.text for p in at.get("progress"))
+    assert any("Other readers' signed reports (1)" in e.label for e in at.expander)
+    assert any("Dr Bob" in str(t.value) for t in at.table)  # the measurement table under the picture

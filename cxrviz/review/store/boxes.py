@@ -213,14 +213,19 @@ def delete_box(store: Store, box_id: int, reviewer: str, at: str | None = None) 
 
 def list_boxes(store: Store, image: str | None = None, reviewer: str | None = None) -> list[ReviewerBox]:
     """Boxes, oldest first; of one image and/or one reviewer (matched by name key)."""
+    with store.reading() as conn:
+        return boxes_in(conn, image, reviewer)
+
+
+def boxes_in(conn: sa.Connection, image: str | None = None, reviewer: str | None = None) -> list[ReviewerBox]:
+    """`list_boxes` inside the caller's transaction (`team.under_review`'s one read)."""
     query = (sa.select(boxes, reviewers.c.name.label("reviewer")).join(reviewers, reviewers.c.id == boxes.c.reviewer_id)
              .order_by(boxes.c.created_at, boxes.c.id))
     if image is not None:
         query = query.where(boxes.c.image == image)
     if reviewer is not None:
         query = query.where(reviewers.c.name_key == name_key(reviewer))
-    with store.reading() as conn:
-        rows = conn.execute(query).mappings().all()
+    rows = conn.execute(query).mappings().all()
     return [ReviewerBox(r["image"], r["reviewer"], r["finding"], r["x"], r["y"], r["w"], r["h"], r["frame_width"], r["frame_height"],
                         r["status"], r["corrects"], r["id"], r["created_at"], r["updated_at"]) for r in rows]
 

@@ -240,11 +240,16 @@ class Store:
 
     def reviewed_images(self, reviewer: str | None = None) -> set[str]:
         """Images reviewed by anyone, or by the reviewer whose name matches `reviewer`."""
+        with self.reading() as conn:
+            return self.reviewed_images_in(conn, reviewer)
+
+    @staticmethod
+    def reviewed_images_in(conn: sa.Connection, reviewer: str | None = None) -> set[str]:
+        """`reviewed_images` inside the caller's transaction (`team.under_review`'s one read)."""
         query = sa.select(reviews.c.image).distinct()
         if reviewer is not None:
             query = query.join(reviewers, reviewers.c.id == reviews.c.reviewer_id).where(reviewers.c.name_key == name_key(reviewer))
-        with self.reading() as conn:
-            return set(conn.execute(query).scalars())
+        return set(conn.execute(query).scalars())
 
     def audit(self, image: str | None = None) -> list[dict]:
         """The audit log, oldest first: every create and update with old and new values."""

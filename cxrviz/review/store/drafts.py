@@ -49,9 +49,14 @@ def save_draft(store: Store, image: str, reviewer: str, labels, status: str, not
 
 def load_draft(store: Store, image: str, reviewer: str) -> StoredDraft | None:
     """This reader's draft of the image, or None."""
-    query = sa.select(drafts).where(drafts.c.image == image, drafts.c.reviewer_key == name_key(reviewer))
     with store.reading() as conn:
-        row = conn.execute(query).mappings().first()
+        return draft_in(conn, image, reviewer)
+
+
+def draft_in(conn: sa.Connection, image: str, reviewer: str) -> StoredDraft | None:
+    """`load_draft` inside the caller's transaction (`team.under_review`'s one read)."""
+    query = sa.select(drafts).where(drafts.c.image == image, drafts.c.reviewer_key == name_key(reviewer))
+    row = conn.execute(query).mappings().first()
     if row is None:
         return None
     return StoredDraft(row["image"], row["reviewer"], Labels.parse(row["labels"]), row["status"], row["note"],
@@ -71,7 +76,12 @@ def delete_draft(conn: sa.Connection, image: str, reviewer: str) -> None:
 
 def drafted_images(store: Store, reviewer: str) -> list[str]:
     """Images this reader has a stored draft of, the most recent first."""
+    with store.reading() as conn:
+        return drafted_images_in(conn, reviewer)
+
+
+def drafted_images_in(conn: sa.Connection, reviewer: str) -> list[str]:
+    """`drafted_images` inside the caller's transaction (`team.under_review`'s one read)."""
     query = (sa.select(drafts.c.image).where(drafts.c.reviewer_key == name_key(reviewer))
              .order_by(drafts.c.updated_at.desc()))
-    with store.reading() as conn:
-        return list(conn.execute(query).scalars())
+    return list(conn.execute(query).scalars())

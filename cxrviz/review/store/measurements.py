@@ -118,13 +118,18 @@ def _query():
 def list_measurements(store: Store, image: str | None = None, reviewer: str | None = None) -> list[Measurement]:
     """Measurements, oldest first; of one image and/or one reader (matched by name key); with
     neither, every measurement in the store (the export)."""
+    with store.reading() as conn:
+        return measurements_in(conn, image, reviewer)
+
+
+def measurements_in(conn: sa.Connection, image: str | None = None, reviewer: str | None = None) -> list[Measurement]:
+    """`list_measurements` inside the caller's transaction (`team.under_review`'s one read)."""
     query = _query()
     if image is not None:
         query = query.where(measurements.c.image == image)
     if reviewer is not None:
         query = query.where(reviewers.c.name_key == name_key(reviewer))
-    with store.reading() as conn:
-        return [_record(r) for r in conn.execute(query).mappings()]
+    return [_record(r) for r in conn.execute(query).mappings()]
 
 
 def measurement_log(store: Store, image: str | None = None) -> list[dict]:

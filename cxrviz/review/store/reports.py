@@ -76,7 +76,12 @@ def _stale(image: str, expected: int, found) -> ReportError:
 def versions(store: Store, image: str, reader: str) -> list[ReportVersion]:
     """Every version of this reader's report on the image, the first first."""
     with store.reading() as conn:
-        rows = conn.execute(sa.select(reports).where(_of(image, reader)).order_by(reports.c.version)).mappings().all()
+        return versions_in(conn, image, reader)
+
+
+def versions_in(conn: sa.Connection, image: str, reader: str) -> list[ReportVersion]:
+    """`versions` inside the caller's transaction (`team.under_review`'s one read)."""
+    rows = conn.execute(sa.select(reports).where(_of(image, reader)).order_by(reports.c.version)).mappings().all()
     return [_version_of(r) for r in rows]
 
 
@@ -178,13 +183,19 @@ def start_new_version(store: Store, image: str, reader: str, expected_version: i
 
 
 def _all(store: Store, image: str | None, signed_only: bool) -> list[ReportVersion]:
+    with store.reading() as conn:
+        return all_in(conn, image, signed_only)
+
+
+def all_in(conn: sa.Connection, image: str | None, signed_only: bool) -> list[ReportVersion]:
+    """Every version (of one image, or all; signed ones only, or all), ungated: callers pass them
+    through `Visibility.reports` in the same transaction (`team.under_review`)."""
     query = sa.select(reports).order_by(reports.c.image, reports.c.reviewer_key, reports.c.version)
     if image is not None:
         query = query.where(reports.c.image == image)
     if signed_only:
         query = query.where(reports.c.signed_at.is_not(None))
-    with store.reading() as conn:
-        return [_version_of(r) for r in conn.execute(query).mappings()]
+    return [_version_of(r) for r in conn.execute(query).mappings()]
 
 
 def visible_reports(store: Store, viewer: str | None, image: str | None = None, signed_only: bool = False) -> list[ReportVersion]:

@@ -24,11 +24,15 @@ from cxrviz.review.campaigns import CampaignError, CampaignSpec
 from cxrviz.review.identity import display_name, name_key
 from cxrviz.review.measurements import Measurement
 from cxrviz.review.record import Review, utc_now
-from cxrviz.review.store.boxes import list_boxes
+from cxrviz.review.store.boxes import boxes_in, list_boxes
 from cxrviz.review.store.core import Store, check_image_name
-from cxrviz.review.store.measurements import list_measurements
+from cxrviz.review.store.drafts import draft_in, drafted_images_in
+from cxrviz.review.store.measurements import list_measurements, measurements_in
+from cxrviz.review.store.reports import all_in, versions_in
 from cxrviz.review.store.tables import adjudications, assignments, audit_log, campaigns, reviewers, reviews, team_audit, users
 from cxrviz.review.store.views import readings, seconds_on_image
+from cxrviz.review.under_review import UnderReview
+from cxrviz.review.under_review import progress as queue_progress
 from cxrviz.review.visibility import DECIDED, OTHERS_VISIBLE, ImageUnderReview, Shared, Visibility
 
 log = logging.getLogger(__name__)
@@ -247,11 +251,35 @@ def visible_measurements(store: Store, viewer: str | None, image: str | None = N
 
 def image_under_review(store: Store, image: str, viewer: str | None) -> ImageUnderReview:
     """One image as `viewer` may see it: own review, others' (None while blind), whether the
-    references are hidden, the boxes they may see. What the Review and Image pages draw."""
+    references are hidden, the boxes they may see; one transaction, the gate read first. What the
+    Image page draws (the Review page reads `under_review`, which holds it)."""
     with store.reading() as conn:
-        seen = _visibility(conn, viewer)
-        found = _reviews_of_image(store, conn, image)
-    return gate.image_view(image, seen, found, list_boxes(store, image))
+        return _image_view(store, conn, image, viewer)
+
+
+def _image_view(store: Store, conn: sa.Connection, image: str, viewer: str | None) -> ImageUnderReview:
+    seen = _visibility(conn, viewer)
+    return gate.image_view(image, seen, _reviews_of_image(store, conn, image), boxes_in(conn, image))
+
+
+def under_review(store: Store, image: str, reader: str, queue) -> UnderReview:
+    """Everything one Review-page rerun shows of `image` to `reader`, in ONE read transaction:
+    `image_under_review`'s view, the reader's stored draft of it and the images they keep drafts
+    of, the measurements and report versions they may see (others' signed reports only once the
+    gate opens the image), and the progress counts over `queue` (`under_review.progress`). The
+    gate is read first, so a reading saved meanwhile can only leave the answer stricter."""
+    with store.reading() as conn:
+        view = _image_view(store, conn, image, reader)
+        seen = view.visibility
+        mine, everyone = store.reviewed_images_in(conn, reader), store.reviewed_images_in(conn)
+        draft, drafted = draft_in(conn, image, reader), drafted_images_in(conn, reader)
+        measured = seen.measurements(measurements_in(conn, image))
+        versions = versions_in(conn, image, reader)
+        theirs = None
+        if view.others is not None:  # blind: others' reports wait for the reader's own decided reading
+            theirs = tuple(v for v in seen.reports(all_in(conn, image, signed_only=True)) if not seen.is_own(v.reviewer))
+    done_mine, done_anyone = queue_progress(queue, mine, everyone, seen)
+    return UnderReview(view, done_mine, done_anyone, draft, tuple(drafted), tuple(measured), tuple(versions), theirs)
 
 
 def shared_with(store: Store, viewer: str | None, operator: bool = False) -> Shared:

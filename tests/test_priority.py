@@ -14,10 +14,10 @@ from tests.conftest import REPO
 linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
 
 
-def _python(code: str, *args: str) -> subprocess.CompletedProcess:
+def _python(code: str, *args: str, cwd=None) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop("CXRVIZ_DB", None)
-    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300)
 
 
 def test_lower_raises_this_process_niceness_by_the_steps_asked_and_zero_keeps_it():
@@ -66,7 +66,7 @@ _CLI = ("import os, sys\nfrom cxrviz.cli import main\nstart = os.getpriority(os.
 ])
 def test_batch_commands_lower_their_own_priority(tmp_path, args, steps):
     filled = [a.format(missing=tmp_path / "no-such-folder", out=tmp_path / "out.csv", db=tmp_path / "r.sqlite") for a in args]
-    done = _python(_CLI, *filled)
+    done = _python(_CLI, *filled, cwd=tmp_path)  # export writes its default files where it runs
     line = next(line for line in done.stdout.splitlines() if line.startswith("nice "))
     start, after = map(int, line.split()[1:])
     assert after == min(19, start + steps), done.stderr

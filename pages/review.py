@@ -1,6 +1,7 @@
 """Review: walk a queue of images, fix their labels, save; every save is committed before "saved"."""
 
 import dataclasses
+import functools
 
 import streamlit as st
 
@@ -118,18 +119,20 @@ def review_image() -> None:
     measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure",
                                                  found=under.measurements) if is_pacs_image(name)
                  else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure", found=under.measurements))
+    next_up = None
+    if position < len(queue) - 1:
+        following = queue[position + 1]  # while the reader looks at this one, as it will first be shown
+        # With the references, whether or not this image hides them: the prefetched picture is used only where
+        # the page would draw the very same pixels (its key names every layer), so a hidden image's stays plain.
+        next_up = functools.partial(viewer.warm_next, index.path_of(following), model, metadata.findings_of(following), "review",
+                                    reviewer, boxes_table=boxes, image=following)
     viewer.show(gray, shown.model, image=name, nih_labels=shown.nih_labels, boxes_table=shown.boxes_table, key_prefix="review", beside=beside,
                 reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
                 drawing=box_editor.drawing_for(store, name, reviewer, shown.boxes_table, "review_boxes", True, True, view=view),  # downloads: through the gate
-                measuring=measuring)  # length, CTR (key L)
+                measuring=measuring, next_up=next_up)  # length, CTR (key L); the next image's prefetch
     if shown.follow_ups and name in studies_of:  # a follow-up flip: judge it beside the patient's prior and next study
         followup_view.prior_and_next(studies_of[name], [s.finding for s in shown.suspects if s.direction == FLIP_DIRECTION], index,
                                      config.cache, followup_view.follow_up_of(metadata, name))
-    if position < len(queue) - 1:
-        following = queue[position + 1]  # while the reader looks at this one, as it will first be shown
-        viewer.warm_next(index.path_of(following), shown.model, metadata.findings_of(following), "review", reviewer,
-                         boxes_table=shown.boxes_table, image=following)
-
     others = rules.others(list(view.others), reviewer) if view.others is not None else None
     st.subheader("Other reviewers of this image")
     if others is None:

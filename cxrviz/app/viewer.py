@@ -136,12 +136,14 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
          boxes_table: pd.DataFrame | None = None, key_prefix: str = "view",
          beside: Callable[[np.ndarray | None], None] | None = None,
          reviewer_boxes: list[tuple[str, str, Box]] | None = None, drawing=None,
-         reader: str | None = None, measuring=None) -> np.ndarray | None:
+         reader: str | None = None, measuring=None, next_up: Callable[[], None] | None = None) -> np.ndarray | None:
     """Lay out the view; `beside(probs)` fills the top of the right column (the review form);
     `reviewer_boxes`: (reviewer, finding, box in the array's frame), drawn in blue and scored against
     the CAM box like the NIH boxes; `drawing` (`box_editor.drawing_for`): the reader may draw boxes
     on the view; `reader`: whose overlay choices to remember (default: the drawing's reviewer);
-    `measuring` (`measure_view.measuring_for`): the length and CTR tools ("Measure", key L).
+    `measuring` (`measure_view.measuring_for`): the length and CTR tools ("Measure", key L);
+    `next_up`: queues the prefetch of the next image (`warm_next`), called at the end of every run
+    of the viewer, its own reruns included, so the next picture follows a view change at once.
     Returns the probabilities (None without a model)."""
     key = image_key(gray)
     probs = probabilities(gray, key, model) if model is not None else None
@@ -159,7 +161,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
             beside(probs)
     with left:
         _viewer(gray, key, model, bars, truths, key_prefix, tuple(reviewer_boxes or ()), drawing,
-                reader or (drawing.reviewer if drawing is not None else None), measuring)
+                reader or (drawing.reviewer if drawing is not None else None), measuring, next_up)
     with right:
         if probs is not None:
             # The toggle returns the session value read above for `table`: one table per run.
@@ -182,7 +184,7 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
 @st.fragment
 def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.ndarray | None,
             truths: list[tuple[str, Box]], key_prefix: str, theirs: tuple = (), drawing=None, reader: str | None = None,
-            measuring=None) -> None:
+            measuring=None, next_up: Callable[[], None] | None = None) -> None:
     # The image comes first: two choices above it, the rest of the controls in a popover.
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = plots.top_finding(probs)  # probs: the values the bars show
@@ -240,6 +242,8 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
         st.caption(escape_markdown(f"No ground-truth box for {finding} on this image; boxes here: {here}."))
     if drawing is not None and not shown.draw:  # while drawing, the panel under the canvas has them
         box_editor.box_files(drawing)
+    if next_up is not None:  # last: the picture above is sent before the prefetch starts competing for the CPU
+        next_up()
 
 
 def layers(key: str, model: LoadedModel | None, finding: str, method: str, fine: bool, fraction: float, shown,

@@ -100,3 +100,63 @@ def test_the_prefetched_heatmap_follows_the_calibration_toggle(app_env, nih_imag
     assert shown in wanted
     if calibrated:  # the toggle off: the first run's (calibrated) prefetch is there too
         assert wanted == {shown}
+
+
+def test_the_viewer_queues_the_next_prefetch_on_its_own_reruns(nih_images):
+    """A view change reruns only the viewer fragment in a browser: its body must queue the next
+    image's prefetch itself, with the view just chosen (not only the page around it)."""
+    def script(folder: str) -> None:
+        from pathlib import Path
+
+        import streamlit as st
+
+        from cxrviz.app import viewer
+        from cxrviz.data.imaging import load_gray
+
+        gray = load_gray(sorted(Path(folder).glob("*.png"))[0])
+        calls = st.session_state.setdefault("next_up_calls", [])
+        viewer._viewer.__wrapped__(gray, "k", None, None, [], "t", next_up=lambda: calls.append(len(calls)))
+
+    at = AppTest.from_function(script, args=(str(nih_images),), default_timeout=TIMEOUT)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["next_up_calls"] == [0]
+    at.slider(key="t_level").set_value(0.3).run()
+    assert at.session_state["next_up_calls"] == [0, 1]
+
+
+def test_after_a_hidden_image_the_next_is_prefetched_and_a_hidden_next_is_drawn_plain(app_env, nih_images, monkeypatch):
+    from cxrviz.app import image_view
+    from cxrviz.review.campaigns import CampaignSpec
+    from cxrviz.review.store import Store, team
+    from tests.app.test_auth import AUTH
+
+    first, second = sorted(p.name for p in nih_images.glob("*.png"))[:2]
+    admin, reader = "ann@example.org", "cy@example.org"
+    store = Store(str(app_env / "reviews.sqlite"))
+    team.sign_in(store, admin)
+    team.set_role(store, admin, reader, "reader")
+    team.create_campaign(store, admin, CampaignSpec("pilot", (first, second), (reader,), 1, blind=True, hide_references=True))
+    store.dispose()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.user = {"is_logged_in": True, "name": "cy", "email": reader}
+    at.secrets = AUTH
+    at.query_params["image"] = first
+    at.switch_page("pages/review.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Campaign reading" in c.value for c in at.caption)  # this one's references are hidden
+    _settle()
+    key = prefetch.image_key(load_gray(nih_images / second))
+    ready = [k for k in list(prefetch._results) if (k[0] == "probs" and k[1] == key) or (k[0] == "png" and k[1][0] == key)]
+    assert {k[0] for k in ready} == {"probs", "png"}  # the next image's model work and picture are done ahead all the same
+
+    drawn = []
+    render_now = image_view.render_now
+    monkeypatch.setattr(image_view, "render_now", lambda gray, overlay, *rest: drawn.append(overlay) or render_now(gray, overlay, *rest))
+    at.button(key=f"status_{first}_uncertain").click().run()
+    at.button(key=f"save_{first}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["image"] == second
+    assert any("Campaign reading" in c.value for c in at.caption)
+    assert drawn == [None]  # hidden too: the page draws it plain; the prefetched picture (with its heatmap) is not shown

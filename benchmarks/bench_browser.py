@@ -8,10 +8,13 @@ on it, warms the model, then drives headless Chromium:
 - the Image page's first paint with a warm model (navigation to the X-ray on screen).
 Each wait is timed in the page itself (`performance.now()` on every animation frame), so the
 figure is what a person sees, not a polling interval. Prints p50 and p95 of each; it asserts nothing.
-With --load it measures everything again with one busy numpy process per core running beside the
-server (a batch job on the same machine) and prints each p95 under load over the quiet one.
+With --load it measures everything again with a CPU-bound job running beside the server and prints
+each p95 under load over the quiet one: `numpy` (default), one busy numpy process per core at the
+normal priority; `predict`, the real batch command (`python -m cxrviz predict` over the same
+folder), at the lower priority batch commands take by default (`--nice 10`); `predict-normal`, the
+same at the normal priority (`--nice 0`).
 
-    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR] [--glance 0.3] [--load]
+    .venv/bin/python benchmarks/bench_browser.py [--steps 30] [--images DIR] [--glance 0.3] [--load [numpy|predict|predict-normal]]
 """
 
 from __future__ import annotations
@@ -150,10 +153,20 @@ while True:
 """
 
 
-def _start_load() -> list:
-    """One busy numpy process per core (one BLAS thread each): a batch job beside the server."""
+def _start_load(kind: str, images: Path, work: Path) -> list:
+    """A CPU-bound job beside the server: one busy numpy process per core (one BLAS thread each), or
+    the batch predict command over `images` (its own priority, or --nice 0)."""
     import subprocess
 
+    if kind.startswith("predict"):
+        command = [sys.executable, "-m", "cxrviz", "predict", "--images", str(images), "--out", str(work / "batch.csv"),
+                   "--workers", "1", *(["--nice", "0"] if kind == "predict-normal" else [])]
+        env = {**os.environ, "CXRVIZ_CACHE": str(work / "cache"), "CXRVIZ_DEVICE": "cpu"}
+        batch = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=open(work / "batch.log", "w"))
+        time.sleep(20)  # the model loaded and the first batches running before the measurements start
+        if batch.poll() is not None:
+            raise SystemExit(f"the batch predict stopped (rc {batch.returncode}); see {work / 'batch.log'}")
+        return [batch]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     return [subprocess.Popen([sys.executable, "-c", LOAD], env=env) for _ in range(os.cpu_count() or 1)]
 
@@ -171,8 +184,9 @@ def main() -> None:
     parser.add_argument("--images", type=Path, help="an existing image folder (default: build the 112,120-link tree)")
     parser.add_argument("--glance", type=float, default=0.3,
                         help="seconds between the next image on screen and the next save (default 0.3; readers take seconds)")
-    parser.add_argument("--load", action="store_true",
-                        help="measure again with a CPU-bound process per core beside the server; prints p95 load / quiet")
+    parser.add_argument("--load", nargs="?", const="numpy", choices=("numpy", "predict", "predict-normal"), default=None,
+                        help="measure again with a CPU-bound job beside the server (numpy: a busy process per core; predict: "
+                             "the batch predict command at its default priority; predict-normal: with --nice 0); prints p95 load / quiet")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -197,9 +211,12 @@ def main() -> None:
                 for name, values in figures.items():
                     _report(name, values)
                 if args.load:
-                    load = _start_load()
+                    load = _start_load(args.load, images, work)
                     try:
-                        print(f"with a CPU-bound process beside it: {os.cpu_count()} busy numpy workers, one per core")
+                        print("with a CPU-bound job beside it: " + {
+                            "numpy": f"{os.cpu_count()} busy numpy workers, one per core, normal priority",
+                            "predict": "python -m cxrviz predict over the same folder, at its default lower priority (--nice 10)",
+                            "predict-normal": "python -m cxrviz predict over the same folder, --nice 0 (normal priority)"}[args.load])
                         loaded, _ = _measure(page, url, args.steps, work, server, start=last, glance=args.glance)  # images not seen yet
                     finally:
                         _stop_load(load)

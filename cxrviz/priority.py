@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+from pathlib import Path
 
 log = logging.getLogger(__name__)
 
@@ -21,17 +22,33 @@ MAX_NICE = 19
 
 
 def lower(by: int) -> int | None:
-    """Lower this process's priority by `by` niceness steps (capped at 19); the new niceness, or
-    None where the system does not allow it (then nothing changes)."""
+    """Lower this process's priority by `by` niceness steps (capped at 19): every thread it runs
+    now (on Linux niceness is per thread, and numpy's BLAS pool is started at import) and, through
+    them, every thread and process it starts later. The main thread's new niceness, or None where
+    the system does not allow it (then nothing changes)."""
     if by <= 0:
         return None
     try:
-        now = os.getpriority(os.PRIO_PROCESS, 0)
-        os.setpriority(os.PRIO_PROCESS, 0, min(MAX_NICE, now + by))
+        target = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, 0) + by)
+        for tid in _threads():
+            try:
+                os.setpriority(os.PRIO_PROCESS, tid, max(target, os.getpriority(os.PRIO_PROCESS, tid)))
+            except ProcessLookupError:  # a thread that ended meanwhile
+                pass
         return os.getpriority(os.PRIO_PROCESS, 0)
     except (AttributeError, OSError) as error:
         log.info("Could not lower the CPU priority (%s); running at the normal priority", error)
         return None
+
+
+def _threads() -> list[int]:
+    """The ids of this process's threads (Linux: /proc/self/task), the calling one first; elsewhere
+    only 0, which `setpriority` takes as the whole process."""
+    tasks = Path("/proc/self/task")
+    if not sys.platform.startswith("linux") or not tasks.is_dir():
+        return [0]
+    me = threading.get_native_id()
+    return [me] + [int(t.name) for t in tasks.iterdir() if t.name.isdigit() and int(t.name) != me]
 
 
 def lower_this_thread(by: int) -> int | None:

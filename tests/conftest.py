@@ -76,3 +76,13 @@ def shown(value: str) -> str:
     import re
 
     return re.sub(r"\\(.)", r"\1", value).replace("\u2060", "")
+
+
+@pytest.fixture(autouse=True)
+def _batch_commands_keep_the_test_runners_priority(monkeypatch):
+    """A batch command run in-process (`cli.main(["evaluate", ...])`) would lower the CPU priority of
+    the pytest process itself, for every test after it; the command-line tests that check the
+    lowering run their commands in a subprocess (tests/test_priority.py)."""
+    from cxrviz import priority
+
+    monkeypatch.setattr(priority, "lower", lambda by: None)

@@ -30,10 +30,17 @@ DEFAULT_METHOD = "GradCAM"
 _lock = threading.Lock()
 _results: OrderedDict[tuple, object] = OrderedDict()
 _queued: set[tuple] = set()
+
+
 # Below the page's own thread (`cxrviz/priority.py`): a save-and-next that needs a core while the
 # next image is being prepared gets it first, instead of sharing it with the prefetch.
-_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxrviz-prefetch",
-                               initializer=priority.lower_this_thread, initargs=(priority.PREFETCH_NICE,))
+def new_executor() -> ThreadPoolExecutor:
+    """The prefetch's one worker thread, `priority.PREFETCH_NICE` steps below the thread that starts it."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="cxrviz-prefetch",
+                              initializer=priority.lower_this_thread, initargs=(priority.PREFETCH_NICE,))
+
+
+_executor = new_executor()
 
 
 def image_key(gray: np.ndarray) -> str:

@@ -65,7 +65,7 @@ def unknown(image: str, viewer: str | None) -> UnderReview:
 
 
 @dataclass(frozen=True)
-class Shown:
+class References:
     """What the Review page draws of the image's references. `nih`: its NIH labels, always (the
     form tells "confirmed" from "corrected" by them); `nih_labels`, `boxes_table`, `model`: what the
     viewer shows (None while hidden); `suspects`, `expert_note` (with `nih_names`): the form's folded
@@ -99,19 +99,19 @@ class Shown:
 
 
 def shown(view: ImageUnderReview, nih: Iterable[str] | None, boxes_table, model, suspects: Iterable = (),
-          expert_note: Callable[[], str | None] | None = None) -> Shown:
+          expert_note: Callable[[], str | None] | None = None) -> References:
     """The hidden-references policy: while a campaign hides references from this reader (until
     they have read the image) no NIH labels, no boxes, no model, no suspects, no expert note, and
     the form starts from no label; `nih` is still kept for the saved status. `expert_note` is
     called only when the references are shown."""
     labels = frozenset(nih or ())
     if view.references_hidden:
-        return Shown(True, labels, None, None, None, (), None, "", frozenset())
+        return References(True, labels, None, None, None, (), None, "", frozenset())
     note, problem = None, None
     if expert_note is not None:
         try:
             note = expert_note() or None
         except CxrvizError as error:
             problem = error
-    return Shown(False, labels, labels, boxes_table, model, tuple(suspects), note, ", ".join(sorted(labels)) or "No Finding",
+    return References(False, labels, labels, boxes_table, model, tuple(suspects), note, ", ".join(sorted(labels)) or "No Finding",
                  None, problem)

@@ -1,7 +1,6 @@
 """Review: walk a queue of images, fix their labels, save; every save is committed before "saved"."""
 
 import dataclasses
-import functools
 
 import streamlit as st
 
@@ -119,13 +118,26 @@ def review_image() -> None:
     measuring = (measure_view.measuring_for_pacs(store, pacs_instance(config, name), reviewer, gray.shape, "review_measure",
                                                  found=under.measurements) if is_pacs_image(name)
                  else measure_view.measuring_for(store, name, reviewer, metadata, gray.shape, "review_measure", found=under.measurements))
-    next_up = None
-    if position < len(queue) - 1:
-        following = queue[position + 1]  # while the reader looks at this one, as it will first be shown
-        # With the references, whether or not this image hides them: the prefetched picture is used only where
-        # the page would draw the very same pixels (its key names every layer), so a hidden image's stays plain.
-        next_up = functools.partial(viewer.warm_next, index.path_of(following), model, metadata.findings_of(following), "review",
-                                    reviewer, boxes_table=boxes, image=following)
+    seen = view.visibility
+
+    def ahead(step: int) -> dict | None:  # the queue's image `step` after this one, as it will first be shown
+        if position + step >= len(queue):
+            return None
+        image = queue[position + step]
+        # The model's work with the references, whether or not the image hides them (for after the reading);
+        # its picture plain where they are hidden (`viewer.next_picture`: the one the page will draw first).
+        return dict(path=index.path_of(image), model=model, nih_labels=metadata.findings_of(image), key_prefix="review",
+                    reader=reviewer, boxes_table=boxes, image=image,
+                    hidden=not under.complete or seen.hides_references(image))  # the store unread: hidden, to be safe
+
+    def next_up() -> None:  # at the end of each run of the viewer: the next picture to the browser, then the prefetch
+        following, after = ahead(1), ahead(2)
+        if following is not None:
+            review_keys.next_picture(following["image"], viewer.next_picture(**following))  # shown at Ctrl+Enter
+            viewer.warm_next(**following)
+        if after is not None:  # two ahead: its picture is ready to be sent with the next image
+            viewer.warm_next(**after)
+
     viewer.show(gray, shown.model, image=name, nih_labels=shown.nih_labels, boxes_table=shown.boxes_table, key_prefix="review", beside=beside,
                 reviewer_boxes=box_editor.viewer_boxes(config, name, gray.shape, boxes=view.boxes),  # "Draw boxes" (key B): on the viewer itself
                 drawing=box_editor.drawing_for(store, name, reviewer, shown.boxes_table, "review_boxes", True, True, view=view),  # downloads: through the gate

@@ -24,7 +24,7 @@ from cxrviz import priority
 
 log = logging.getLogger(__name__)
 
-MAX_ENTRIES = 24  # a few images ahead, each with its probabilities and one heatmap (~4 MB a 1024-px map)
+MAX_ENTRIES = 48  # a few images ahead (two at a time), each with its probabilities, one heatmap (~4 MB a 1024-px map), its picture
 DEFAULT_METHOD = "GradCAM"
 
 _lock = threading.Lock()
@@ -101,9 +101,15 @@ def png_key(render_key: tuple, boxes: tuple, view: tuple, opacity: float, colorm
     return ("png", render_key, boxes, view, opacity, colormap)
 
 
-# Called last with (gray, image key, finding index, heatmap or None): renders the picture the page
-# will show first (`viewer.warm_next`), so the page only sends bytes that are ready.
-Finish = Callable[[np.ndarray, str, int, "np.ndarray | None"], None]
+def preview_key(path: Path, plan: tuple) -> tuple:
+    """The picture of the image at `path` the page will first draw under `plan` (`viewer.warm_next`):
+    the browser holds it before the reader saves, and shows it at the key press."""
+    return ("preview", str(path), plan)
+
+
+# Called last with (gray, image key, finding index or None without a model, heatmap or None): renders
+# the picture the page will show first (`viewer.warm_next`), so the page only sends bytes that are ready.
+Finish = Callable[[np.ndarray, str, "int | None", "np.ndarray | None"], None]
 
 
 def warm(path: Path | None, mtime: int, model, shown: Shown | None = None, plan: tuple = (),
@@ -134,9 +140,11 @@ def _work(path: Path, mtime: int, model, shown: Shown | None = None, finish: Fin
         if gray is None:
             gray = load_gray(path)
             remember(gray_key(path, mtime), gray)
-        if model is None:
-            return
         key = image_key(gray)
+        if model is None:
+            if finish is not None:
+                finish(gray, key, None, None)
+            return
         probs = recall(probs_key(key, model))
         if probs is None:
             probs = predict_gray(model, gray)

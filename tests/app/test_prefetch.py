@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from cxrviz.app import prefetch
+from cxrviz.app.text import escape_markdown
 from cxrviz.data.imaging import load_gray
 from cxrviz.findings import FINDINGS
 from tests.conftest import REPO
@@ -159,4 +160,70 @@ def test_after_a_hidden_image_the_next_is_prefetched_and_a_hidden_next_is_drawn_
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state["image"] == second
     assert any("Campaign reading" in c.value for c in at.caption)
-    assert drawn == [None]  # hidden too: the page draws it plain; the prefetched picture (with its heatmap) is not shown
+    assert drawn == []  # hidden too: the page draws the plain picture prefetched beside the one with its heatmap
+
+
+def _pictures(at) -> dict[str, str]:
+    """The page's st.image pictures: caption (the next image's name, as the page escapes it for Markdown)
+    -> media URL (a hash of the bytes)."""
+    return {img.caption: img.url for e in at.get("image") for img in e.proto.imgs}
+
+
+def _url_of(png: bytes) -> str:
+    from streamlit.runtime.memory_media_file_storage import _calculate_file_id
+
+    return _calculate_file_id(png, "image/png")
+
+
+def test_the_next_picture_is_sent_ahead_and_is_the_one_the_page_then_draws(app_env, nih_images):
+    """The browser holds the next image's picture before Ctrl+Enter (`review_keys.next_picture`) and
+    shows it at the key press: it must be the very picture the page draws for that image."""
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.query_params["reviewer"] = "Dr Fast"
+    at.switch_page("pages/review.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    first = at.session_state["image"]
+    following = sorted(p.name for p in nih_images.glob("*.png"))[1]
+    _settle()
+    at.run()  # the picture rendered ahead now goes with the page, named by its caption
+    ahead = _pictures(at)
+    assert escape_markdown(following) in ahead, ahead
+    at.button(key=f"save_{first}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["image"] == following
+    main = [url for caption, url in _pictures(at).items() if not caption.endswith(escape_markdown(".png"))]  # the next one's is named
+    assert main and main[0] == ahead[escape_markdown(following)]  # the same bytes: the picture shown ahead is the page's own
+
+
+def test_a_hidden_next_image_is_sent_ahead_plain(app_env, nih_images):
+    """Blind reading: the next image hides its references, so the picture sent ahead is the plain X-ray
+    (no heatmap, no NIH boxes), byte for byte what a reading without a model draws."""
+    from dataclasses import astuple
+
+    from cxrviz.app import image_view
+    from cxrviz.review.campaigns import CampaignSpec
+    from cxrviz.review.store import Store, team
+    from tests.app.test_auth import AUTH
+
+    first, second = sorted(p.name for p in nih_images.glob("*.png"))[:2]
+    admin, reader = "ann@example.org", "cy@example.org"
+    store = Store(str(app_env / "reviews.sqlite"))
+    team.sign_in(store, admin)
+    team.set_role(store, admin, reader, "reader")
+    team.create_campaign(store, admin, CampaignSpec("pilot", (first, second), (reader,), 1, blind=True, hide_references=True))
+    store.dispose()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.user = {"is_logged_in": True, "name": "cy", "email": reader}
+    at.secrets = AUTH
+    at.query_params["image"] = first
+    at.switch_page("pages/review.py")
+    at.run()
+    _settle()
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    ahead = _pictures(at)
+    assert escape_markdown(second) in ahead, ahead
+    plain = image_view.render_now(load_gray(nih_images / second), None, (), astuple(image_view.View()), 0.4, "jet")
+    assert _url_of(plain) in ahead[escape_markdown(second)]
+

@@ -217,7 +217,13 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = plots.top_finding(probs)  # probs: the values the bars show
     finding = c1.selectbox("Finding to explain", FINDINGS, index=default_finding, key=f"{key_prefix}_finding_{key}")
-    method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1 if model is not None else 0, key=f"{key_prefix}_method", disabled=model is None)
+    method_key = f"{key_prefix}_method"
+    if model is not None:
+        method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1, key=method_key)
+    else:  # none to explain (no model, or hidden until read): the reader's choice is kept for the next view that has one
+        method = c2.selectbox("CAM method", ["none"], key=f"{key_prefix}_method_off", disabled=True)
+        if method_key in st.session_state:
+            st.session_state[method_key] = st.session_state[method_key]  # not drawn this run: Streamlit would drop it
     with c3.popover("Adjust view", icon=":material/tune:", width="stretch"):
         colormap = st.selectbox("Colormap", COLORMAPS, key=f"{key_prefix}_cmap")
         opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=f"{key_prefix}_opacity")

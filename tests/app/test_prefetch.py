@@ -227,3 +227,35 @@ def test_a_hidden_next_image_is_sent_ahead_plain(app_env, nih_images):
     plain = image_view.render_now(load_gray(nih_images / second), None, (), astuple(image_view.View()), 0.4, "jet")
     assert _url_of(plain) in ahead[escape_markdown(second)]
 
+
+def test_after_a_blind_reading_the_heatmap_is_back_with_the_readers_cam_method(app_env, nih_images):
+    """A view without a model (references hidden until read) shows the CAM method as "none", disabled;
+    that must not become the reader's method: once the image is read, the heatmap is drawn again."""
+    from cxrviz.review.campaigns import CampaignSpec
+    from cxrviz.review.store import Store, team
+    from tests.app.test_auth import AUTH
+
+    first, second = sorted(p.name for p in nih_images.glob("*.png"))[:2]
+    admin, reader = "ann@example.org", "cy@example.org"
+    store = Store(str(app_env / "reviews.sqlite"))
+    team.sign_in(store, admin)
+    team.set_role(store, admin, reader, "reader")
+    team.create_campaign(store, admin, CampaignSpec("pilot", (first, second), (reader,), 1, blind=True, hide_references=True))
+    store.dispose()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
+    at.user = {"is_logged_in": True, "name": "cy", "email": reader}
+    at.secrets = AUTH
+    at.query_params["image"] = first
+    at.switch_page("pages/review.py")
+    at.run()
+    assert at.selectbox(key="review_method_off").value == "none"
+    at.button(key=f"status_{first}_uncertain").click().run()
+    at.button(key=f"save_{first}").click().run()
+    assert at.session_state["image"] == second
+    at.button(key="review_prev").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.session_state["image"] == first
+    assert not any("Campaign reading" in c.value for c in at.caption)  # read: the references are back
+    assert at.selectbox(key="review_method").value == "GradCAM"
+    assert any(c.value.startswith("Yellow: box from the heatmap") for c in at.caption) or any(
+        img.caption.startswith("Yellow") for e in at.get("image") for img in e.proto.imgs)

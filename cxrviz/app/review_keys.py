@@ -101,11 +101,17 @@ SCRIPT = r"""
     const save = from && document.querySelector(cls("save_" + from) + " button");
     if (!save || save.disabled) return;
     advancing = {from, to: null, fromSrc: under ? under.src : "", at: Date.now(), sawRun: false, overlay: null};
+    noteUntil = 0;  // an earlier note (a save that failed) is about that save, not this one
     const copy = next && decoded.get(next.src);
     if (idle && copy && under && under.getBoundingClientRect().width) {
-      const overlay = document.createElement("img");
-      overlay.id = "cxrviz-next-picture"; overlay.alt = "The next X-ray, " + next.name; overlay.src = copy.src;
-      Object.assign(overlay.style, {position: "fixed", zIndex: 999, objectFit: "contain", pointerEvents: "none",
+      const overlay = document.createElement("div"), picture = document.createElement("img"), tag = document.createElement("span");
+      picture.id = "cxrviz-next-picture"; picture.alt = "The next X-ray, " + next.name; picture.src = copy.src;
+      Object.assign(picture.style, {width: "100%%", height: "100%%", objectFit: "contain"});
+      tag.textContent = next.name;  // the picture's own name on it: the title above still names the image being saved
+      Object.assign(tag.style, {position: "absolute", left: "0.4rem", top: "0.4rem", padding: "0.1rem 0.45rem", borderRadius: "0.3rem",
+                                background: "rgba(49, 51, 63, 0.85)", color: "#fff", font: "0.85rem sans-serif"});
+      overlay.append(picture, tag);
+      Object.assign(overlay.style, {position: "fixed", zIndex: 999, pointerEvents: "none",
                                     background: getComputedStyle(document.querySelector(".stApp") || document.body).backgroundColor});
       place(overlay, under);
       document.body.appendChild(overlay);

@@ -186,6 +186,83 @@ def test_quick_saves_with_a_slow_commit_are_never_acknowledged_early_and_keys_re
     context.close()
 
 
+
+AHEAD = ".st-key-review_next_picture img"  # the next X-ray, sent hidden with this one (`review_keys.next_picture`)
+
+
+def _ahead_ready(page, name: str) -> str:
+    """Wait until the browser holds the next X-ray (`name`), decoded; its src."""
+    page.wait_for_function("""([sel, name]) => { const i = document.querySelector(sel);
+        const c = i && i.closest('[data-testid="stImage"]').querySelector('[data-testid="stImageCaption"]');
+        return i && c && c.innerText.trim() === name && i.complete && i.naturalWidth > 0; }""", arg=[AHEAD, name], polling="raf")
+    return page.locator(AHEAD).get_attribute("src")
+
+
+def test_the_next_xray_is_on_screen_at_the_key_press_and_a_failed_save_takes_it_back(browser, app_url, app_home):
+    """Ctrl+Enter puts the next X-ray on screen at once, before the save is committed: keys pressed then
+    land on the next image's form, never on the one being saved; a save that does not go through (the
+    store locked past its wait) takes the picture away again, applies none of those keys, and says so."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    first, second = NAMES[30], NAMES[31]
+    # The next picture goes with a page run after it is rendered: from the image before, it is ready
+    # (two ahead are prefetched); a fresh page's first image saves without it, as before.
+    page.goto(f"{app_url}/review?reviewer=Dr%20Ahead&image={NAMES[29]}")
+    expect(_button(page, f"save_{NAMES[29]}")).to_be_visible()
+    for _ in range(4):
+        _wait_idle(page)
+        page.wait_for_timeout(3000)  # the prefetch of the two images ahead, on a 2-core CPU
+        page.keyboard.press("ArrowRight")
+        expect(_button(page, f"save_{first}")).to_be_visible()
+        _wait_idle(page)
+        if page.locator(AHEAD).count():
+            break
+        page.keyboard.press("ArrowLeft")
+    src = _ahead_ready(page, second)
+    overlay, note = page.locator("#cxrviz-next-picture"), page.locator("#cxrviz-key-queue")
+    toasts = page.locator('[data-testid="stToast"]')
+    store = Store(str(app_home / "reviews.sqlite"))
+
+    blocker = sqlite3.connect(app_home / "reviews.sqlite", timeout=30, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # held past the save's 5 s wait: the save fails
+    try:
+        page.keyboard.press("Control+Enter")
+        assert overlay.get_attribute("src") == src  # on screen at the key press, the picture sent ahead
+        page.keyboard.press("T")  # Hernia: for the next image's form, held meanwhile
+        expect(note).to_contain_text("waiting for the next form")
+        _shot(page, "review_next_xray_at_the_key_press")
+        expect(overlay).to_have_count(0, timeout=30_000)  # the save failed: the picture is taken away
+        assert toasts.filter(has_text="Saved").count() == 0
+    finally:
+        blocker.rollback()
+        blocker.close()
+    expect(note).to_contain_text(f"not applied: the save of {first} did not go through")
+    expect(page.get_by_text(re.compile("locked|busy", re.IGNORECASE)).first).to_be_visible()
+    _wait_idle(page)
+    assert _current(page) == first
+    expect(_button(page, f"lab_{first}_Hernia")).not_to_have_attribute("data-testid", "stBaseButton-primary")
+    assert [r for r in store.reviews(first) if r.reviewer == "Dr Ahead"] == []
+    _shot(page, "review_next_xray_save_failed")
+
+    # The store free again: the same keys, pressed as soon as the next X-ray is shown, reach its form.
+    src = _ahead_ready(page, second)
+    page.keyboard.press("Control+Enter")
+    assert overlay.get_attribute("src") == src
+    page.keyboard.press("T")
+    page.keyboard.press("U")  # uncertain
+    expect(page).to_have_url(re.compile(re.escape(second)))
+    expect(toasts.filter(has_text=f"Saved {first}")).to_be_visible()  # after the commit (the toast lasts seconds)
+    expect(_button(page, f"lab_{second}_Hernia")).to_have_attribute("data-testid", "stBaseButton-primary")
+    expect(_button(page, f"status_{second}_uncertain")).to_have_attribute("data-testid", "stBaseButton-primary")
+    expect(overlay).to_have_count(0)  # the page's own image is drawn: the same pixels
+    expect(note).not_to_contain_text("not applied")  # the failed save's note went with the next press
+    assert page.evaluate("() => document.querySelector('[data-testid=\"stImage\"] img').src") == src
+    saved = [r for r in store.reviews(first) if r.reviewer == "Dr Ahead"]
+    assert len(saved) == 1 and "Hernia" not in saved[0].labels and saved[0].status != "uncertain"
+    _shot(page, "review_next_xray_keys_on_its_form")
+    context.close()
+
 def _serve(port: int, home) -> subprocess.Popen:
     env = {**os.environ, "CXRVIZ_IMAGES": str(NIH_IMAGES), "CXRVIZ_CACHE": str(home / "cache"),
            "CXRVIZ_DB": str(home / "reviews.sqlite"), "CXRVIZ_DEVICE": "cpu"}

@@ -126,8 +126,9 @@ def test_the_viewer_queues_the_next_prefetch_on_its_own_reruns(nih_images):
     assert at.session_state["next_up_calls"] == [0, 1]
 
 
-def test_after_a_hidden_image_the_next_is_prefetched_and_a_hidden_next_is_drawn_plain(app_env, nih_images, monkeypatch):
-    from cxrviz.app import image_view
+def _blind_reading(app_env, nih_images) -> tuple[AppTest, str, str]:
+    """A signed-in reader of a blind campaign that hides the references of the first two images,
+    on the Review page at the first: (the page, first, second)."""
     from cxrviz.review.campaigns import CampaignSpec
     from cxrviz.review.store import Store, team
     from tests.app.test_auth import AUTH
@@ -145,6 +146,13 @@ def test_after_a_hidden_image_the_next_is_prefetched_and_a_hidden_next_is_drawn_
     at.query_params["image"] = first
     at.switch_page("pages/review.py")
     at.run()
+    return at, first, second
+
+
+def test_after_a_hidden_image_the_next_is_prefetched_and_a_hidden_next_is_drawn_plain(app_env, nih_images, monkeypatch):
+    from cxrviz.app import image_view
+
+    at, first, second = _blind_reading(app_env, nih_images)
     assert not at.exception, [e.value for e in at.exception]
     assert any("Campaign reading" in c.value for c in at.caption)  # this one's references are hidden
     _settle()
@@ -202,23 +210,8 @@ def test_a_hidden_next_image_is_sent_ahead_plain(app_env, nih_images):
     from dataclasses import astuple
 
     from cxrviz.app import image_view
-    from cxrviz.review.campaigns import CampaignSpec
-    from cxrviz.review.store import Store, team
-    from tests.app.test_auth import AUTH
 
-    first, second = sorted(p.name for p in nih_images.glob("*.png"))[:2]
-    admin, reader = "ann@example.org", "cy@example.org"
-    store = Store(str(app_env / "reviews.sqlite"))
-    team.sign_in(store, admin)
-    team.set_role(store, admin, reader, "reader")
-    team.create_campaign(store, admin, CampaignSpec("pilot", (first, second), (reader,), 1, blind=True, hide_references=True))
-    store.dispose()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    at.user = {"is_logged_in": True, "name": "cy", "email": reader}
-    at.secrets = AUTH
-    at.query_params["image"] = first
-    at.switch_page("pages/review.py")
-    at.run()
+    at, _, second = _blind_reading(app_env, nih_images)
     _settle()
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -231,23 +224,8 @@ def test_a_hidden_next_image_is_sent_ahead_plain(app_env, nih_images):
 def test_after_a_blind_reading_the_heatmap_is_back_with_the_readers_cam_method(app_env, nih_images):
     """A view without a model (references hidden until read) shows the CAM method as "none", disabled;
     that must not become the reader's method: once the image is read, the heatmap is drawn again."""
-    from cxrviz.review.campaigns import CampaignSpec
-    from cxrviz.review.store import Store, team
-    from tests.app.test_auth import AUTH
 
-    first, second = sorted(p.name for p in nih_images.glob("*.png"))[:2]
-    admin, reader = "ann@example.org", "cy@example.org"
-    store = Store(str(app_env / "reviews.sqlite"))
-    team.sign_in(store, admin)
-    team.set_role(store, admin, reader, "reader")
-    team.create_campaign(store, admin, CampaignSpec("pilot", (first, second), (reader,), 1, blind=True, hide_references=True))
-    store.dispose()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=TIMEOUT)
-    at.user = {"is_logged_in": True, "name": "cy", "email": reader}
-    at.secrets = AUTH
-    at.query_params["image"] = first
-    at.switch_page("pages/review.py")
-    at.run()
+    at, first, second = _blind_reading(app_env, nih_images)
     assert at.selectbox(key="review_method_off").value == "none"
     at.button(key=f"status_{first}_uncertain").click().run()
     at.button(key=f"save_{first}").click().run()

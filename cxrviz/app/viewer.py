@@ -130,8 +130,9 @@ def warm_next(path, model: LoadedModel | None, nih_labels: set[str] | None, key_
     if path is None:
         return
     plan, _, shown, finish = _next_plan(path, model, nih_labels, key_prefix, reader, boxes_table, image, hidden)
-    layers_now = plan[4]
-    resources.warm_next(path, model, shown, plan, None if layers_now.draw or layers_now.measure else finish)
+    layers_now, fine = plan[4], plan[9]
+    # no picture ahead while drawing or measuring (the page shows a canvas) or for the finer heatmap (computed when shown)
+    resources.warm_next(path, model, shown, plan, None if layers_now.draw or layers_now.measure or fine else finish)
 
 
 def next_picture(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None,
@@ -190,6 +191,8 @@ def show(gray: np.ndarray, model: LoadedModel | None, image: str | None = None, 
     with left:
         _viewer(gray, key, model, bars, truths, key_prefix, tuple(reviewer_boxes or ()), drawing,
                 reader or (drawing.reviewer if drawing is not None else None), measuring, next_up)
+    if not maps:  # the toggle is not drawn: the reader's choice is kept for the next view with a model
+        _keep(f"{key_prefix}_calibrated")
     with right:
         if probs is not None:
             # The toggle returns the session value read above for `table`: one table per run.
@@ -217,13 +220,11 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
     c1, c2, c3 = st.columns([3, 3, 2], vertical_alignment="bottom")
     default_finding = plots.top_finding(probs)  # probs: the values the bars show
     finding = c1.selectbox("Finding to explain", FINDINGS, index=default_finding, key=f"{key_prefix}_finding_{key}")
-    method_key = f"{key_prefix}_method"
     if model is not None:
-        method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1, key=method_key)
+        method = c2.selectbox("CAM method", ["none", *cams.METHODS], index=1, key=f"{key_prefix}_method")
     else:  # none to explain (no model, or hidden until read): the reader's choice is kept for the next view that has one
         method = c2.selectbox("CAM method", ["none"], key=f"{key_prefix}_method_off", disabled=True)
-        if method_key in st.session_state:
-            st.session_state[method_key] = st.session_state[method_key]  # not drawn this run: Streamlit would drop it
+        _keep(f"{key_prefix}_method")
     with c3.popover("Adjust view", icon=":material/tune:", width="stretch"):
         colormap = st.selectbox("Colormap", COLORMAPS, key=f"{key_prefix}_cmap")
         opacity = st.slider("Overlay opacity", 0.0, 1.0, 0.4, 0.05, key=f"{key_prefix}_opacity")
@@ -233,6 +234,8 @@ def _viewer(gray: np.ndarray, key: str, model: LoadedModel | None, probs: np.nda
             "Finer heatmap (16 × 16 layer)", key=f"{key_prefix}_fine",
             help="Explains an earlier layer of twice the resolution: sharper edges, less of the model's final "
                  "reasoning. On the 8 NIH boxes of the shared images it did not localise better (model card).")
+        if model is None:
+            _keep(f"{key_prefix}_fine")
         canvas_width = (drawing is not None or measuring is not None) and st.slider(
             "Drawing width (px)", *box_editor.CANVAS_WIDTHS, int(image_view.setting(reader, CANVAS_SETTING, box_editor.DEFAULT_CANVAS_WIDTH)),
             20, key=f"{key_prefix}_canvas_width", on_change=_keep_canvas_width, args=(reader, f"{key_prefix}_canvas_width"),
@@ -302,6 +305,15 @@ def layers(key: str, model: LoadedModel | None, finding: str, method: str, fine:
 
 
 CANVAS_SETTING = "view.canvas_width"
+
+
+def _keep(widget_key: str) -> None:
+    """Keep the value of a keyed widget this run does not draw (Streamlit drops it at the end of a
+    run that lacks the widget): a view without a model must not reset the reader's CAM method,
+    calibration or finer heatmap for the next view that has one (and the next image's prefetch plans
+    with them)."""
+    if widget_key in st.session_state:
+        st.session_state[widget_key] = st.session_state[widget_key]
 
 
 def _keep_canvas_width(reader: str | None, widget_key: str) -> None:

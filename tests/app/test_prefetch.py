@@ -221,10 +221,10 @@ def test_a_hidden_next_image_is_sent_ahead_plain(app_env, nih_images):
     assert _url_of(plain) in ahead[escape_markdown(second)]
 
 
-def test_after_a_blind_reading_the_heatmap_is_back_with_the_readers_cam_method(app_env, nih_images):
-    """A view without a model (references hidden until read) shows the CAM method as "none", disabled;
-    that must not become the reader's method: once the image is read, the heatmap is drawn again."""
-
+def test_after_a_blind_reading_the_readers_cam_method_and_calibration_are_kept(app_env, nih_images):
+    """A view without a model (references hidden until read) shows the CAM method as "none", disabled,
+    and no calibration toggle; that must not reset the reader's choices: once the image is read, and
+    after another hidden image, the heatmap is drawn again with their method and calibration."""
     at, first, second = _blind_reading(app_env, nih_images)
     assert at.selectbox(key="review_method_off").value == "none"
     at.button(key=f"status_{first}_uncertain").click().run()
@@ -235,5 +235,12 @@ def test_after_a_blind_reading_the_heatmap_is_back_with_the_readers_cam_method(a
     assert at.session_state["image"] == first
     assert not any("Campaign reading" in c.value for c in at.caption)  # read: the references are back
     assert at.selectbox(key="review_method").value == "GradCAM"
-    assert any(c.value.startswith("Yellow: box from the heatmap") for c in at.caption) or any(
-        img.caption.startswith("Yellow") for e in at.get("image") for img in e.proto.imgs)
+    at.selectbox(key="review_method").set_value("GradCAM++").run()
+    at.toggle(key="review_calibrated").set_value(False).run()
+    at.button(key="review_next").click().run()  # the second image: hidden, no model shown
+    assert any("Campaign reading" in c.value for c in at.caption)
+    at.button(key="review_prev").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.selectbox(key="review_method").value == "GradCAM++"
+    assert at.toggle(key="review_calibrated").value is False
+    assert any(img.caption.startswith("Yellow") for e in at.get("image") for img in e.proto.imgs)  # the CAM box is drawn

@@ -34,7 +34,8 @@ STYLE = """
   text-overflow: clip !important; line-height: 1.15; }
 .st-key-review_form [data-testid="stMarkdownContainer"] p { margin-bottom: 0; }
 .st-key-review_next_picture { display: none !important; }
-body.cxrviz-advancing .st-key-review_form { opacity: 0.45; pointer-events: none; }
+body.cxrviz-advancing .st-key-review_form, body.cxrviz-advancing .st-key-review_prev,
+body.cxrviz-advancing .st-key-review_next { opacity: 0.45; pointer-events: none; }
 #cxrviz-key-queue { position: fixed; right: 1rem; bottom: 1rem; z-index: 1000; padding: 0.35rem 0.7rem;
   border-radius: 0.5rem; background: #31333f; color: #fff; font-size: 0.85rem; display: none; }
 </style>
@@ -47,9 +48,9 @@ SCRIPT = r"""
   window.__cxrvizReviewKeys = true;
   const KEYS = {ArrowRight: [".st-key-%(next)s button", "→"], ArrowLeft: [".st-key-%(prev)s button", "←"]};
   const HOLD = %(hold)s;  // a form key -> its button's widget key, {image} for the image's name
-  const queue = [];  // {key, sel, text}: presses waiting for the page
-  let inflight = null;  // {at, search, sawRun}: a move sent and not yet drawn
-  let advancing = null;  // a save sent with the next X-ray shown ahead of the page: {from, to, fromSrc, at, sawRun, overlay}
+  const queue = [];  // {key, text, sel | form, save}: presses waiting for the page (a form key's button found when applied)
+  let inflight = null;  // {at, search, sawRun, move}: a press sent and not yet drawn (move: ← or →)
+  let advancing = null;  // a save sent with the next X-ray shown ahead of the page: {from, to, fromSrc, at, sawRun, idleSince, overlay}
   const running = () => !!document.querySelector('[data-testid="stStatusWidgetRunningIcon"]');
   const cls = (key) => ".st-key-" + key.trim().replace(/[^a-zA-Z0-9_-]/g, "-");
   const button = (key) => document.querySelector(KEYS[key][0]);
@@ -83,7 +84,7 @@ SCRIPT = r"""
     const b = badge();
     const waiting = queue.map((q) => q.text).join(" ");
     const text = advancing ? `Saving ${advancing.from} …` + (advancing.to ? ` next: ${advancing.to}` : "")
-                             + (waiting ? ` · ${waiting} waiting for the next form` : "")
+                             + (waiting ? ` · ${waiting} waiting for the next form` : "") + (Date.now() < noteUntil ? ` · ${note}` : "")
                : queue.length ? waiting + " waiting: applied when the page is ready"
                : (Date.now() < noteUntil ? note : "");
     b.textContent = text; b.style.display = text ? "block" : "none";
@@ -96,14 +97,14 @@ SCRIPT = r"""
   // Ctrl+Enter with the next X-ray in hand: it goes on screen now, over this one, while the save is
   // committed and the page draws the next image's form; "Saved" still comes from the page, after the
   // commit. A save that does not go through takes the overlay away: this image and its form are back.
-  const advance = (idle) => {
-    const next = ahead(), under = mainImage(), from = current();
+  const advance = () => {  // called with the page idle: the save's run is the next one
+    const next = ahead(), under = mainImage(), from = current(), onward = button("ArrowRight");
     const save = from && document.querySelector(cls("save_" + from) + " button");
-    if (!save || save.disabled) return;
-    advancing = {from, to: null, fromSrc: under ? under.src : "", at: Date.now(), sawRun: false, overlay: null};
+    if (!save || save.disabled || !onward || onward.disabled) return;  // the last image: the page stays on it, nothing to hold for
+    advancing = {from, to: null, fromSrc: under ? under.src : "", at: Date.now(), sawRun: false, idleSince: null, overlay: null};
     noteUntil = 0;  // an earlier note (a save that failed) is about that save, not this one
     const copy = next && decoded.get(next.src);
-    if (idle && copy && under && under.getBoundingClientRect().width) {
+    if (copy && under && under.getBoundingClientRect().width) {
       const overlay = document.createElement("div"), picture = document.createElement("img"), tag = document.createElement("span");
       picture.id = "cxrviz-next-picture"; picture.alt = "The next X-ray, " + next.name; picture.src = copy.src;
       Object.assign(picture.style, {width: "100%%", height: "100%%", objectFit: "contain"});
@@ -124,49 +125,70 @@ SCRIPT = r"""
   const end = (done) => {
     if (advancing.overlay) advancing.overlay.remove();
     document.body.classList.remove("cxrviz-advancing");
-    const from = advancing.from, to = current();
+    const from = advancing.from;
     advancing = null;
     if (!done && queue.length) {  // typed for the next image: not applied to this one
       note = queue.map((q) => q.text).join(" ") + ` not applied: the save of ${from} did not go through (see the form)`;
       noteUntil = Date.now() + 6000; queue.length = 0;
     }
-    for (const q of queue) if (q.form) q.sel = cls(q.form.replaceAll("{image}", to)) + " button";
     show();
   };
-  const settle = () => {  // each frame while advancing: the page's own next image and form, or the save's failure
+  // Each frame while advancing: the page's own next image and form (the save went through), or the
+  // page idle again on this image after the save's run (it did not: a message, a conflict to resolve).
+  const settle = () => {
     if (!advancing) return;
-    if (running()) advancing.sawRun = true;
-    const under = mainImage(), waited = Date.now() - advancing.at;
-    const arrived = under && under.src !== advancing.fromSrc && under.complete && under.naturalWidth > 0;
-    if (advancing.overlay && (arrived || !under)) { advancing.overlay.remove(); advancing.overlay = null; }
-    else if (advancing.overlay) place(advancing.overlay, under);
-    const now = current(), moved = advancing.to ? now === advancing.to : now !== advancing.from, idle = !running();
-    if (moved && idle && document.querySelector(cls("save_" + now))) { end(true); return; }
-    if ((!moved && idle && (advancing.sawRun || waited > 1500)) || (moved && idle && waited > 4000) || waited > 20000) {
-      end(moved); return;
+    try {
+      const idle = !running(), t = Date.now(), waited = t - advancing.at;
+      if (!idle) { advancing.sawRun = true; advancing.idleSince = null; } else if (advancing.idleSince === null) advancing.idleSince = t;
+      const quiet = idle && t - advancing.idleSince > 250;  // not a frame between two runs
+      const under = mainImage();
+      const arrived = under && under.src !== advancing.fromSrc && under.complete && under.naturalWidth > 0;
+      if (advancing.overlay && (arrived || !under)) { advancing.overlay.remove(); advancing.overlay = null; }
+      else if (advancing.overlay) place(advancing.overlay, under);
+      const now = current(), moved = now !== advancing.from;
+      if (moved && idle && document.querySelector(cls("save_" + now))) { end(true); return; }
+      if (!moved && quiet && (advancing.sawRun || waited > 10000)) { end(false); return; }
+      if (moved && quiet && waited > 4000) { end(true); return; }
+    } catch (err) {  // never leave the form dimmed and every key held
+      console.error(err); end(false); return;
     }
     requestAnimationFrame(settle);
   };
   window.addEventListener("keydown", (e) => {
     if (!onPage()) return;  // another page: its own keys
-    if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
-      if (!advancing && !typing(e.target) && !e.repeat) advance(!inflight && !queue.length && !running());
+    const key = e.key || "";
+    if (key === "Enter" && (e.ctrlKey || e.metaKey) && !e.altKey && !e.shiftKey) {
+      if (typing(e.target) || e.repeat) return;  // from the note: Streamlit's shortcut saves it, as before
+      const moving = (inflight && inflight.move) || queue.some((q) => !q.form || q.save);
+      if (moving || (advancing && current() === advancing.from)) {  // a second press, or for an image not yet shown: not a save of it
+        e.preventDefault(); e.stopImmediatePropagation();
+        note = "Ctrl+Enter ignored: " + (moving ? "the image you moved to is not shown yet"
+                                                : `${advancing.from} is still being saved; press again on the next image`);
+        noteUntil = Date.now() + 4000; show();
+        return;
+      }
+      if (busy() || queue.length) {  // the next form drawn, its keys still being applied (or a run going): saved after them
+        e.preventDefault(); e.stopImmediatePropagation();
+        queue.push({key, form: "save_{image}", save: true, text: "Ctrl+Enter"}); show();
+        return;
+      }
+      advance();
       return;  // Streamlit's shortcut presses Save; keys pressed from now on wait for the next image's form
     }
     if (e.ctrlKey || e.metaKey || e.altKey || typing(e.target)) return;
-    const form = HOLD[e.key.length === 1 ? e.key.toUpperCase() : e.key];
-    if (advancing && form && !e.shiftKey) {  // for the next image's form, not the saved one's still on screen
+    const form = HOLD[key.length === 1 ? key.toUpperCase() : key];
+    if ((advancing || queue.length) && form && !e.shiftKey) {  // for the next image's form (or after the keys waiting), in order
       e.preventDefault(); e.stopImmediatePropagation();
-      queue.push({key: e.key, form, text: e.key.toUpperCase()}); show();
+      queue.push({key, form, text: key.toUpperCase()}); show();
       return;
     }
-    if (!(e.key in KEYS) || e.shiftKey) return;
+    if (!(key in KEYS) || e.shiftKey) return;
     if (!busy() && !queue.length) {  // Streamlit acts on it now; later presses wait until it is drawn
-      inflight = {at: Date.now(), search: location.search, sawRun: false};
+      inflight = {at: Date.now(), search: location.search, sawRun: false, move: true};
       return;
     }
     e.preventDefault(); e.stopImmediatePropagation();
-    queue.push({key: e.key, sel: KEYS[e.key][0], text: KEYS[e.key][1]}); show();
+    queue.push({key, sel: KEYS[key][0], text: KEYS[key][1]}); show();
   }, true);
   setInterval(() => {
     if (!onPage()) { queue.length = 0; if (advancing) end(false); }  // left the page: nothing to replay
@@ -178,13 +200,14 @@ SCRIPT = r"""
     }
     if (!queue.length || busy()) return;
     const q = queue.shift();
-    const target = document.querySelector(q.sel);
+    const target = document.querySelector(q.form ? cls(q.form.replaceAll("{image}", current() || "")) + " button" : q.sel);
     if (!target || target.disabled) {
       note = q.text + " ignored: " + (q.key === "ArrowRight" ? "this is the last image" : q.key === "ArrowLeft" ? "this is the first image"
                                       : "its button is not on this form");
       noteUntil = Date.now() + 4000; queue.length = 0;
     } else {
-      inflight = {at: Date.now(), search: location.search, sawRun: false};
+      if (q.save) advance();  // as if pressed now: the next X-ray on screen, keys after it held
+      inflight = {at: Date.now(), search: location.search, sawRun: false, move: !q.form};
       target.click();
     }
     show();

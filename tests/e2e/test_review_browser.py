@@ -261,6 +261,17 @@ def test_the_next_xray_is_on_screen_at_the_key_press_and_a_failed_save_takes_it_
     saved = [r for r in store.reviews(first) if r.reviewer == "Dr Ahead"]
     assert len(saved) == 1 and "Hernia" not in saved[0].labels and saved[0].status != "uncertain"
     _shot(page, "review_next_xray_keys_on_its_form")
+
+    # A label and Ctrl+Enter in one quick motion: the save waits for the label's run, and includes it.
+    _wait_idle(page)
+    page.keyboard.press("W")  # Fibrosis
+    page.keyboard.press("Control+Enter")
+    expect(page).to_have_url(re.compile(re.escape(NAMES[32])))
+    expect(toasts.filter(has_text=f"Saved {second}")).to_be_visible()
+    _wait_idle(page)
+    saved = [r for r in store.reviews(second) if r.reviewer == "Dr Ahead"]
+    assert len(saved) == 1 and {"Hernia", "Fibrosis"} <= set(saved[0].labels) and saved[0].status == "uncertain"
+    assert "did not go through" not in note.inner_text()
     context.close()
 
 def _serve(port: int, home) -> subprocess.Popen:

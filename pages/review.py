@@ -125,16 +125,15 @@ def review_image() -> None:
             return None
         image = queue[position + step]
         # The model's work with the references, whether or not the image hides them (for after the reading);
-        # its picture plain where they are hidden (`viewer.next_picture`: the one the page will draw first).
+        # its picture plain where they are hidden (the one the page will draw first).
         return dict(path=index.path_of(image), model=model, nih_labels=metadata.findings_of(image), key_prefix="review",
                     reader=reviewer, boxes_table=boxes, image=image,
                     hidden=not under.complete or seen.hides_references(image))  # the store unread: hidden, to be safe
 
     def next_up() -> None:  # at the end of each run of the viewer: the next picture to the browser, then the prefetch
         following, after = ahead(1), ahead(2)
-        if following is not None:
-            review_keys.next_picture(following["image"], viewer.next_picture(**following))  # shown at Ctrl+Enter
-            viewer.warm_next(**following)
+        if following is not None:  # its picture, once made, goes with this page: shown at Ctrl+Enter
+            review_keys.next_picture(following["image"], viewer.warm_next(**following))
         if after is not None:  # two ahead: its picture is ready to be sent with the next image
             viewer.warm_next(**after)
 

@@ -129,15 +129,6 @@ def expert_note(image: str) -> str:
     return describe(load_expert_labels().of(image))
 
 
-def warm_next(path: Path | None, model, shown=None, plan: tuple = (), finish=None) -> None:
-    """Decode the next image, run the model and the heatmap `shown` names on it in the background
-    (`prefetch.warm`; the viewer's `warm_next` says what it will show)."""
-    from cxrviz.app import prefetch
-
-    if path is not None:
-        prefetch.warm(path, mtime(path), model, shown, plan, finish)
-
-
 @st.cache_resource(show_spinner="Loading the model…", max_entries=3)
 def loaded_model(spec, device: str, weights_mtime: int):
     from cxrviz.model.registry import load_model

@@ -237,7 +237,7 @@ SCRIPT = SCRIPT % {"next": NEXT_KEY, "prev": PREVIOUS_KEY, "ahead": AHEAD_KEY, "
 
 
 def next_picture(image: str, png: bytes | None) -> None:
-    """The next image's picture as the page will first draw it (`viewer.next_picture`), sent unseen
+    """The next image's picture as the page will first draw it (`viewer.warm_next`), sent unseen
     with this one: the browser decodes it ahead and shows it at Ctrl+Enter (None: not ready; the
     save then waits for the page as before)."""
     if png is None:

@@ -75,10 +75,19 @@ def bar_figure(table: pd.DataFrame):
     return prefetch.figure(tuple(table.itertuples(index=False, name=None)), lambda: plots.probability_bar(table))
 
 
-def _next_plan(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None,
-               boxes_table: pd.DataFrame | None, image: str | None, hidden: bool):
-    """What `warm_next` computes ahead for `image` and what it depends on: (plan, shown, finish), the
-    last two run in the prefetch thread (no Streamlit call in them)."""
+def warm_next(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None,
+              boxes_table: pd.DataFrame | None = None, image: str | None = None, hidden: bool = False) -> bytes | None:
+    """Prefetch the image `path` (named `image`) as this view will first show it: its
+    probabilities, their chart, the heatmap of the finding on top of the bars as shown (calibrated
+    unless the reader turned that off) by the reader's CAM method when the heatmap or its box is
+    on, and the picture itself, rendered with the reader's view, overlays and NIH boxes
+    (`boxes_table`; None: none shown). `hidden`: the image's references are hidden from this reader,
+    so the page will first draw it plain; the model's work is done ahead all the same (for after
+    their reading), the picture plain. Others' boxes are not known ahead: an image with some is
+    rendered when shown. Returns that picture (PNG) when an earlier call's prefetch has made it
+    under the same choices, else None (`review_keys.next_picture` sends it to the browser)."""
+    if path is None:
+        return None
     maps = resources.calibration_for(model) if model is not None else {}
     calibrated = bool(maps) and st.session_state.get(f"{key_prefix}_calibrated", True)
     method = st.session_state.get(f"{key_prefix}_method", next(iter(cams.METHODS)))
@@ -91,9 +100,9 @@ def _next_plan(path, model: LoadedModel | None, nih_labels: set[str] | None, key
     opacity = st.session_state.get(f"{key_prefix}_opacity", 0.4)
     colormap = st.session_state.get(f"{key_prefix}_cmap", COLORMAPS[0])
     fraction = st.session_state.get(f"{key_prefix}_fraction", 0.5)
-    plan = (None if model is None else prefetch.model_id(model), calibrated, cam_method, tuple(sorted(nih)), shown_layers, view,
-            opacity, colormap, fraction, fine, hidden)
-    preview = prefetch.preview_key(path, (resources.mtime(path), *plan))
+    plan = (calibrated, cam_method, tuple(sorted(nih)), shown_layers, view, opacity, colormap, fraction, fine, hidden)
+    mtime = resources.mtime(path)
+    preview = prefetch.preview_key(path, (mtime, None if model is None else prefetch.model_id(model), *plan))
 
     def shown(probs: np.ndarray) -> tuple[int, str | None]:  # in the prefetch thread
         table = probability_table(probs, model, nih, maps if calibrated else None)
@@ -102,46 +111,19 @@ def _next_plan(path, model: LoadedModel | None, nih_labels: set[str] | None, key
 
     def finish(gray: np.ndarray, key: str, finding: int | None, cam: np.ndarray | None) -> None:  # in the prefetch thread
         shape = astuple(view)
-        name = FINDINGS[plots.top_finding(None) if finding is None else finding]
-        truths = truth_boxes(boxes_table, image, gray.shape) if shown_layers.nih_boxes else []
-        overlay, render_key, drawn, _, _ = layers(key, model, name, method, fine, fraction, shown_layers, truths, (), None, cam)
-        png = image_view.render_now(gray, overlay, drawn, shape, opacity, colormap)
-        prefetch.remember(prefetch.png_key(render_key, drawn, shape, opacity, colormap), png)
         if hidden:  # its references hidden from this reader: the page will draw it plain, as without a model
             overlay, render_key, drawn, _, _ = layers(key, None, FINDINGS[plots.top_finding(None)], method, False, fraction,
                                                       shown_layers, [], (), None, None)
-            png = image_view.render_now(gray, overlay, drawn, shape, opacity, colormap)
-            prefetch.remember(prefetch.png_key(render_key, drawn, shape, opacity, colormap), png)
+        else:
+            name = FINDINGS[plots.top_finding(None) if finding is None else finding]
+            truths = truth_boxes(boxes_table, image, gray.shape) if shown_layers.nih_boxes else []
+            overlay, render_key, drawn, _, _ = layers(key, model, name, method, fine, fraction, shown_layers, truths, (), None, cam)
+        png = image_view.render_now(gray, overlay, drawn, shape, opacity, colormap)
+        prefetch.remember(prefetch.png_key(render_key, drawn, shape, opacity, colormap), png)
         prefetch.remember(preview, png)
 
-    return plan, preview, shown, finish
-
-
-def warm_next(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None,
-              boxes_table: pd.DataFrame | None = None, image: str | None = None, hidden: bool = False) -> None:
-    """Prefetch the image `path` (named `image`) as this view will first show it: its
-    probabilities, their chart, the heatmap of the finding on top of the bars as shown (calibrated
-    unless the reader turned that off) by the reader's CAM method when the heatmap or its box is
-    on, and the picture itself, rendered with the reader's view, overlays and NIH boxes
-    (`boxes_table`; None: none shown). `hidden`: the image's references are hidden from this reader,
-    so the page will first draw it plain; the model's work is done ahead all the same (for after
-    their reading), and the plain picture too. Others' boxes are not known ahead: an image with
-    some is rendered when shown. `next_picture` then gives the picture the page will draw first."""
-    if path is None:
-        return
-    plan, _, shown, finish = _next_plan(path, model, nih_labels, key_prefix, reader, boxes_table, image, hidden)
-    layers_now, fine = plan[4], plan[9]
     # no picture ahead while drawing or measuring (the page shows a canvas) or for the finer heatmap (computed when shown)
-    resources.warm_next(path, model, shown, plan, None if layers_now.draw or layers_now.measure or fine else finish)
-
-
-def next_picture(path, model: LoadedModel | None, nih_labels: set[str] | None, key_prefix: str, reader: str | None,
-                 boxes_table: pd.DataFrame | None = None, image: str | None = None, hidden: bool = False) -> bytes | None:
-    """The PNG `warm_next` (same arguments) rendered of `image` as the page will first draw it, or
-    None while it is not ready (or the view has changed since): plain when `hidden`."""
-    if path is None:
-        return None
-    _, preview, _, _ = _next_plan(path, model, nih_labels, key_prefix, reader, boxes_table, image, hidden)
+    prefetch.warm(path, mtime, model, shown, plan, None if shown_layers.draw or shown_layers.measure or fine else finish)
     return prefetch.recall(preview)
 
 
